@@ -4,4 +4,331 @@
     result = build("path/to/project", raw_dir="data/raw", db_path="x.duckdb",
                    vars={"report_time": "2024-10-01T00:00:00Z"})
     assert result.ok, result.summary()
+
+The pipeline reads top to bottom: load the project -> render (parse pass) -> build the
+graph -> select -> compile and check the SQL -> check the raw files -> execute -> test.
 """
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import RunnerError, SourceError
+from .project import Node, Project, TestDef, load_project
+
+Callback = Callable[["NodeResultT", int, int], None]
+NodeResultT = Any
+
+
+@dataclass
+class RunResult:
+    command: str
+    nodes: list = field(default_factory=list)
+    started_at: str = ""
+    seconds: float = 0.0
+    db_seconds: float = 0.0
+    db_path: str | None = None
+    raw_dir: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(n.status not in ("error", "fail", "skipped") for n in self.nodes)
+
+    @property
+    def runner_seconds(self) -> float:
+        """Wall time spent outside DuckDB's execution of SQL."""
+        return self.seconds - self.db_seconds
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for node in self.nodes:
+            out[node.status] = out.get(node.status, 0) + 1
+        return out
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(self.counts().items()))
+        lines = [f"{self.command}: {len(self.nodes)} nodes in {self.seconds:.2f}s "
+                 f"({counts or 'nothing to do'})"]
+        for node in self.nodes:
+            if node.status in ("error", "fail", "warn", "skipped"):
+                lines.append(f"  {node.status.upper():7} {node.kind} {node.name}: {node.message}")
+                for row in node.sample:
+                    lines.append(f"            {row}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"command": self.command, "started_at": self.started_at,
+                "seconds": round(self.seconds, 4), "db_seconds": round(self.db_seconds, 4),
+                "ok": self.ok, "db_path": self.db_path, "raw_dir": self.raw_dir,
+                "counts": self.counts(), "notes": self.notes,
+                "results": [asdict(n) for n in self.nodes]}
+
+
+class Session:
+    """One invocation: the loaded project, its renderer, graph and selection."""
+
+    def __init__(self, project_dir: str | Path = ".", vars: dict | None = None,
+                 full_refresh: bool = False, exists: Callable[[Node], bool] | None = None):
+        from .render import Renderer
+        self.started = dt.datetime.now(dt.timezone.utc)
+        self.project: Project = load_project(project_dir)
+        self.target = self.project.root / "target"
+        self.renderer = Renderer(self.project, vars or {}, exists=exists,
+                                 full_refresh=full_refresh, run_started_at=self.started)
+        self.tests: list[TestDef] = []
+        self.test_sql: dict[str, str] = {}
+        self._parse()
+        self.graph = self._graph()
+
+    def _parse(self) -> None:
+        from .datatests import generic_test_sql
+        for node in self.project.models.values():
+            node.config = self.renderer.render_node(node, execute=False).config
+        seen: dict[str, int] = {}
+        for test in self.project.tests:
+            if test.name in seen:
+                seen[test.name] += 1
+                test.name = f"{test.name}_{seen[test.name]}"
+            else:
+                seen[test.name] = 1
+            text = test.raw_sql if test.kind == "singular" else generic_test_sql(test)
+            rendered = self.renderer.render_test(test, text)
+            test.config = {**test.config, **{k: v for k, v in rendered.config.items()}}
+            self.test_sql[test.name] = text
+            self.tests.append(test)
+
+    def _graph(self):
+        from .graph import Graph
+        parents = {name: set() for name in self.project.seeds}
+        for name, node in self.project.models.items():
+            parents[name] = {r for r in node.refs if r in self.project.nodes}
+        return Graph(parents)
+
+    def select(self, select: list[str] | None, exclude: list[str] | None) -> list[str]:
+        from .selection import select_nodes
+        chosen = select_nodes(self.project.nodes, self.graph, select, exclude)
+        return [n for n in self.graph.topological_order() if n in chosen]
+
+    def tests_for(self, chosen: set[str], select: list[str] | None) -> list[TestDef]:
+        """Tests that touch a chosen node (dbt's eager indirect selection)."""
+        picked = []
+        for test in self.tests:
+            refs = test.refs & set(self.project.nodes)
+            if not select and not refs:
+                picked.append(test)
+            elif refs & chosen:
+                picked.append(test)
+        return picked
+
+
+def _raw_dir(project: Project, raw_dir: str | Path | None, notes: list[str],
+             needed: bool) -> Path | None:
+    if raw_dir is not None:
+        path = Path(raw_dir).resolve()
+        if not path.is_dir():
+            raise SourceError(f"the raw folder {path} does not exist.",
+                              hint="pass --raw-dir with the folder that holds the landing "
+                                   "zone (one subfolder per raw table).")
+        return path
+    default = project.root / "data" / "raw"
+    if default.is_dir() or not needed:
+        return default if default.is_dir() else None
+    sessions = project.vars.get("sample_sessions")
+    if not sessions:
+        return None
+    seed = int(project.vars.get("sample_seed", 42))
+    sample = project.root / "target" / "sample-raw"
+    marker = sample / f".generated-{int(sessions)}-{seed}"
+    if not marker.exists():
+        from .generate import generate
+        import shutil
+        shutil.rmtree(sample, ignore_errors=True)
+        generate(sample, int(sessions), seed)
+        marker.write_text("complete\n")
+    notes.append(f"no landing zone at {default}: built the generated sample "
+                 f"({int(sessions):,} sessions, seed {seed}) in {sample}")
+    return sample
+
+
+def default_db_path(project: Project) -> Path:
+    return project.root / f"{project.name}.duckdb"
+
+
+def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | None = None,
+            db_path: str | Path | None = None, vars: dict | None = None,
+            select: list[str] | None = None, exclude: list[str] | None = None,
+            full_refresh: bool = False, fail_fast: bool = False,
+            on_result: Callable | None = None, memory_limit: str | None = None,
+            threads: int | None = None) -> RunResult:
+    """build | run | seed | test: compile, check, then run the selected nodes in order."""
+    from .compile import compile_models, compile_test
+    from .database import connect
+    from .execute import Executor, NodeResult
+
+    started = time.perf_counter()
+    executor_box: list = []
+
+    def exists(node: Node) -> bool:
+        return bool(executor_box) and executor_box[0].exists(node)
+
+    session = Session(project_dir, vars, full_refresh, exists)
+    project = session.project
+    result = RunResult(command, started_at=session.started.isoformat())
+    order = session.select(select, exclude)
+    models = [n for n in order if n in project.models
+              and project.models[n].materialized != "ephemeral"] \
+        if command in ("build", "run") else []
+    seeds = [n for n in order if n in project.seeds] if command in ("build", "seed") else []
+    tests = session.tests_for(set(order), select) if command in ("build", "test") else []
+
+    used_sources = {key for n in models for key in project.models[n].sources}
+    for name in models:       # ephemeral models inlined into these read sources too
+        used_sources |= {k for up in session.graph.upstream(name)
+                         if up in project.models and project.models[up].materialized ==
+                         "ephemeral" for k in project.models[up].sources}
+    raw = _raw_dir(project, raw_dir, result.notes, needed=bool(used_sources))
+    result.raw_dir = str(raw) if raw else None
+    db = Path(db_path).resolve() if db_path else default_db_path(project)
+    result.db_path = str(db)
+    allowed = [project.root, db.parent] + ([raw] if raw else [])
+    con = connect(db, allowed_dirs=allowed, memory_limit=memory_limit, threads=threads)
+    try:
+        executor = Executor(con, project.root, full_refresh)
+        executor_box.append(executor)
+        # Compile and check everything before anything runs.
+        compiled = compile_models(project, session.renderer, models, session.target)
+        compiled_tests = {t.name: compile_test(project, session.renderer, t,
+                                               session.test_sql[t.name], session.target)
+                          for t in tests}
+        from .sources import prepare_sources
+        prepare_sources(con, raw, [project.sources[k] for k in sorted(used_sources)])
+
+        total = len(seeds) + len(models) + len(tests)
+        broken: dict[str, str] = {}       # node -> why its children are skipped
+        done: set[str] = set()
+        pending_tests = list(tests)
+        stop_reason: list[str] = []
+        in_run = set(seeds) | set(models)
+
+        def emit(node_result: NodeResult) -> None:
+            result.nodes.append(node_result)
+            if on_result:
+                on_result(node_result, len(result.nodes), total)
+            if fail_fast and not node_result.ok and not stop_reason:
+                stop_reason.append(f"--fail-fast: stopped after {node_result.kind} "
+                                   f"{node_result.name} failed")
+
+        def run_ready_tests() -> None:
+            for test in list(pending_tests):
+                refs = test.refs & set(project.nodes)
+                if not (refs & in_run) <= (done | set(broken)):
+                    continue
+                pending_tests.remove(test)
+                item = compiled_tests[test.name]
+                bad = sorted(refs & set(broken))
+                if stop_reason:
+                    emit(NodeResult(test.name, "test", "skipped", stop_reason[0]))
+                elif bad:
+                    emit(NodeResult(test.name, "test", "skipped",
+                                    f"skipped: {bad[0]} did not build"))
+                else:
+                    outcome = executor.run_test(item)
+                    emit(outcome)
+                    if outcome.status in ("fail", "error"):
+                        for ref in refs:
+                            broken.setdefault(ref, f"data test {test.name} failed")
+
+        for name in seeds + models:
+            node = project.node(name)
+            bad = sorted(session.graph.parents.get(name, set()) & set(broken))
+            if stop_reason:
+                emit(NodeResult(name, node.kind, "skipped", stop_reason[0],
+                                materialized=node.materialized, path=node.rel_path))
+                broken[name] = "skipped"
+            elif bad:
+                emit(NodeResult(name, node.kind, "skipped",
+                                f"skipped: upstream {bad[0]} ({broken[bad[0]]})",
+                                materialized=node.materialized, path=node.rel_path))
+                broken[name] = "skipped"
+            else:
+                outcome = executor.run_seed(node) if node.kind == "seed" else \
+                    executor.run_model(compiled[name])
+                emit(outcome)
+                if outcome.status == "error":
+                    broken[name] = "failed"
+                else:
+                    done.add(name)
+            run_ready_tests()
+        run_ready_tests()
+        result.db_seconds = executor.db_seconds
+    finally:
+        con.close()
+    result.seconds = time.perf_counter() - started
+    _write_run_results(session.target, result)
+    return result
+
+
+def build(project_dir: str | Path = ".", **kwargs: Any) -> RunResult:
+    return execute("build", project_dir, **kwargs)
+
+
+def _write_run_results(target: Path, result: RunResult) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    out = target / "run_results.json"
+    tmp = out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result.to_json(), indent=2, default=str), encoding="utf-8")
+    tmp.replace(out)
+
+
+def compile_project(project_dir: str | Path = ".", vars: dict | None = None,
+                    select: list[str] | None = None, exclude: list[str] | None = None
+                    ) -> dict[str, Path | None]:
+    """Render and check the selected models; write them to target/compiled."""
+    from .compile import compile_models
+    session = Session(project_dir, vars)
+    project = session.project
+    names = [n for n in session.select(select, exclude) if n in project.models]
+    compiled = compile_models(project, session.renderer, names, session.target)
+    return {name: item.compiled_path for name, item in compiled.items()}
+
+
+def compile_sql(sql: str, project_dir: str | Path = ".", vars: dict | None = None) -> str:
+    """Render a SQL string with the project's macros, vars and refs."""
+    from .render import Renderer
+    project = load_project(project_dir)
+    return Renderer(project, vars or {}).render_string(sql, "inline").sql
+
+
+def list_nodes(project_dir: str | Path = ".", select: list[str] | None = None,
+               exclude: list[str] | None = None, vars: dict | None = None) -> list[dict]:
+    session = Session(project_dir, vars)
+    out = []
+    for name in session.select(select, exclude):
+        node = session.project.node(name)
+        out.append({"name": name, "kind": node.kind, "materialized": node.materialized,
+                    "relation": f"{node.schema}.{node.alias}", "path": node.rel_path,
+                    "tags": node.tags, "depends_on": sorted(session.graph.parents[name])})
+    return out
+
+
+def resolve_relation(project_dir: str | Path, name: str) -> tuple[str, str]:
+    """`model`, or `schema.table`, to (schema, table)."""
+    if "." in name:
+        schema, table = name.split(".", 1)
+        return schema, table
+    from difflib import get_close_matches
+    session = Session(project_dir)
+    nodes = session.project.nodes
+    if name not in nodes:
+        close = get_close_matches(name, nodes.keys(), n=1, cutoff=0.5)
+        raise RunnerError(f"there is no model or seed named {name!r}.",
+                          hint=f"did you mean {close[0]!r}?" if close else
+                          "run 'runner ls' to list them.")
+    node = nodes[name]
+    return node.schema, node.alias

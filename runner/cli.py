@@ -1,0 +1,211 @@
+"""The `runner` command. Each command is thin: options, one library call, output."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .errors import RunnerError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Build the CPO report models into DuckDB, test them and export them.")
+
+ProjectDir = Annotated[Path, typer.Option("--project-dir", help="The project folder.")]
+Db = Annotated[Optional[Path], typer.Option(
+    "--db", help="The DuckDB file (default: <project>/<name>.duckdb).")]
+RawDir = Annotated[Optional[Path], typer.Option(
+    "--raw-dir", help="The raw landing zone (default: <project>/data/raw, else the sample).")]
+Select = Annotated[Optional[list[str]], typer.Option(
+    "--select", "-s", help="dbt selectors: model, +model, model+, tag:x, path:models/x.")]
+Exclude = Annotated[Optional[list[str]], typer.Option(
+    "--exclude", help="Selectors to leave out.")]
+Vars = Annotated[Optional[str], typer.Option(
+    "--vars", help="YAML mapping of vars, e.g. '{report_time: 2024-10-01T00:00:00Z}'.")]
+FullRefresh = Annotated[bool, typer.Option(
+    "--full-refresh", help="Rebuild incremental models from scratch.")]
+FailFast = Annotated[bool, typer.Option(
+    "--fail-fast", help="Stop at the first failing node.")]
+MemoryLimit = Annotated[Optional[str], typer.Option(
+    "--memory-limit", help="DuckDB memory limit, e.g. 8GB (spills to disk beyond it).")]
+
+
+def _vars(text: str | None) -> dict:
+    if not text:
+        return {}
+    import yaml
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RunnerError(f"--vars is not valid YAML: {str(exc).splitlines()[0]}.",
+                          hint="write a mapping, e.g. --vars '{report_time: 2024-10-01}'.")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RunnerError("--vars must be a YAML mapping, e.g. '{report_time: 2024-10-01}'.")
+    return {str(k): (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in value.items()}
+
+
+_MARK = {"success": "OK", "pass": "PASS", "warn": "WARN", "fail": "FAIL",
+         "error": "ERROR", "skipped": "SKIP"}
+
+
+def _progress(result, index: int, total: int) -> None:
+    label = f"{result.kind} {result.name}"
+    detail = f" [{result.message}]" if result.message else ""
+    width = len(str(total))
+    typer.echo(f"{index:>{width}}/{total} {_MARK.get(result.status, result.status):5} "
+               f"{label}{detail} ({result.seconds:.2f}s)")
+
+
+def _run(command: str, project_dir: Path, db: Path | None, raw_dir: Path | None,
+         select: list[str] | None, exclude: list[str] | None, vars: str | None,
+         full_refresh: bool = False, fail_fast: bool = False,
+         memory_limit: str | None = None) -> None:
+    from .api import execute
+    result = execute(command, project_dir, raw_dir=raw_dir, db_path=db, vars=_vars(vars),
+                     select=select, exclude=exclude, full_refresh=full_refresh,
+                     fail_fast=fail_fast, on_result=_progress, memory_limit=memory_limit)
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    typer.echo(result.summary())
+    typer.echo(f"database: {result.db_path}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def build(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = None,
+          select: Select = None, exclude: Exclude = None, vars: Vars = None,
+          full_refresh: FullRefresh = False, fail_fast: FailFast = False,
+          memory_limit: MemoryLimit = None) -> None:
+    """Seeds, models and data tests in graph order.
+
+    Example: runner build --raw-dir data/raw --vars '{report_time: 2024-10-01T00:00:00Z}'
+    """
+    _run("build", project_dir, db, raw_dir, select, exclude, vars, full_refresh, fail_fast,
+         memory_limit)
+
+
+@app.command()
+def run(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = None,
+        select: Select = None, exclude: Exclude = None, vars: Vars = None,
+        full_refresh: FullRefresh = False, fail_fast: FailFast = False,
+        memory_limit: MemoryLimit = None) -> None:
+    """Models only, in graph order.
+
+    Example: runner run --select +charging_sessions_cpo
+    """
+    _run("run", project_dir, db, raw_dir, select, exclude, vars, full_refresh, fail_fast,
+         memory_limit)
+
+
+@app.command()
+def test(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = None,
+         select: Select = None, exclude: Exclude = None, vars: Vars = None,
+         fail_fast: FailFast = False) -> None:
+    """Data tests against the tables already built.
+
+    Example: runner test --select charging_sessions_cpo
+    """
+    _run("test", project_dir, db, raw_dir, select, exclude, vars, fail_fast=fail_fast)
+
+
+@app.command()
+def seed(project_dir: ProjectDir = Path("."), db: Db = None, select: Select = None,
+         exclude: Exclude = None) -> None:
+    """Load the CSV files in seeds/ into tables.
+
+    Example: runner seed --select vat_rates
+    """
+    _run("seed", project_dir, db, None, select, exclude, None)
+
+
+@app.command("compile")
+def compile_(project_dir: ProjectDir = Path("."), select: Select = None,
+             exclude: Exclude = None, vars: Vars = None) -> None:
+    """Render and check the models' SQL into target/compiled without running it.
+
+    Example: runner compile --select stg_raw__charging_sessions
+    """
+    from .api import compile_project
+    for name, path in compile_project(project_dir, _vars(vars), select, exclude).items():
+        typer.echo(f"{name}: {path}")
+
+
+@app.command("ls")
+def ls(project_dir: ProjectDir = Path("."), select: Select = None,
+       exclude: Exclude = None) -> None:
+    """List the models and seeds, in build order.
+
+    Example: runner ls --select tag:reports
+    """
+    from .api import list_nodes
+    for node in list_nodes(project_dir, select, exclude):
+        typer.echo(f"{node['kind']:5} {node['name']:40} {node['materialized']:11} "
+                   f"{node['relation']}")
+
+
+@app.command()
+def show(model: Annotated[str, typer.Argument(help="A model, or schema.table.")],
+         project_dir: ProjectDir = Path("."), db: Db = None,
+         limit: Annotated[int, typer.Option("--limit", "-n", help="How many rows.")] = 10
+         ) -> None:
+    """Print the first rows of a built model.
+
+    Example: runner show roaming_sessions_cpo --limit 5
+    """
+    from .export import show_rows
+    typer.echo(show_rows(project_dir, model, db, limit))
+
+
+@app.command()
+def export(model: Annotated[str, typer.Argument(help="A model, or schema.table.")],
+           out: Annotated[Path, typer.Option("--out", help="The Parquet file (or folder "
+                                                           "with --partition-by).")],
+           project_dir: ProjectDir = Path("."), db: Db = None,
+           partition_by: Annotated[Optional[list[str]], typer.Option(
+               "--partition-by", help="Hive-partition by these columns (month works too).")
+           ] = None,
+           where: Annotated[Optional[str], typer.Option(
+               "--where", help="A plain predicate over the table's columns.")] = None
+           ) -> None:
+    """Write a table to Parquet (zstd), atomically.
+
+    Example: runner export charging_sessions_cpo --out sessions.parquet --partition-by month
+    """
+    from .export import export_table
+    rows = export_table(project_dir, model, out, db, partition_by or [], where)
+    typer.echo(f"wrote {rows} rows to {out}")
+
+
+@app.command()
+def generate(out: Annotated[Path, typer.Option("--out", help="The landing zone folder.")],
+             sessions: Annotated[int, typer.Option("--sessions", help="How many sessions.")
+                                 ] = 100_000,
+             seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 42) -> None:
+    """Write a deterministic sample landing zone in the raw contract.
+
+    Example: runner generate --out data/raw --sessions 100000 --seed 42
+    """
+    from .generate import generate as write
+    counts = write(out, sessions, seed)
+    for table, n in counts.items():
+        typer.echo(f"{table}: {n}")
+
+
+def main() -> None:
+    try:
+        app()
+    except RunnerError as exc:
+        typer.echo(exc.render(), err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted: tables being built were left as they were.", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Opening the DuckDB file: one writer at a time, UTC, external access limited."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from .errors import DatabaseError
+
+
+def connect(db_path: str | Path, read_only: bool = False,
+            allowed_dirs: list[Path] | None = None,
+            memory_limit: str | None = None, threads: int | None = None
+            ) -> duckdb.DuckDBPyConnection:
+    """Open the database file. With `allowed_dirs`, SQL may read and write files only
+    below those folders (DuckDB's allowed_directories with external access off)."""
+    path = Path(db_path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif not path.exists():
+        raise DatabaseError(f"the database file {path} does not exist.",
+                            hint="run 'runner build' first, or pass --db with the right file.")
+    config: dict[str, object] = {}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if threads:
+        config["threads"] = threads
+    try:
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
+    except duckdb.IOException as exc:
+        message = str(exc)
+        if "lock" in message.lower():
+            holder = re.search(r"held in (.+?) \(PID (\d+)\)", message)
+            who = f"process {holder.group(2)} ({holder.group(1)})" if holder else \
+                "another process"
+            raise DatabaseError(f"the database file {path} is in use by {who}; nothing was "
+                                "changed.", hint="wait for that build to finish (or close the "
+                                "program holding the file), then run again.") from None
+        raise DatabaseError(f"cannot open the database file {path}: "
+                            f"{message.splitlines()[0]}",
+                            hint="check that the path is a DuckDB file and is writable.") \
+            from None
+    except duckdb.Error as exc:
+        raise DatabaseError(f"cannot open the database file {path}: "
+                            f"{str(exc).splitlines()[0]}",
+                            hint="check that the file is a DuckDB database of this version.") \
+            from None
+    con.execute("set TimeZone = 'UTC'")
+    if allowed_dirs is not None:
+        dirs = [str(Path(d).resolve()) + "/" for d in allowed_dirs]
+        listed = ", ".join("'" + d.replace("'", "''") + "'" for d in dirs)
+        con.execute(f"set allowed_directories = [{listed}]")
+        con.execute("set enable_external_access = false")
+    return con

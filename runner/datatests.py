@@ -1,0 +1,81 @@
+"""Data tests as SQL: each query returns the offending rows and passes at zero rows."""
+
+from __future__ import annotations
+
+from .errors import ProjectError
+from .project import TestDef
+from .render import quote_ident
+
+
+def _literal(value: object, quote: bool = True) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)) and not quote:
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _ref_call(name: str) -> str:
+    return "{{ ref('" + name.replace("'", "\\'") + "') }}"
+
+
+def _to_ref(value: str) -> str:
+    """`to: ref('x')` in YAML stays a Jinja call; a bare name becomes one."""
+    value = str(value).strip()
+    return "{{ " + value + " }}" if value.startswith(("ref(", "source(")) else _ref_call(value)
+
+
+def generic_test_sql(test: TestDef) -> str:
+    """The Jinja-SQL of a generic test, rendered later like any model."""
+    model = _ref_call(test.model or "")
+    where = test.config.get("where")
+    if where:
+        model = f"(select * from {model} where {where})"
+    col = quote_ident(test.column) if test.column else None
+    args = test.args
+    kind = test.test_type
+
+    def need_column() -> str:
+        if col is None:
+            raise ProjectError(f"the {kind} test on {test.model} needs a column: put it under "
+                               "a column, or give column_name.", path=str(test.path))
+        return col
+
+    if kind == "not_null":
+        c = need_column()
+        return f"select * from {model} as t where t.{c} is null"
+    if kind == "unique":
+        c = need_column()
+        return (f"select t.{c} as unique_value, count(*) as n_records from {model} as t "
+                f"where t.{c} is not null group by t.{c} having count(*) > 1")
+    if kind == "accepted_values":
+        c = need_column()
+        values = args.get("values")
+        if not isinstance(values, list) or not values:
+            raise ProjectError(f"accepted_values on {test.model}.{test.column} needs "
+                               "'values: [...]'.", path=str(test.path))
+        quote = args.get("quote", True)
+        listed = ", ".join(_literal(v, quote) for v in values)
+        return (f"select t.{c} as value_field, count(*) as n_records from {model} as t "
+                f"where t.{c} is not null and t.{c} not in ({listed}) group by t.{c}")
+    if kind == "relationships":
+        c = need_column()
+        if "to" not in args or "field" not in args:
+            raise ProjectError(f"relationships on {test.model}.{test.column} needs 'to' and "
+                               "'field'.", path=str(test.path))
+        parent = _to_ref(args["to"])
+        field = quote_ident(args["field"])
+        return (f"select child.{c} as from_field from {model} as child "
+                f"left join {parent} as parent on child.{c} = parent.{field} "
+                f"where child.{c} is not null and parent.{field} is null")
+    if kind == "expression_is_true":
+        expression = args.get("expression")
+        if not expression:
+            raise ProjectError(f"expression_is_true on {test.model} needs 'expression'.",
+                               path=str(test.path))
+        if col is not None:
+            expression = f"{col} {expression}"
+        return f"select * from {model} as t where not ({expression})"
+    raise ProjectError(f"unknown data test {kind!r}.", path=str(test.path))

@@ -1,0 +1,250 @@
+"""Run compiled nodes in DuckDB: seeds, the four materializations, and data tests.
+
+Every table and incremental build is one transaction: the new rows are built beside the
+old relation and swapped in at commit, so a failure leaves the previous version as it was.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+
+from .compile import Compiled
+from .errors import ExecutionError
+from .project import INCREMENTAL_STRATEGIES, Node
+from .render import quote_ident, relation_name
+from .sources import sql_literal
+
+FAILURE_SAMPLE = 5
+
+
+@dataclass
+class NodeResult:
+    name: str
+    kind: str                      # model | seed | test
+    status: str                    # success | error | skipped | pass | fail | warn
+    message: str = ""
+    seconds: float = 0.0
+    db_seconds: float = 0.0        # time DuckDB spent executing
+    rows: int | None = None
+    failures: int | None = None
+    sample: list[dict[str, Any]] = field(default_factory=list)
+    materialized: str | None = None
+    path: str | None = None
+    compiled_path: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("success", "pass", "warn")
+
+
+class Executor:
+    def __init__(self, con: duckdb.DuckDBPyConnection, project_root: Path,
+                 full_refresh: bool = False):
+        self.con = con
+        self.root = project_root
+        self.full_refresh = full_refresh
+        self.db_seconds = 0.0
+
+    def _sql(self, sql: str, params: list | None = None) -> duckdb.DuckDBPyConnection:
+        started = time.perf_counter()
+        try:
+            return self.con.execute(sql, params) if params else self.con.execute(sql)
+        finally:
+            self.db_seconds += time.perf_counter() - started
+
+    # -- what is in the database ---------------------------------------------------------
+    def relation_kind(self, schema: str, name: str) -> str | None:
+        row = self.con.execute(
+            "select table_type from information_schema.tables "
+            "where table_schema = ? and table_name = ?", [schema, name]).fetchone()
+        if row is None:
+            return None
+        return "view" if row[0] == "VIEW" else "table"
+
+    def exists(self, node: Node) -> bool:
+        return self.relation_kind(node.schema, node.alias) is not None
+
+    # -- models and seeds ----------------------------------------------------------------
+    def run_model(self, item: Compiled) -> NodeResult:
+        node = item.node
+        assert node is not None
+        result = NodeResult(node.name, node.kind, "success", materialized=node.materialized,
+                            path=node.rel_path,
+                            compiled_path=str(item.compiled_path) if item.compiled_path else None)
+        started = time.perf_counter()
+        before = self.db_seconds
+        try:
+            result.rows = self._materialize(node, item.sql)
+            if node.materialized in ("table", "incremental"):
+                result.message = f"{result.rows} rows"
+        except duckdb.Error as exc:
+            result.status = "error"
+            where = f" Compiled SQL: {item.compiled_path}." if item.compiled_path else ""
+            result.message = (f"DuckDB failed running model {node.name} ({node.rel_path}): "
+                              f"{_first_lines(str(exc))}.{where} Its previous version, if "
+                              "any, is unchanged.")
+        result.seconds = time.perf_counter() - started
+        result.db_seconds = self.db_seconds - before
+        return result
+
+    def run_seed(self, node: Node) -> NodeResult:
+        result = NodeResult(node.name, "seed", "success", materialized="seed",
+                            path=node.rel_path)
+        started = time.perf_counter()
+        before = self.db_seconds
+        types = node.config.get("column_types") or {}
+        options = "header = true, delim = ',', quote = '\"', strict_mode = true"
+        if types:
+            listed = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in types.items())
+            options += f", types = {{{listed}}}"
+        select = f"select * from read_csv({sql_literal(str(node.path))}, {options})"
+        try:
+            result.rows = self._replace_table(node, select)
+            result.message = f"{result.rows} rows"
+        except duckdb.Error as exc:
+            result.status = "error"
+            result.message = (f"seed {node.rel_path} could not be loaded: "
+                              f"{_first_lines(str(exc))}. Check the CSV and its column_types.")
+        result.seconds = time.perf_counter() - started
+        result.db_seconds = self.db_seconds - before
+        return result
+
+    def _materialize(self, node: Node, sql: str) -> int | None:
+        kind = node.materialized
+        if kind == "view":
+            return self._transaction(node, lambda: self._create_view(node, sql))
+        if kind == "table":
+            return self._replace_table(node, sql)
+        if kind == "incremental":
+            if self.full_refresh or self.relation_kind(node.schema, node.alias) != "table":
+                return self._replace_table(node, sql)
+            return self._incremental(node, sql)
+        raise ExecutionError(f"cannot run materialization {kind!r}.", node=node.name)
+
+    def _transaction(self, node: Node, body: Callable[[], int | None]) -> int | None:
+        self._sql("begin transaction")
+        try:
+            self._sql(f"create schema if not exists {quote_ident(node.schema)}")
+            rows = body()
+            self._comment(node)
+            self._sql("commit")
+            return rows
+        except BaseException:
+            try:
+                self.con.execute("rollback")
+            except duckdb.Error:
+                pass
+            raise
+
+    def _drop_other_kind(self, node: Node, wanted: str) -> None:
+        current = self.relation_kind(node.schema, node.alias)
+        if current and current != wanted:
+            self._sql(f"drop {current} {relation_name(node.schema, node.alias)}")
+
+    def _create_view(self, node: Node, sql: str) -> None:
+        self._drop_other_kind(node, "view")
+        self._sql(f"create or replace view {relation_name(node.schema, node.alias)} as\n{sql}")
+
+    def _replace_table(self, node: Node, sql: str) -> int | None:
+        def body() -> int | None:
+            self._drop_other_kind(node, "table")
+            target = relation_name(node.schema, node.alias)
+            row = self._sql(f"create or replace table {target} as\n{sql}").fetchone()
+            return int(row[0]) if row else None
+        return self._transaction(node, body)
+
+    def _incremental(self, node: Node, sql: str) -> int | None:
+        strategy = str(node.config.get("incremental_strategy") or
+                       ("merge" if node.config.get("unique_key") else "append"))
+        if strategy not in INCREMENTAL_STRATEGIES:
+            raise ExecutionError(f"incremental_strategy {strategy!r} is not one of "
+                                 f"{', '.join(sorted(INCREMENTAL_STRATEGIES))}.", node=node.name)
+        keys = node.config.get("unique_key")
+        keys = [keys] if isinstance(keys, str) else list(keys or [])
+        if strategy != "append" and not keys:
+            raise ExecutionError(f"incremental_strategy {strategy!r} needs a unique_key.",
+                                 node=node.name, hint="add unique_key='...' to config().")
+        target = relation_name(node.schema, node.alias)
+        staged = quote_ident(f"{node.alias}__incoming")
+
+        def body() -> int | None:
+            self._sql(f"create or replace temp table {staged} as\n{sql}")
+            rows = self._sql(f"select count(*) from {staged}").fetchone()[0]
+            if strategy == "append":
+                self._sql(f"insert into {target} by name select * from {staged}")
+            elif strategy == "delete+insert":
+                key_list = ", ".join(quote_ident(k) for k in keys)
+                self._sql(f"delete from {target} where ({key_list}) in "
+                          f"(select ({key_list}) from {staged})" if len(keys) > 1 else
+                          f"delete from {target} where {key_list} in "
+                          f"(select {key_list} from {staged})")
+                self._sql(f"insert into {target} by name select * from {staged}")
+            else:
+                on = " and ".join(f"t.{quote_ident(k)} is not distinct from s.{quote_ident(k)}"
+                                  for k in keys)
+                self._sql(f"merge into {target} as t using {staged} as s on {on} "
+                          f"when matched then update when not matched then insert")
+            self._sql(f"drop table {staged}")
+            return int(rows)
+        return self._transaction(node, body)
+
+    def _comment(self, node: Node) -> None:
+        target = relation_name(node.schema, node.alias)
+        kind = "view" if node.materialized == "view" else "table"
+        if node.description:
+            self._sql(f"comment on {kind} {target} is {sql_literal(node.description)}")
+        if not node.columns:
+            return
+        existing = {r[0] for r in self.con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?", [node.schema, node.alias]).fetchall()}
+        for column in node.columns.values():
+            if column.description and column.name in existing:
+                self._sql(f"comment on column {target}.{quote_ident(column.name)} is "
+                          f"{sql_literal(column.description)}")
+
+    # -- data tests ----------------------------------------------------------------------
+    def run_test(self, item: Compiled) -> NodeResult:
+        test = item.test
+        assert test is not None
+        result = NodeResult(item.name, "test", "pass", path=item.path,
+                            compiled_path=str(item.compiled_path) if item.compiled_path else None)
+        started = time.perf_counter()
+        before = self.db_seconds
+        try:
+            cursor = self._sql(f"select * from (\n{item.sql}\n) as failures "
+                               f"limit {FAILURE_SAMPLE}")
+            columns = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+            count = len(rows)
+            if count == FAILURE_SAMPLE:
+                count = self._sql(f"select count(*) from (\n{item.sql}\n) as failures"
+                                  ).fetchone()[0]
+            result.failures = int(count)
+            result.sample = [dict(zip(columns, (_plain(v) for v in row))) for row in rows]
+            if count:
+                result.status = "warn" if test.severity == "warn" else "fail"
+                result.message = f"{count} failing row{'s' if count != 1 else ''}"
+        except duckdb.Error as exc:
+            result.status = "error"
+            result.message = (f"the test query failed: {_first_lines(str(exc))}. "
+                              f"Compiled SQL: {item.compiled_path}.")
+        result.seconds = time.perf_counter() - started
+        result.db_seconds = self.db_seconds - before
+        return result
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (int, float, str, bool)):
+        return value
+    return str(value)
+
+
+def _first_lines(message: str, n: int = 3) -> str:
+    lines = [line for line in message.strip().splitlines() if line.strip()]
+    return " ".join(lines[:n]).rstrip(".")

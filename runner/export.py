@@ -1,0 +1,144 @@
+"""Reading built tables back: the first rows for a person, Parquet files for tools.
+
+A file or folder appears complete or not at all: it is written beside its destination
+under a temporary name and renamed into place."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import duckdb
+
+from .errors import ExportError, RunnerError
+from .render import quote_ident, relation_name
+from .sources import sql_literal
+
+
+def _open(project_dir: str | Path, model: str, db: str | Path | None,
+          extra_dirs: list[Path] | None = None):
+    from .api import default_db_path, resolve_relation
+    from .database import connect
+    from .project import load_project
+    project = load_project(project_dir)
+    schema, table = resolve_relation(project_dir, model)
+    path = Path(db).resolve() if db else default_db_path(project)
+    con = connect(path, read_only=True,
+                  allowed_dirs=[project.root, path.parent, *(extra_dirs or [])])
+    exists = con.execute("select count(*) from information_schema.tables where "
+                         "table_schema = ? and table_name = ?", [schema, table]).fetchone()[0]
+    if not exists:
+        con.close()
+        raise RunnerError(f"{schema}.{table} is not in {path}.",
+                          hint="run 'runner build' first (or pass --db with the right file).")
+    return con, relation_name(schema, table)
+
+
+def show_rows(project_dir: str | Path, model: str, db: str | Path | None, limit: int) -> str:
+    con, relation = _open(project_dir, model, db)
+    try:
+        cursor = con.execute(f"select * from {relation} limit ?", [limit])
+        columns = [d[0] for d in cursor.description]
+        rows = [["" if v is None else str(v) for v in row] for row in cursor.fetchall()]
+    finally:
+        con.close()
+    widths = [min(40, max([len(c)] + [len(r[i]) for r in rows])) for i, c in enumerate(columns)]
+    line = lambda cells: " | ".join(c[:w].ljust(w) for c, w in zip(cells, widths))  # noqa: E731
+    out = [line(columns), "-+-".join("-" * w for w in widths)] + [line(r) for r in rows]
+    return "\n".join(out)
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    return [d[0] for d in con.execute(f"select * from {relation} limit 0").description]
+
+
+def export_table(project_dir: str | Path, model: str, out: str | Path,
+                 db: str | Path | None, partition_by: list[str],
+                 where: str | None = None) -> int:
+    out = Path(out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    con, relation = _open(project_dir, model, db, extra_dirs=[out.parent])
+    try:
+        columns = table_columns(con, relation)
+        select_list = "*"
+        partitions = []
+        for col in partition_by:
+            if col == "month" and "month" not in columns:
+                raise ExportError("there is no 'month' column to partition by.",
+                                  hint=f"partition by one of: {', '.join(columns)}.")
+            if col not in columns:
+                raise ExportError(f"cannot partition by {col!r}: no such column.",
+                                  hint=f"partition by one of: {', '.join(columns)}.")
+            partitions.append(quote_ident(col))
+        predicate = check_where(where, columns) if where else None
+        query = f"select {select_list} from {relation}" + (f" where {predicate}" if predicate
+                                                           else "")
+        rows = con.execute(f"select count(*) from ({query})").fetchone()[0]
+        options = "format parquet, compression zstd"
+        if partitions:
+            options += f", partition_by ({', '.join(partitions)})"
+        write_atomically(out, lambda tmp: con.execute(
+            f"copy ({query}) to {sql_literal(str(tmp))} ({options})"), is_dir=bool(partitions))
+    finally:
+        con.close()
+    return int(rows)
+
+
+def check_where(where: str, columns: list[str]) -> str:
+    """A --where filter, parsed with sqlglot: only a plain predicate over the columns."""
+    import sqlglot
+    from sqlglot import exp
+    try:
+        tree = sqlglot.parse_one(where, read="duckdb")
+    except sqlglot.errors.ParseError as exc:
+        raise ExportError(f"--where is not a SQL predicate: {str(exc).splitlines()[0]}.",
+                          hint="write e.g. --where \"currency = 'EUR' and price > 0\".") \
+            from None
+    allowed = (exp.Predicate, exp.Connector, exp.Not, exp.Paren, exp.Column, exp.Identifier,
+               exp.Literal, exp.Boolean, exp.Null, exp.Tuple, exp.Cast, exp.DataType,
+               exp.Binary, exp.Neg, exp.Between, exp.In, exp.Is, exp.Interval, exp.Var,
+               exp.DataTypeParam)
+    if not isinstance(tree, (exp.Predicate, exp.Connector, exp.Not, exp.Paren, exp.Boolean)):
+        raise ExportError("--where must be a condition (e.g. price > 0).")
+    known = {c.lower() for c in columns}
+    for node in tree.walk():
+        if isinstance(node, (exp.Select, exp.Subquery, exp.Query)) or \
+                not isinstance(node, allowed):
+            raise ExportError(f"--where may only compare the table's columns with values; "
+                              f"{node.sql('duckdb')!r} is not allowed.",
+                              hint="use columns, literals, comparisons, and/or/not, in, "
+                                   "between, is null.")
+        if isinstance(node, exp.Column):
+            if node.table or node.name.lower() not in known:
+                raise ExportError(f"--where names {node.sql('duckdb')!r}, which is not a "
+                                  f"column of the table.",
+                                  hint=f"columns: {', '.join(columns)}.")
+    return tree.sql("duckdb")
+
+
+def write_atomically(out: Path, write, is_dir: bool = False) -> None:
+    """Call write(tmp) on a temporary path beside `out`, then rename it into place."""
+    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        write(tmp)
+        if is_dir and out.exists():
+            old = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.old")
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            if out.is_dir():
+                shutil.rmtree(out)
+            os.replace(tmp, out)
+    except (duckdb.Error, OSError) as exc:
+        raise ExportError(f"could not write {out}: {str(exc).splitlines()[0]}; "
+                          "nothing was left at that path.",
+                          hint="check free disk space and that the folder is writable.") \
+            from None
+    finally:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists():
+            tmp.unlink()

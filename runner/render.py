@@ -1,0 +1,295 @@
+"""Render Jinja-templated SQL in a sandbox, with dbt's context: ref, source, config,
+var, env_var, this, is_incremental and the project's macros."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from difflib import get_close_matches
+from typing import Any, Callable
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from .errors import RenderError
+from .project import MATERIALIZATIONS, Node, Project, TestDef, merge_config
+
+_MISSING = object()
+
+
+def quote_ident(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def relation_name(schema: str, name: str) -> str:
+    return f"{quote_ident(schema)}.{quote_ident(name)}"
+
+
+def ephemeral_cte_name(name: str) -> str:
+    return f"__dbt__cte__{name}"
+
+
+class Relation:
+    """What `{{ this }}` and `{{ ref() }}` are: prints as a quoted name."""
+
+    def __init__(self, schema: str, identifier: str, cte: bool = False):
+        self.schema = schema
+        self.identifier = identifier
+        self.name = identifier
+        self.cte = cte
+
+    def __str__(self) -> str:
+        if self.cte:
+            return ephemeral_cte_name(self.identifier)
+        return relation_name(self.schema, self.identifier)
+
+    def __html__(self) -> str:     # pragma: no cover - autoescape is off
+        return str(self)
+
+
+class VarValue(str):
+    """A string that came from --vars, an environment variable or the project's vars:
+    it is printed with its single quotes doubled, so it cannot end a SQL literal."""
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, VarValue):
+        return value.replace("'", "''")
+    return value
+
+
+@dataclass
+class Rendered:
+    sql: str
+    refs: set[str]
+    sources: set[tuple[str, str]]
+    config: dict[str, Any]
+
+
+class _Loader(jinja2.BaseLoader):
+    def __init__(self) -> None:
+        self.templates: dict[str, tuple[str, str]] = {}
+
+    def get_source(self, environment, template):
+        if template not in self.templates:
+            raise jinja2.TemplateNotFound(template)
+        text, filename = self.templates[template]
+        return text, filename, lambda: True
+
+
+class Renderer:
+    """Renders models, tests and ad-hoc SQL of one project.
+
+    `exists(node)` says whether a node's relation is in the database (for
+    is_incremental); `full_refresh` makes is_incremental() false everywhere."""
+
+    def __init__(self, project: Project, cli_vars: dict[str, Any] | None = None,
+                 exists: Callable[[Node], bool] | None = None, full_refresh: bool = False,
+                 run_started_at: dt.datetime | None = None):
+        self.project = project
+        self.vars = {**project.vars, **(cli_vars or {})}
+        self.exists = exists or (lambda node: False)
+        self.full_refresh = full_refresh
+        self.run_started_at = run_started_at or dt.datetime.now(dt.timezone.utc)
+        self.loader = _Loader()
+        self.env = SandboxedEnvironment(loader=self.loader, undefined=jinja2.StrictUndefined,
+                                        finalize=_finalize, keep_trailing_newline=True,
+                                        extensions=["jinja2.ext.do"])
+        self._state: dict[str, Any] = {}
+        self.context = self._base_context()
+        self._load_macros()
+
+    # -- context -------------------------------------------------------------------------
+    def _base_context(self) -> dict[str, Any]:
+        return {
+            "ref": self._ref, "source": self._source, "config": self._config,
+            "var": self._var, "env_var": self._env_var, "is_incremental": self._is_incremental,
+            "run_started_at": self.run_started_at, "log": lambda *a, **k: "",
+            "target": {"name": "dev", "type": "duckdb", "schema": "main",
+                       "profile_name": self.project.name},
+            "project_name": self.project.name,
+            "exceptions": {"raise_compiler_error": self._raise},
+            "modules": {"datetime": _SafeDatetime()},
+        }
+
+    def _raise(self, message: str) -> None:
+        raise RenderError(str(message), node=self._state.get("name"),
+                          path=self._state.get("path"))
+
+    def _load_macros(self) -> None:
+        for macro in self.project.macros:
+            self.loader.templates[macro.name] = (macro.text, str(macro.path))
+        for macro in self.project.macros:
+            template = self._get(macro.name, macro.name, str(macro.path))
+            try:
+                module = template.make_module(vars=self.context, shared=True)
+            except SecurityError as exc:
+                raise RenderError(f"the macro file reaches for something the sandbox "
+                                  f"forbids: {exc}.", path=macro.name)
+            except jinja2.TemplateError as exc:
+                raise RenderError(str(exc), path=macro.name,
+                                  line=getattr(exc, "lineno", None))
+            for key in dir(module):
+                value = getattr(module, key)
+                if isinstance(value, jinja2.runtime.Macro):
+                    self.context[key] = value
+
+    def _get(self, name: str, node: str, path: str) -> jinja2.Template:
+        try:
+            return self.env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            raise RenderError(f"Jinja syntax error: {exc.message}.", node=node, path=path,
+                              line=exc.lineno, hint="close every {{ }}, {% %} and "
+                                                    "{% if %}/{% endif %} pair at that line.")
+
+    # -- the dbt functions ---------------------------------------------------------------
+    def _ref(self, *args: str, **kwargs: Any) -> Relation:
+        if not args or len(args) > 2:
+            raise RenderError("ref() takes a model name (and optionally a project name).",
+                              node=self._state.get("name"), path=self._state.get("path"))
+        name = str(args[-1])
+        nodes = self.project.nodes
+        if name not in nodes:
+            close = get_close_matches(name, nodes.keys(), n=1, cutoff=0.5)
+            hint = f"did you mean ref('{close[0]}')?" if close else \
+                "check the model's file name under models/ (a ref names a file without .sql)."
+            raise RenderError(f"ref('{name}') names a model that does not exist.",
+                              node=self._state.get("name"), path=self._state.get("path"),
+                              hint=hint)
+        self._state["refs"].add(name)
+        node = nodes[name]
+        return Relation(node.schema, node.alias, cte=node.materialized == "ephemeral")
+
+    def _source(self, source_name: str, table_name: str) -> Relation:
+        key = (str(source_name), str(table_name))
+        table = self.project.sources.get(key)
+        if table is None:
+            known = [f"{s}.{t}" for s, t in self.project.sources]
+            close = get_close_matches(f"{key[0]}.{key[1]}", known, n=1, cutoff=0.5)
+            hint = f"did you mean source('{close[0].split('.')[0]}', " \
+                   f"'{close[0].split('.', 1)[1]}')?" if close else \
+                "declare it under 'sources:' in a YAML file beside the models."
+            raise RenderError(f"source('{key[0]}', '{key[1]}') is not declared.",
+                              node=self._state.get("name"), path=self._state.get("path"),
+                              hint=hint)
+        self._state["sources"].add(key)
+        return Relation(table.schema, table.name)
+
+    def _config(self, *args: Any, **kwargs: Any) -> str:
+        if args and isinstance(args[0], dict):
+            kwargs = {**args[0], **kwargs}
+        self._state["config"] = merge_config(self._state["config"], kwargs)
+        return ""
+
+    def _var(self, name: str, default: Any = _MISSING) -> Any:
+        if name in self.vars:
+            value = self.vars[name]
+        elif default is not _MISSING:
+            value = default
+        else:
+            raise RenderError(f"var('{name}') has no value and no default.",
+                              node=self._state.get("name"), path=self._state.get("path"),
+                              hint=f"pass --vars '{{{name}: ...}}', set it under 'vars:' in "
+                                   f"dbt_project.yml, or give var() a default.")
+        return VarValue(value) if isinstance(value, str) else value
+
+    def _env_var(self, name: str, default: Any = _MISSING) -> str:
+        if name in os.environ:
+            return VarValue(os.environ[name])
+        if default is not _MISSING:
+            return VarValue(default) if isinstance(default, str) else default
+        raise RenderError(f"env_var('{name}') is not set and has no default.",
+                          node=self._state.get("name"), path=self._state.get("path"),
+                          hint=f"export {name}=... before running, or give a default.")
+
+    def _is_incremental(self) -> bool:
+        node = self._state.get("node")
+        if not self._state.get("execute") or node is None or self.full_refresh:
+            return False
+        if self._state["config"].get("materialized") != "incremental":
+            return False
+        return self.exists(node)
+
+    # -- rendering -----------------------------------------------------------------------
+    def render_node(self, node: Node, execute: bool) -> Rendered:
+        name = f"model:{node.name}"
+        if name not in self.loader.templates:
+            self.loader.templates[name] = (node.raw_sql, str(node.path))
+        this = Relation(node.schema, node.alias)
+        rendered = self._render(name, node.name, node.rel_path, node.config, execute,
+                                node=node, this=this)
+        node.refs, node.sources = rendered.refs, rendered.sources
+        return rendered
+
+    def render_string(self, text: str, label: str, path: str | None = None,
+                      config: dict | None = None, execute: bool = True) -> Rendered:
+        name = f"string:{label}:{hash(text)}"
+        if name not in self.loader.templates:
+            self.loader.templates[name] = (text, path or label)
+        return self._render(name, label, path or label, config or {}, execute)
+
+    def render_test(self, test: TestDef, text: str) -> Rendered:
+        rendered = self.render_string(text, test.name, str(test.path), test.config)
+        test.refs, test.sources = rendered.refs, rendered.sources
+        return rendered
+
+    def _render(self, name: str, label: str, path: str, config: dict, execute: bool,
+                node: Node | None = None, this: Relation | None = None) -> Rendered:
+        template = self._get(name, label, path)
+        state = {"name": label, "path": path, "refs": set(), "sources": set(),
+                 "config": dict(config), "execute": execute, "node": node}
+        previous = self._state
+        self._state = state
+        self.context["this"] = this
+        self.context["execute"] = execute
+        try:
+            sql = template.render(self.context)
+        except RenderError:
+            raise
+        except SecurityError as exc:
+            raise RenderError(f"the template reaches for something the sandbox forbids "
+                              f"({exc}); nothing was run.", node=label, path=path,
+                              hint="templates may use ref, source, config, var and macros, "
+                                   "not Python internals or files.")
+        except jinja2.UndefinedError as exc:
+            raise RenderError(f"{exc.message}.", node=label, path=path,
+                              line=_template_line(exc),
+                              hint="check the spelling, or define it as a macro in macros/.")
+        except jinja2.TemplateError as exc:
+            raise RenderError(f"{exc}.", node=label, path=path, line=_template_line(exc))
+        except (TypeError, ValueError, AttributeError, KeyError, ZeroDivisionError) as exc:
+            raise RenderError(f"{type(exc).__name__} while rendering: {exc}.", node=label,
+                              path=path, line=_template_line(exc))
+        finally:
+            self._state = previous
+        materialized = state["config"].get("materialized")
+        if materialized and materialized not in MATERIALIZATIONS:
+            raise RenderError(f"materialized='{materialized}' is not a materialization.",
+                              node=label, path=path,
+                              hint=f"use one of {', '.join(sorted(MATERIALIZATIONS))}.")
+        return Rendered(sql, state["refs"], state["sources"], state["config"])
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The template line of an error raised while rendering, from the traceback."""
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename.endswith(".sql") or "<template>" in code.co_filename:
+            info = tb.tb_frame.f_globals.get("__jinja_template__")
+            if info is not None:
+                line = info.get_corresponding_lineno(tb.tb_lineno)
+        tb = tb.tb_next
+    return line
+
+
+class _SafeDatetime:
+    """`modules.datetime` as dbt offers it, limited to harmless constructors."""
+
+    def __init__(self) -> None:
+        self.datetime = dt.datetime
+        self.date = dt.date
+        self.timedelta = dt.timedelta
+        self.timezone = dt.timezone

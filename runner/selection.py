@@ -1,0 +1,95 @@
+"""dbt's node selection syntax: `model`, `+model`, `model+`, `2+model`, `tag:x`,
+`path:models/staging`, `config.materialized:view`, several separated by spaces (a
+union), and `a,b` (an intersection)."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from difflib import get_close_matches
+
+from .errors import GraphError
+from .graph import Graph
+from .project import Node
+
+_SELECTOR = re.compile(r"^(?P<up>\d*\+)?(?P<body>[^+]+?)(?P<down>\+\d*)?$")
+
+
+def select_nodes(nodes: dict[str, Node], graph: Graph, select: list[str] | None,
+                 exclude: list[str] | None) -> set[str]:
+    chosen = set(nodes) if not select else _union(nodes, graph, select)
+    if exclude:
+        chosen -= _union(nodes, graph, exclude)
+    return chosen
+
+
+def _split(specs: list[str]) -> list[str]:
+    return [part for spec in specs for part in str(spec).split()]
+
+
+def _union(nodes: dict[str, Node], graph: Graph, specs: list[str]) -> set[str]:
+    result: set[str] = set()
+    for spec in _split(specs):
+        parts = [_one(nodes, graph, p) for p in spec.split(",")]
+        result |= set.intersection(*parts)
+    return result
+
+
+def _one(nodes: dict[str, Node], graph: Graph, spec: str) -> set[str]:
+    match = _SELECTOR.match(spec)
+    if not match:
+        raise GraphError(f"cannot read the selector {spec!r}.",
+                         hint="write e.g. my_model, +my_model, my_model+, tag:nightly "
+                              "or path:models/staging.")
+    body = match["body"]
+    base = _method(nodes, body)
+    result = set(base)
+    if match["up"]:
+        depth = int(match["up"][:-1]) if len(match["up"]) > 1 else None
+        for node in base:
+            result |= _within(graph.parents, node, depth)
+    if match["down"]:
+        depth = int(match["down"][1:]) if len(match["down"]) > 1 else None
+        for node in base:
+            result |= _within(graph.children, node, depth)
+    return {n for n in result if n in nodes}
+
+
+def _within(edges: dict[str, set[str]], start: str, depth: int | None) -> set[str]:
+    seen: set[str] = set()
+    frontier = {start}
+    level = 0
+    while frontier and (depth is None or level < depth):
+        frontier = {n for f in frontier for n in edges.get(f, ())} - seen
+        seen |= frontier
+        level += 1
+    return seen
+
+
+def _method(nodes: dict[str, Node], body: str) -> set[str]:
+    if ":" in body:
+        method, value = body.split(":", 1)
+    else:
+        method, value = ("path", body) if "/" in body else ("fqn", body)
+    if method == "tag":
+        return {n for n, node in nodes.items() if value in node.tags}
+    if method == "path":
+        value = value.rstrip("/")
+        return {n for n, node in nodes.items()
+                if node.rel_path == value or node.rel_path.startswith(value + "/")
+                or fnmatch.fnmatch(node.rel_path, value)}
+    if method.startswith("config."):
+        key = method.split(".", 1)[1]
+        return {n for n, node in nodes.items() if str(node.config.get(key)) == value}
+    if method in ("fqn", "model", "seed", "resource_type"):
+        if method == "resource_type":
+            return {n for n, node in nodes.items() if node.kind == value}
+        found = {n for n in nodes if fnmatch.fnmatchcase(n, value)}
+        if not found:
+            close = get_close_matches(value, nodes.keys(), n=1, cutoff=0.5)
+            raise GraphError(f"no model or seed matches {value!r}.",
+                             hint=f"did you mean {close[0]!r}?" if close else
+                             "run 'runner ls' to list the nodes.")
+        return found
+    raise GraphError(f"unknown selector method {method!r} in {body!r}.",
+                     hint="use tag:, path:, config.<key>: or a model name.")

@@ -1,0 +1,143 @@
+"""The raw landing zone: each source table is a folder of .csv, .parquet and .ndjson
+files. Every file is checked before anything is built, then the folder becomes one view
+whose declared columns are all VARCHAR (staging models cast them), plus `_source_file`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from .errors import SourceError
+from .project import SourceTable
+from .render import quote_ident, relation_name
+
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".ndjson": "ndjson", ".jsonl": "ndjson"}
+CSV_OPTIONS = "header = true, all_varchar = true, delim = ',', quote = '\"', " \
+              "escape = '\"', strict_mode = true, encoding = 'utf-8'"
+
+
+def sql_literal(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _reader(fmt: str, files: list[str], declared: list[str]) -> str:
+    listed = "[" + ", ".join(sql_literal(f) for f in files) + "]"
+    if fmt == "csv":
+        return f"read_csv({listed}, {CSV_OPTIONS}, union_by_name = true, filename = true)"
+    if fmt == "parquet":
+        return f"read_parquet({listed}, union_by_name = true, filename = true)"
+    columns = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in declared) + "}"
+    return (f"read_json({listed}, format = 'newline_delimited', columns = {columns}, "
+            f"filename = true)")
+
+
+def file_columns(con: duckdb.DuckDBPyConnection, fmt: str, path: str,
+                 declared: list[str]) -> list[str]:
+    """The columns of one file, reading it whole, so that a broken row fails here."""
+    reader = _reader(fmt, [path], declared)
+    try:
+        names = [row[0] for row in con.execute(f"describe select * from {reader}").fetchall()]
+        present = [c for c in declared if c.lower() in {n.lower() for n in names}]
+        # Touch every declared column so that each row is parsed, not just counted.
+        probe = ", ".join(f"max(length(cast({quote_ident(c)} as varchar)))" for c in present) \
+            or "count(*)"
+        con.execute(f"select count(*), {probe} from {reader}").fetchall()
+    except duckdb.Error as exc:
+        raise SourceError(_explain(str(exc), fmt), path=path, line=_line_of(str(exc)),
+                          hint=_hint(str(exc), fmt)) from None
+    return [n for n in names if n != "filename"]
+
+
+def _explain(message: str, fmt: str) -> str:
+    first = message.split("\n")[0].replace("Invalid Input Error: ", "")
+    first = first.replace("IO Error: ", "").replace("Conversion Error: ", "")
+    if "not utf-8" in message.lower() or "invalid unicode" in message.lower():
+        return "the file is not UTF-8 text (the platform's own exports are ISO-8859-1)"
+    if "Expected Number of Columns" in message or "column count" in message.lower() \
+            or "It was not possible to automatically detect" in message:
+        return f"a row does not have the header's number of columns ({first.strip()})"
+    if fmt == "parquet":
+        return f"the Parquet file cannot be read ({first.strip()})"
+    if fmt == "ndjson":
+        return f"a line is not valid JSON ({first.strip()})"
+    return first.strip()
+
+
+def _hint(message: str, fmt: str) -> str:
+    if "utf-8" in message.lower() or "unicode" in message.lower():
+        return "re-encode it: iconv -f ISO-8859-1 -t UTF-8 FILE > FILE.new, then replace it."
+    if fmt == "parquet":
+        return "the file looks truncated or corrupt; ask for it again or move it out of the folder."
+    return "fix or remove the file (keep a copy), then build again; nothing was changed."
+
+
+def _line_of(message: str) -> int | None:
+    import re
+    match = re.search(r"(?:on Line|in line|line)[: ]+(\d+)", message)
+    return int(match.group(1)) if match else None
+
+
+def source_files(raw_dir: Path, table: SourceTable) -> list[Path]:
+    folder = raw_dir / table.folder
+    if not folder.is_dir():
+        raise SourceError(f"the raw folder for source {table.source}.{table.name} is missing: "
+                          f"{folder}.", path=str(table.yaml_path),
+                          hint=f"create {folder} (it may be empty) or pass --raw-dir with the "
+                               "folder that holds the landing zone.")
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FORMATS)
+
+
+def source_select(con: duckdb.DuckDBPyConnection, raw_dir: Path, table: SourceTable) -> str:
+    """The SELECT over one source folder, after checking every file in it."""
+    declared = list(table.columns)
+    groups: dict[str, list[str]] = {}
+    present: dict[str, set[str]] = {}
+    for path in source_files(raw_dir, table):
+        fmt = FORMATS[path.suffix.lower()]
+        columns = {c.lower() for c in file_columns(con, fmt, str(path), declared)}
+        if fmt != "ndjson":
+            missing = [c for c in table.required if c.lower() not in columns]
+            if missing:
+                hint = "the header looks ';'-separated: export it with ',' as the separator." \
+                    if any(";" in c for c in columns) else \
+                    "add the column (it may be empty) or fix its name in the header."
+                raise SourceError(f"the file lacks required column(s) "
+                                  f"{', '.join(missing)} of {table.source}.{table.name}.",
+                                  path=str(path), line=1, hint=hint)
+        groups.setdefault(fmt, []).append(str(path))
+        present.setdefault(fmt, set()).update(columns)
+    parts = []
+    for fmt, files in groups.items():
+        cols = [f"cast({quote_ident(c)} as varchar) as {quote_ident(c)}"
+                if c.lower() in present[fmt] or fmt == "ndjson"
+                else f"cast(null as varchar) as {quote_ident(c)}" for c in declared]
+        parts.append(f"select {', '.join(cols)}, filename as _source_file "
+                     f"from {_reader(fmt, files, declared)}")
+    if not parts:
+        cols = ", ".join(f"cast(null as varchar) as {quote_ident(c)}" for c in declared)
+        parts.append(f"select {cols}, cast(null as varchar) as _source_file where false")
+    return "\nunion all\n".join(parts)
+
+
+def prepare_sources(con: duckdb.DuckDBPyConnection, raw_dir: Path | None,
+                    tables: list[SourceTable]) -> None:
+    """Check every file of the given source tables, then (re)create their views."""
+    if not tables:
+        return
+    if raw_dir is None:
+        raise SourceError("the models read raw data, but no raw folder was given.",
+                          hint="pass --raw-dir DIR (or keep the landing zone in data/raw/).")
+    if not raw_dir.is_dir():
+        raise SourceError(f"the raw folder {raw_dir} does not exist.",
+                          hint="pass --raw-dir with the folder that holds the landing zone.")
+    selects = {(t.schema, t.name): source_select(con, raw_dir, t) for t in tables}
+    con.execute("begin")
+    try:
+        for (schema, name), select in selects.items():
+            con.execute(f"create schema if not exists {quote_ident(schema)}")
+            con.execute(f"create or replace view {relation_name(schema, name)} as {select}")
+        con.execute("commit")
+    except duckdb.Error:
+        con.execute("rollback")
+        raise

@@ -1,0 +1,47 @@
+{#
+    Money arithmetic. Amounts are DECIMAL(18,4) holding a value rounded to the
+    currency's minor units (0 to 4 decimal places); rounding is half away from
+    zero. DuckDB rounds DECIMAL half away from zero, but DOUBLE is binary
+    (round(1.005::double, 2) = 1.0), so every amount is made a DECIMAL first and
+    no division is left to floating point.
+#}
+
+{# x rounded half away from zero to minor_units places, as DECIMAL(18,4).
+   minor_units may be a literal or a column (0 to 4; anything else gives NULL). #}
+{% macro round_money(x, minor_units) -%}
+    {%- if minor_units is number -%}
+    cast(round(cast({{ x }} as decimal(38, 10)), {{ minor_units }}) as decimal(18, 4))
+    {%- else -%}
+    (case {{ minor_units }}
+        {%- for places in range(5) %}
+        when {{ places }} then cast(round(cast({{ x }} as decimal(38, 10)), {{ places }}) as decimal(18, 4))
+        {%- endfor %}
+    end)
+    {%- endif -%}
+{%- endmacro %}
+
+{# The VAT contained in a VAT-inclusive price:
+   round(price * rate / (100 + rate)) to the currency's minor units, half away
+   from zero, as DECIMAL(18,4). Computed exactly in integers: the price in
+   ten-thousandths, the rate in hundredths of a percent. NULL if any input is. #}
+{% macro vat_from_gross(price, rate, currency_minor_units) -%}
+    {%- set p = "cast(cast(" ~ price ~ " as decimal(18, 4)) * 10000 as hugeint)" -%}
+    {%- set r = "cast(cast(" ~ rate ~ " as decimal(9, 4)) * 100 as hugeint)" -%}
+    {%- set step = "cast(10 ^ (4 - (" ~ currency_minor_units ~ ")) as hugeint)" -%}
+    (case
+        when {{ price }} is null or {{ rate }} is null
+            or ({{ currency_minor_units }}) not between 0 and 4
+            then null
+        else cast(
+            (case when {{ p }} < 0 then -1 else 1 end)
+            * ((2 * abs({{ p }}) * {{ r }} + (10000 + {{ r }}) * {{ step }})
+                // (2 * (10000 + {{ r }}) * {{ step }}))
+            * {{ step }}
+            as decimal(38, 0)) * 0.0001
+    end)::decimal(18, 4)
+{%- endmacro %}
+
+{# A percentage share of an amount, rounded like money: round(amount * pct / 100). #}
+{% macro share_of(amount, pct, minor_units) -%}
+    {{ round_money("cast(" ~ amount ~ " as decimal(18, 4)) * cast(" ~ pct ~ " as decimal(9, 4)) * 0.01", minor_units) }}
+{%- endmacro %}

@@ -80,7 +80,8 @@ class Session:
         self.project: Project = load_project(project_dir)
         self.target = self.project.root / "target"
         self.renderer = Renderer(self.project, vars or {}, exists=exists,
-                                 full_refresh=full_refresh, run_started_at=self.started)
+                                 full_refresh=full_refresh, run_started_at=self.started,
+                                 cache_dir=self.target / "jinja-cache")
         self.tests: list[TestDef] = []
         self.test_sql: dict[str, str] = {}
         self._parse()

@@ -49,6 +49,7 @@ class Executor:
         self.root = project_root
         self.full_refresh = full_refresh
         self.db_seconds = 0.0
+        self._catalog: dict[tuple[str, str], str] | None = None
 
     def _sql(self, sql: str, params: list | None = None) -> duckdb.DuckDBPyConnection:
         started = time.perf_counter()
@@ -59,12 +60,23 @@ class Executor:
 
     # -- what is in the database ---------------------------------------------------------
     def relation_kind(self, schema: str, name: str) -> str | None:
-        row = self.con.execute(
-            "select table_type from information_schema.tables "
-            "where table_schema = ? and table_name = ?", [schema, name]).fetchone()
-        if row is None:
-            return None
-        return "view" if row[0] == "VIEW" else "table"
+        """'table', 'view' or None; the catalog is read once and kept up to date."""
+        if self._catalog is None:
+            rows = self.con.execute(
+                "select schema_name, table_name, 'table' from duckdb_tables() "
+                "where database_name = current_database() union all "
+                "select schema_name, view_name, 'view' from duckdb_views() "
+                "where not internal and database_name = current_database()").fetchall()
+            self._catalog = {(s, n): kind for s, n, kind in rows}
+        return self._catalog.get((schema, name))
+
+    def _record(self, node: Node, kind: str | None) -> None:
+        self.relation_kind(node.schema, node.alias)
+        assert self._catalog is not None
+        if kind is None:
+            self._catalog.pop((node.schema, node.alias), None)
+        else:
+            self._catalog[(node.schema, node.alias)] = kind
 
     def exists(self, node: Node) -> bool:
         return self.relation_kind(node.schema, node.alias) is not None
@@ -133,12 +145,14 @@ class Executor:
             rows = body()
             self._comment(node)
             self._sql("commit")
+            self._record(node, "view" if node.materialized == "view" else "table")
             return rows
         except BaseException:
             try:
                 self.con.execute("rollback")
             except duckdb.Error:
                 pass
+            self._catalog = None      # read it again: the rollback restored the old state
             raise
 
     def _drop_other_kind(self, node: Node, wanted: str) -> None:

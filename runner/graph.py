@@ -50,7 +50,7 @@ class Graph:
                     heapq.heappush(ready, child)
         if len(order) < len(self.parents):
             raise GraphError(f"the models depend on each other in a cycle: "
-                             f"{' -> '.join(self.find_cycle())}.",
+                             f"{' -> '.join(self.find_cycle())} (each refs the next).",
                              hint="one of these models must stop ref()-ing the next; move the "
                                   "shared logic into a model both can ref.")
         return order

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from difflib import get_close_matches
 from typing import Any, Callable
 
@@ -86,14 +87,22 @@ class Renderer:
 
     def __init__(self, project: Project, cli_vars: dict[str, Any] | None = None,
                  exists: Callable[[Node], bool] | None = None, full_refresh: bool = False,
-                 run_started_at: dt.datetime | None = None):
+                 run_started_at: dt.datetime | None = None, cache_dir: Path | None = None):
         self.project = project
         self.vars = {**project.vars, **(cli_vars or {})}
         self.exists = exists or (lambda node: False)
         self.full_refresh = full_refresh
         self.run_started_at = run_started_at or dt.datetime.now(dt.timezone.utc)
         self.loader = _Loader()
+        cache = None
+        if cache_dir is not None:
+            try:        # compiled templates, keyed by their source: a rebuild skips Jinja's
+                cache_dir.mkdir(parents=True, exist_ok=True)     # parse and compile
+                cache = jinja2.FileSystemBytecodeCache(str(cache_dir))
+            except OSError:
+                cache = None
         self.env = SandboxedEnvironment(loader=self.loader, undefined=jinja2.StrictUndefined,
+                                        bytecode_cache=cache,
                                         finalize=_finalize, keep_trailing_newline=True,
                                         extensions=["jinja2.ext.do"])
         self._state: dict[str, Any] = {}

@@ -196,6 +196,29 @@ def generate(out: Annotated[Path, typer.Option("--out", help="The landing zone f
         typer.echo(f"{table}: {n}")
 
 
+@app.command()
+def report(kind: Annotated[str, typer.Argument(help="charging-sessions or roaming-sessions.")],
+           out: Annotated[Path, typer.Option("--out", help="The file: .csv, .xlsx or .parquet.")],
+           org: Annotated[list[str], typer.Option("--org", help="An organisation ID (repeat "
+                                                              "for several).")],
+           date_from: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD, in "
+                                                              "each organisation's time zone.")],
+           date_to: Annotated[str, typer.Option("--to", help="Day after the last, YYYY-MM-DD.")],
+           project_dir: ProjectDir = Path("."), db: Db = None,
+           role: Annotated[Optional[str], typer.Option(
+               "--role", help="Check the request against this role in roles.yml.")] = None,
+           delimiter: Annotated[str, typer.Option(
+               "--delimiter", help="CSV field separator, e.g. ';'.")] = ",") -> None:
+    """Write one report for some organisations and a timeframe, as CPO staff receive it.
+
+    Example: runner report charging-sessions --org org_fi --from 2024-09-01 --to 2024-10-01 --out sessions.xlsx
+    """
+    from .report import write_report
+    message = write_report(project_dir, kind, org, date_from, date_to, out, db=db, role=role,
+                           delimiter=delimiter)
+    typer.echo(message)
+
+
 def main() -> None:
     try:
         app()

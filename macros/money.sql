@@ -13,7 +13,7 @@
     cast(round(cast({{ x }} as decimal(38, 10)), {{ minor_units }}) as decimal(18, 4))
     {%- else -%}
     (case {{ minor_units }}
-        {%- for places in range(5) %}
+        {%- for places in [0, 1, 2, 3, 4] %}
         when {{ places }} then cast(round(cast({{ x }} as decimal(38, 10)), {{ places }}) as decimal(18, 4))
         {%- endfor %}
     end)

@@ -24,3 +24,14 @@
 {% macro local_midnight(d, tz) -%}
     timezone({{ tz }}, cast(cast({{ d }} as date) as timestamp))
 {%- endmacro %}
+
+{# "When the report is generated", as TIMESTAMPTZ: var('report_time') if set
+   (an ISO instant; without an offset it is UTC), else the build's start. #}
+{% macro report_time() -%}
+    {%- set value = var('report_time', '') -%}
+    {%- if value -%}
+    cast('{{ value }}' as timestamptz)
+    {%- else -%}
+    cast('{{ run_started_at }}' as timestamptz)
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,42 @@
+{{ config(materialized='table', unique_key='session_key', tags=['audit']) }}
+
+with
+
+sessions as (
+    select * from {{ ref('int_sessions_attributed') }}
+),
+
+rejected as (
+    select
+        session_key,
+        charge_id,
+        rejection_reason as reason,
+        rejection_reasons as reasons,
+        organisation_id,
+        case
+            when has_known_timezone then start_month_local
+        end as month,
+        station_id,
+        station_organisation_id,
+        timezone_name_raw,
+        created_at_raw,
+        start_time_raw,
+        stop_time_raw,
+        meter_start_wh_raw,
+        meter_stop_wh_raw,
+        price_raw,
+        charge_method,
+        billing_type,
+        roaming_network,
+        operator_id,
+        provider_id,
+        transaction_id,
+        counter_charge_of,
+        updated_at_raw,
+        version_count,
+        _source_file,
+    from sessions
+    where is_rejected
+)
+
+select * from rejected

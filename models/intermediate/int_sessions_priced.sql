@@ -1,0 +1,159 @@
+with
+
+sessions as (
+    select * from {{ ref('int_sessions_attributed') }}
+),
+
+vat_rates as (
+    select * from {{ ref('vat_rates') }}
+),
+
+revenue_shares as (
+    select * from {{ ref('int_revenue_shares_history') }}
+),
+
+settings_history as (
+    select * from {{ ref('int_station_settings_history') }}
+),
+
+code_labels as (
+    select * from {{ ref('code_labels') }}
+),
+
+reportable_sessions as (
+    select *
+    from sessions
+    where not is_rejected
+),
+
+sessions_with_vat_rate as (
+    select
+        reportable_sessions.*,
+        vat_rates.vat_pct,
+    from reportable_sessions
+    left join vat_rates
+        on reportable_sessions.country_code = vat_rates.country
+        and reportable_sessions.start_date_local >= vat_rates.valid_from
+        and (
+            vat_rates.valid_to is null
+            or reportable_sessions.start_date_local <= vat_rates.valid_to
+        )
+),
+
+sessions_with_revenue_share as (
+    select
+        sessions_with_vat_rate.*,
+        revenue_shares.cpo_share_pct,
+    from sessions_with_vat_rate
+    left join revenue_shares
+        on sessions_with_vat_rate.organisation_id
+        = revenue_shares.organisation_id
+        and sessions_with_vat_rate.start_date_local
+        >= revenue_shares.valid_from
+        and (
+            revenue_shares.valid_to is null
+            or sessions_with_vat_rate.start_date_local
+            < revenue_shares.valid_to
+        )
+),
+
+sessions_with_free_usage as (
+    select
+        sessions_with_revenue_share.*,
+        -- before a station's first change, free usage is off
+        coalesce(settings_history.is_free_usage, false)
+            as is_free_usage_at_start,
+    from sessions_with_revenue_share
+    left join settings_history
+        on sessions_with_revenue_share.station_id = settings_history.station_id
+        and sessions_with_revenue_share.start_time
+        >= settings_history.valid_from
+        and (
+            settings_history.valid_to is null
+            or sessions_with_revenue_share.start_time
+            < settings_history.valid_to
+        )
+),
+
+sessions_labelled as (
+    select
+        sessions_with_free_usage.*,
+        roaming_network is not null as is_roaming,
+        roaming_network in ('hubject', 'gireve', 'ocpi')
+            as is_listed_roaming_network,
+        billing_labels.label as billing_type_label,
+        location_labels.label as location_type_label,
+        charge_method_labels.code is not null as is_listed_charge_method,
+    from sessions_with_free_usage
+    left join code_labels as billing_labels
+        on billing_labels.code_type = 'billing_type'
+        and sessions_with_free_usage.billing_type = billing_labels.code
+    left join code_labels as location_labels
+        on location_labels.code_type = 'location_type'
+        and sessions_with_free_usage.location_type = location_labels.code
+    left join code_labels as charge_method_labels
+        on charge_method_labels.code_type = 'charge_method'
+        and sessions_with_free_usage.charge_method = charge_method_labels.code
+),
+
+priced as (
+    select
+        *,
+        -- price as billed, rounded to the currency's minor units (kept as
+        -- billed when the currency is unknown)
+        coalesce(
+            {{ round_money('price', 'currency_minor_units') }}, price
+        ) as price_rounded,
+        {{ vat_from_gross('price', 'vat_pct', 'currency_minor_units') }}
+            as vat_amount,
+        {{ share_of('price', 'cpo_share_pct', 'currency_minor_units') }}
+            as cpo_share_amount,
+        case
+            when meter_stop_wh < meter_start_wh and not is_counter_charge
+                then null
+            else meter_stop_wh - meter_start_wh
+        end as energy_wh,
+        case
+            when stop_time >= start_time then stop_time - start_time
+        end as duration,
+    from sessions_labelled
+),
+
+flagged as (
+    select
+        *,
+        list_filter([
+            case
+                when meter_stop_wh < meter_start_wh and not is_counter_charge
+                    then 'meter_rollback'
+            end,
+            case when stop_time < start_time then 'stop_before_start' end,
+            case when transaction_id is null then 'no_transaction_id' end,
+            case
+                when is_free_usage_at_start and price <> 0
+                    then 'priced_despite_free_usage'
+            end,
+            case
+                when is_roaming and not is_listed_roaming_network
+                    then 'unlisted_roaming_network'
+            end,
+            case when cpo_share_pct is null then 'no_revenue_share' end,
+            case when vat_pct is null then 'unknown_vat_rate' end,
+            case when not has_known_currency then 'unknown_currency' end,
+            case
+                when charge_method is not null and not is_listed_charge_method
+                    then 'unlisted_charge_method'
+            end,
+            case
+                when billing_type is not null and billing_type_label is null
+                    then 'unlisted_billing_type'
+            end,
+            case
+                when location_type is not null and location_type_label is null
+                    then 'unlisted_location_type'
+            end,
+        ], lambda flag: flag is not null) as quality_flags,
+    from priced
+)
+
+select * from flagged

@@ -169,7 +169,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
             threads: int | None = None) -> RunResult:
     """build | run | seed | test: compile, check, then run the selected nodes in order."""
     from .compile import compile_models, compile_test
-    from .database import connect
+    from .database import connect, restrict
     from .execute import Executor, NodeResult
 
     started = time.perf_counter()
@@ -193,13 +193,14 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         used_sources |= {k for up in session.graph.upstream(name)
                          if up in project.models and project.models[up].materialized ==
                          "ephemeral" for k in project.models[up].sources}
-    raw = _raw_dir(project, raw_dir, result.notes, needed=bool(used_sources))
-    result.raw_dir = str(raw) if raw else None
     db = Path(db_path).resolve() if db_path else default_db_path(project)
     result.db_path = str(db)
-    allowed = [project.root, db.parent] + ([raw] if raw else [])
-    con = connect(db, allowed_dirs=allowed, memory_limit=memory_limit, threads=threads)
+    # Take the database's lock first: a second build stops here, before it touches anything.
+    con = connect(db, memory_limit=memory_limit, threads=threads)
     try:
+        raw = _raw_dir(project, raw_dir, result.notes, needed=bool(used_sources))
+        result.raw_dir = str(raw) if raw else None
+        restrict(con, [project.root, db.parent] + ([raw] if raw else []))
         executor = Executor(con, project.root, full_refresh)
         executor_box.append(executor)
         # Compile and check everything before anything runs.

@@ -22,7 +22,7 @@ def connect(db_path: str | Path, read_only: bool = False,
     elif not path.exists():
         raise DatabaseError(f"the database file {path} does not exist.",
                             hint="run 'runner build' first, or pass --db with the right file.")
-    config: dict[str, object] = {}
+    config: dict[str, object] = {"enable_progress_bar": False}
     if memory_limit:
         config["memory_limit"] = memory_limit
     if threads:
@@ -49,8 +49,13 @@ def connect(db_path: str | Path, read_only: bool = False,
             from None
     con.execute("set TimeZone = 'UTC'")
     if allowed_dirs is not None:
-        dirs = [str(Path(d).resolve()) + "/" for d in allowed_dirs]
-        listed = ", ".join("'" + d.replace("'", "''") + "'" for d in dirs)
-        con.execute(f"set allowed_directories = [{listed}]")
-        con.execute("set enable_external_access = false")
+        restrict(con, allowed_dirs)
     return con
+
+
+def restrict(con: duckdb.DuckDBPyConnection, allowed_dirs: list[Path]) -> None:
+    """From now on this connection's SQL reads and writes files only below these folders."""
+    dirs = [str(Path(d).resolve()) + "/" for d in allowed_dirs]
+    listed = ", ".join("'" + d.replace("'", "''") + "'" for d in dirs)
+    con.execute(f"set allowed_directories = [{listed}]")
+    con.execute("set enable_external_access = false")

@@ -22,7 +22,7 @@ def connect(db_path: str | Path, read_only: bool = False,
     elif not path.exists():
         raise DatabaseError(f"the database file {path} does not exist.",
                             hint="run 'runner build' first, or pass --db with the right file.")
-    config: dict[str, object] = {"enable_progress_bar": False}
+    config: dict[str, object] = {}
     if memory_limit:
         config["memory_limit"] = memory_limit
     if threads:
@@ -48,6 +48,7 @@ def connect(db_path: str | Path, read_only: bool = False,
                             hint="check that the file is a DuckDB database of this version.") \
             from None
     con.execute("set TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")
     if allowed_dirs is not None:
         restrict(con, allowed_dirs)
     return con

@@ -44,8 +44,9 @@ def file_columns(con: duckdb.DuckDBPyConnection, fmt: str, path: str,
             or "count(*)"
         con.execute(f"select count(*), {probe} from {reader}").fetchall()
     except duckdb.Error as exc:
-        raise SourceError(_explain(str(exc), fmt), path=path, line=_line_of(str(exc)),
-                          hint=_hint(str(exc), fmt)) from None
+        line = _first_bad_json_line(path) if fmt == "ndjson" else None
+        raise SourceError(_explain(str(exc), fmt), path=path,
+                          line=line or _line_of(str(exc)), hint=_hint(str(exc), fmt)) from None
     return [n for n in names if n != "filename"]
 
 
@@ -70,6 +71,22 @@ def _hint(message: str, fmt: str) -> str:
     if fmt == "parquet":
         return "the file looks truncated or corrupt; ask for it again or move it out of the folder."
     return "fix or remove the file (keep a copy), then build again; nothing was changed."
+
+
+def _first_bad_json_line(path: str) -> int | None:
+    """Only on the error path: the first line that is not a JSON object on its own."""
+    import json
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for number, text in enumerate(handle, start=1):
+                if text.strip():
+                    try:
+                        json.loads(text)
+                    except ValueError:
+                        return number
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
 
 
 def _line_of(message: str) -> int | None:

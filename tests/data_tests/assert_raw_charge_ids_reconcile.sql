@@ -1,0 +1,28 @@
+-- Asserts that, over the whole landing zone, the distinct charge IDs of the
+-- raw files equal the report's rows plus the rejected rows that have a
+-- charge ID (counted straight from the source, not through staging).
+with
+
+raw_charge_ids as (
+    select count(distinct nullif(trim(charge_id), '')) as n
+    from {{ source('raw', 'charging_sessions') }}
+),
+
+reported as (
+    select count(*) as n from {{ ref('charging_sessions_cpo') }}
+),
+
+rejected as (
+    select count(*) as n
+    from {{ ref('rejected_sessions') }}
+    where charge_id is not null
+)
+
+select
+    raw_charge_ids.n as raw_charge_ids,
+    reported.n as reported_rows,
+    rejected.n as rejected_rows,
+from raw_charge_ids
+cross join reported
+cross join rejected
+where raw_charge_ids.n <> reported.n + rejected.n

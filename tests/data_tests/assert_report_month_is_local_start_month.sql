@@ -1,0 +1,24 @@
+-- Asserts that a roaming row's month is the first day of the month its start
+-- falls in on the owning organisation's wall clock (not UTC's).
+with
+
+roaming as (
+    select * from {{ ref('roaming_sessions_cpo') }}
+),
+
+organisations as (
+    select * from {{ ref('int_organisations_validated') }}
+)
+
+select
+    roaming.cdr_id,
+    roaming.month,
+    roaming.start_time,
+    organisations.timezone_name,
+from roaming
+inner join organisations
+    on roaming.organisation_id = organisations.organisation_id
+where roaming.month is distinct from cast(
+    date_trunc('month', timezone(organisations.timezone_name, roaming.start_time))
+    as date
+)

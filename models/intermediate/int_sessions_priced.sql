@@ -96,17 +96,23 @@ sessions_labelled as (
         and sessions_with_free_usage.charge_method = charge_method_labels.code
 ),
 
-priced as (
+sessions_rounded as (
     select
         *,
         -- price as billed, rounded to the currency's minor units (kept as
-        -- billed when the currency is unknown)
+        -- billed when the currency is unknown); VAT and share are taken from it
         coalesce(
             {{ round_money('price', 'currency_minor_units') }}, price
         ) as price_rounded,
-        {{ vat_from_gross('price', 'vat_pct', 'currency_minor_units') }}
+    from sessions_labelled
+),
+
+priced as (
+    select
+        *,
+        {{ vat_from_gross('price_rounded', 'vat_pct', 'currency_minor_units') }}
             as vat_amount,
-        {{ share_of('price', 'cpo_share_pct', 'currency_minor_units') }}
+        {{ share_of('price_rounded', 'cpo_share_pct', 'currency_minor_units') }}
             as cpo_share_amount,
         case
             when meter_stop_wh < meter_start_wh and not is_counter_charge
@@ -116,7 +122,7 @@ priced as (
         case
             when stop_time >= start_time then stop_time - start_time
         end as duration,
-    from sessions_labelled
+    from sessions_rounded
 ),
 
 flagged as (
@@ -130,7 +136,7 @@ flagged as (
             case when stop_time < start_time then 'stop_before_start' end,
             case when transaction_id is null then 'no_transaction_id' end,
             case
-                when is_free_usage_at_start and price <> 0
+                when is_free_usage_at_start and price_rounded <> 0
                     then 'priced_despite_free_usage'
             end,
             case

@@ -402,7 +402,8 @@ def _station_sql(n_st: int, n_orgs: int, sessions: int) -> str:
     SELECT
         k,
         (10000 + k)::VARCHAR AS station_id,
-        country || '*' || opcode || '*E' || lpad((k // 2 + 1)::VARCHAR, 6, '0') || '*' || (k % 2 + 1)::VARCHAR AS evse_id,
+        country || '*' || opcode || '*E' || lpad((k + 1)::VARCHAR, 6, '0') || '*'
+            || (1 + hx(k, 234) % 2)::VARCHAR AS evse_id,
         {streets}[ci][(hx(k, 209) % {streets_len}[ci])::INTEGER + 1] || ' ' || (1 + hx(k, 210) % 80)::VARCHAR AS name,
         organisation_id, j, current_type, location_type, country, opcode, timezone, fx, minor,
         CASE WHEN current_type = 'AC' THEN p_ac ELSE p_dc END AS p_kwh, fee,
@@ -794,7 +795,7 @@ def _versions_sql(table: str, where: str) -> str:
         CASE ver WHEN 0 THEN start_time WHEN 1 THEN upd_stop ELSE upd_billed END AS updated_at,
         tz, ts_style, i, ver,
         CASE WHEN ver = 2 AND (route = 1 OR dup) THEN 1 ELSE 2 END AS dest
-    FROM {table} CROSS JOIN (VALUES (0), (1), (2)) t(ver)
+    FROM {table} AS s CROSS JOIN (VALUES (0), (1), (2)) t(ver)
     WHERE {where}
     """
 
@@ -832,6 +833,7 @@ def generate(out_dir: str | Path, sessions: int, seed: int = 42) -> dict:
 
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET Calendar = 'gregorian'")
         con.execute("SET preserve_insertion_order = true")
@@ -874,28 +876,38 @@ def _write_sessions(con, folder: Path, n: int, n_st: int, n_orgs: int) -> int:
         f" OR (ver = 1 AND kind IN ({_STOPPED_UNBILLED}, {_STOP_THEN_BILL}))"
         f" OR (ver = 2 AND kind = {_NORMAL} AND route = 0)"
     )
-    late = "(ver = 2 AND route IN (1, 2)) OR (ver = 2 AND dup) OR (ver = 0 AND dup)"
-    # The session query is bound and planned once and run per month.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE m AS {_session_sql('SELECT 0::BIGINT AS i LIMIT 0', n, n_st, n_orgs)}")
-    # Row numbers come from a table, not from range(): a table scan runs in parallel.
-    con.execute("CREATE OR REPLACE TEMP TABLE ids (i BIGINT)")
-    con.execute("PREPARE fill AS INSERT INTO m " + _session_sql("SELECT i FROM ids", n, n_st, n_orgs))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE late AS {_versions_sql('m', 'false')}")
-    total = 0
-    for label, lo, hi in _month_ranges(n):
-        con.execute("DELETE FROM m")
-        con.execute("DELETE FROM ids")
-        con.execute(f"INSERT INTO ids SELECT range FROM range({lo}, {hi})")
-        con.execute("EXECUTE fill")
-        path = folder / f"sessions_{label}.parquet"
-        total += con.execute(
-            f"COPY (SELECT {cols} FROM ({_versions_sql('m', on_time)}) ORDER BY i, ver) "
-            f"TO '{path.as_posix()}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)"
-        ).fetchone()[0]
-        con.execute(f"INSERT INTO late {_versions_sql('m', late)}")
-    con.execute("DROP TABLE m")
-    con.execute("DROP TABLE ids")
+    late = "(ver = 2 AND (route IN (1, 2) OR dup)) OR (ver = 0 AND dup)"
 
+    # Row numbers come from a table, not from range(): a table scan runs in parallel.
+    # The statement is bound and planned once, then run per month into a scratch file.
+    con.execute("CREATE OR REPLACE TEMP TABLE ids (i BIGINT)")
+    scratch = folder / ".batch.parquet.tmp"
+    sessions = _session_sql("SELECT i FROM ids", n, n_st, n_orgs)
+    con.execute(
+        f"PREPARE write_batch AS COPY (SELECT {cols} FROM ({_versions_sql(f'({sessions})', on_time)})) "
+        f"TO '{scratch.as_posix()}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)"
+    )
+    total = 0
+    try:
+        for label, lo, hi in _month_ranges(n):
+            con.execute("DELETE FROM ids")
+            con.execute(f"INSERT INTO ids SELECT range FROM range({lo}, {hi})")
+            total += con.execute("EXECUTE write_batch").fetchone()[0]
+            scratch.replace(folder / f"sessions_{label}.parquet")
+    finally:
+        scratch.unlink(missing_ok=True)
+        con.execute("DEALLOCATE write_batch")
+
+    # Late versions: select the candidate sessions by their row number first (a
+    # superset: the conditions of kind, route and dup), then compute only those.
+    p = PLANT_PERIOD
+    con.execute("DELETE FROM ids")
+    con.execute(
+        f"INSERT INTO ids SELECT range FROM range({n}) WHERE range % {p} IN "
+        f"({_SLOT['duplicate_versions']}, {_SLOT['stopped_then_billed']}) "
+        f"OR u(range, 1) < 0.020 OR u(range, 2) < 0.016 OR u(range, 3) < 0.002"
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE late AS {_versions_sql(f'({sessions})', late)}")
     path = folder / "late_versions.csv"
     total += con.execute(
         f"COPY (SELECT {_text_select(_LATE_CSV_COLUMNS)} FROM late WHERE dest = 1 ORDER BY i, ver) "
@@ -906,6 +918,8 @@ def _write_sessions(con, folder: Path, n: int, n_st: int, n_orgs: int) -> int:
         f"COPY (SELECT {_text_select(_SESSION_COLUMNS)} FROM late WHERE dest = 2 ORDER BY i, ver) "
         f"TO '{path.as_posix()}' (FORMAT json)"
     ).fetchone()[0]
+    con.execute("DROP TABLE late")
+    con.execute("DROP TABLE ids")
     return total
 
 

@@ -1,0 +1,319 @@
+"""Runner vs dbt: the same projects built by `runner build` and by dbt-core with dbt-duckdb.
+
+1. Overhead: projects of 1, 20 and 100 trivial chained models (bench/runner_overhead.py's
+   `write_project`), each built by `runner build` and by `dbt build` in a fresh process;
+   prints the median wall time of --repeat runs and the ratio dbt / runner.
+2. With --reports: the project's own models, macros, seeds and data tests over a generated
+   landing zone of --sessions sessions, built by both into separate DuckDB files; prints
+   both wall times, then compares reports.charging_sessions_cpo and
+   reports.roaming_sessions_cpo row for row (EXCEPT ALL both ways) and exits 1 if they
+   differ.
+
+dbt is installed once into its own virtual environment (--dbt-venv, default
+bench/out/dbt-venv) with pinned versions, and the same DuckDB version as the runner's.
+
+    python bench/vs_dbt.py [--sizes 1 20 100] [--repeat 3]
+    python bench/vs_dbt.py --reports [--sessions 100000] [--skip-overhead]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+from runner_overhead import write_project  # noqa: E402
+
+DBT_CORE = "1.10.23"
+DBT_DUCKDB = "1.10.1"
+REPORT_TIME = "2025-01-01T00:00:00Z"
+REPORT_TABLES = ["reports.charging_sessions_cpo", "reports.roaming_sessions_cpo"]
+
+# dbt's custom schemas, named like the runner's: `reports`, not `main_reports`.
+GENERATE_SCHEMA_NAME = """\
+{% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- if custom_schema_name is none -%}
+        {{ target.schema }}
+    {%- else -%}
+        {{ custom_schema_name | trim }}
+    {%- endif -%}
+{%- endmacro %}
+"""
+
+# The runner's built-in generic test, which dbt-core lacks (dbt_utils has one like it).
+EXPRESSION_IS_TRUE = """\
+{% test expression_is_true(model, expression, column_name=None) %}
+select * from {{ model }} as t
+where not ({% if column_name %}{{ column_name }} {% endif %}{{ expression }})
+{% endtest %}
+"""
+
+
+# --- dbt's virtual environment --------------------------------------------------------
+
+def dbt_venv(venv: Path) -> Path:
+    """The dbt executable, installing dbt-core and dbt-duckdb into `venv` the first time."""
+    duckdb_version = importlib.metadata.version("duckdb")
+    pins = [f"dbt-core=={DBT_CORE}", f"dbt-duckdb=={DBT_DUCKDB}", f"duckdb=={duckdb_version}"]
+    marker = venv / "bench-pins.txt"
+    dbt = venv / "bin" / "dbt"
+    if marker.exists() and marker.read_text().split() == pins and dbt.exists():
+        return dbt
+    print(f"installing {' '.join(pins)} into {venv} ...", flush=True)
+    if not (venv / "bin" / "python").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                    "--disable-pip-version-check", *pins], check=True)
+    marker.write_text("\n".join(pins) + "\n")
+    return dbt
+
+
+def dbt_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(DBT_SEND_ANONYMOUS_USAGE_STATS="False", DBT_VERSION_CHECK="False",
+               DO_NOT_TRACK="1", DBT_USE_COLORS="False")
+    return env
+
+
+def write_dbt_files(root: Path, settings: dict, db_path: Path, name: str) -> None:
+    """dbt_project.yml (from `settings`) and a profiles.yml for one DuckDB file."""
+    settings = {**settings, "name": name, "profile": name, "config-version": 2}
+    (root / "dbt_project.yml").write_text(yaml.safe_dump(settings, sort_keys=False))
+    profile = {name: {"target": "bench", "outputs": {"bench": {
+        "type": "duckdb", "path": str(db_path), "schema": "main", "threads": 1,
+        "settings": {"TimeZone": "UTC", "enable_progress_bar": False}}}}}
+    (root / "profiles.yml").write_text(yaml.safe_dump(profile, sort_keys=False))
+
+
+# --- running and timing ---------------------------------------------------------------
+
+def run(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, subprocess.CompletedProcess]:
+    started = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    return time.perf_counter() - started, done
+
+
+def checked(what: str, cmd: list[str], cwd: Path, env: dict | None = None) -> float:
+    seconds, done = run(cmd, cwd, env)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-30:])
+        sys.exit(f"{what} failed (exit {done.returncode}):\n{tail}")
+    return seconds
+
+
+def runner_cmd(project: Path, db: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "runner", "build", "--project-dir", str(project),
+            "--db", str(db), *extra]
+
+
+def dbt_cmd(dbt: Path, project: Path, *extra: str) -> list[str]:
+    return [str(dbt), "build", "--project-dir", str(project), "--profiles-dir", str(project),
+            *extra]
+
+
+# --- 1. overhead on trivial projects --------------------------------------------------
+
+def overhead(dbt: Path, sizes: list[int], repeat: int, work: Path) -> None:
+    print(f"\nRunner vs dbt, trivial chained models (median of {repeat} runs, wall time "
+          "of a fresh process, target/ and the DuckDB file kept between runs)")
+    print(f"{'models':>6} {'runner s':>9} {'dbt s':>8} {'dbt/runner':>11}")
+    for n in sizes:
+        ours, theirs = work / f"runner_{n}", work / f"dbt_{n}"
+        write_project(ours, n)
+        write_project(theirs, n)
+        write_dbt_files(theirs, {"version": "1.0.0", "model-paths": ["models"]},
+                        work / f"dbt_{n}.duckdb", "bench")
+        runner_s, dbt_s = [], []
+        for _ in range(repeat):      # interleaved, so both see the same machine load
+            runner_s.append(checked(f"runner build ({n} models)",
+                                    runner_cmd(ours, work / f"runner_{n}.duckdb"), ours))
+            dbt_s.append(checked(f"dbt build ({n} models)", dbt_cmd(dbt, theirs), theirs,
+                                 dbt_env()))
+        r, d = statistics.median(runner_s), statistics.median(dbt_s)
+        print(f"{n:>6} {r:>9.3f} {d:>8.3f} {d / r:>10.1f}x", flush=True)
+
+
+# --- 2. the report models --------------------------------------------------------------
+
+PROJECT_DIRS = ["models", "macros", "seeds"]
+
+
+def copy_project(dest: Path) -> dict:
+    """Copy the project's models, macros, seeds and data tests; return its settings."""
+    settings = yaml.safe_load((REPO / "dbt_project.yml").read_text())
+    folders = PROJECT_DIRS + list(settings.get("test-paths") or [])
+    for folder in folders:
+        if (REPO / folder).is_dir():
+            shutil.copytree(REPO / folder, dest / folder,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return settings
+
+
+def landing_zone(sessions: int, seed: int, out: Path) -> Path:
+    """The generated landing zone, written once per (sessions, seed) and kept."""
+    raw = out / f"raw-{sessions}-{seed}"
+    marker = raw / ".complete"
+    if not marker.exists():
+        from runner.generate import generate
+        shutil.rmtree(raw, ignore_errors=True)
+        print(f"generating a landing zone of {sessions:,} sessions into {raw} ...", flush=True)
+        started = time.perf_counter()
+        generate(raw, sessions, seed)
+        marker.write_text("complete\n")
+        print(f"  {time.perf_counter() - started:.1f} s")
+    return raw
+
+
+def point_sources_at(project: Path, database: str) -> None:
+    """Make dbt's source('raw', t) render "<database>"."<schema>"."<t>", the runner's view."""
+    for path in (project / "models").rglob("*.yml"):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if not isinstance(doc, dict) or not doc.get("sources"):
+            continue
+        for src in doc["sources"]:
+            src["database"] = database
+            src["schema"] = src.get("schema") or src["name"]
+            for table in src.get("tables") or []:
+                table.pop("identifier", None)     # the runner's view is named after the table
+        path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True),
+                        encoding="utf-8")
+
+
+def raw_views(project: Path, raw: Path, db: Path) -> float:
+    """Create the raw.<table> views in dbt's file with the runner's own code."""
+    import duckdb
+    from runner.project import load_project
+    from runner.sources import prepare_sources
+    started = time.perf_counter()
+    sources = load_project(project).sources
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute("set enable_progress_bar = false")
+        prepare_sources(con, raw, [sources[k] for k in sorted(sources)])
+    finally:
+        con.close()
+    return time.perf_counter() - started
+
+
+def compare(runner_db: Path, dbt_db: Path) -> bool:
+    import duckdb
+    con = duckdb.connect(str(runner_db), read_only=True)
+    same = True
+    try:
+        con.execute(f"attach '{dbt_db}' as dbt_side (read_only)")
+        ours = con.execute("select current_database()").fetchone()[0]
+        print(f"\n{'table':<32} {'runner rows':>11} {'dbt rows':>9} "
+              f"{'runner-dbt':>10} {'dbt-runner':>10}")
+        for table in REPORT_TABLES:
+            a, b = f"{ours}.{table}", f"dbt_side.{table}"
+            cols_a = con.execute(f"describe {a}").fetchall()
+            cols_b = con.execute(f"describe {b}").fetchall()
+            if [c[:2] for c in cols_a] != [c[:2] for c in cols_b]:
+                same = False
+                print(f"{table}: the columns differ:\n  runner {[c[:2] for c in cols_a]}\n"
+                      f"  dbt    {[c[:2] for c in cols_b]}")
+                continue
+            rows_a = con.execute(f"select count(*) from {a}").fetchone()[0]
+            rows_b = con.execute(f"select count(*) from {b}").fetchone()[0]
+            only_a = con.execute(f"select count(*) from (from {a} except all from {b})"
+                                 ).fetchone()[0]
+            only_b = con.execute(f"select count(*) from (from {b} except all from {a})"
+                                 ).fetchone()[0]
+            print(f"{table:<32} {rows_a:>11,} {rows_b:>9,} {only_a:>10,} {only_b:>10,}")
+            same = same and only_a == 0 and only_b == 0 and rows_a == rows_b
+    finally:
+        con.close()
+    return same
+
+
+def reports(dbt: Path, sessions: int, seed: int, repeat: int, work: Path, out: Path) -> bool:
+    raw = landing_zone(sessions, seed, out)
+    ours, theirs = work / "runner_project", work / "dbt_project"
+    settings = copy_project(ours)
+    (ours / "dbt_project.yml").write_text((REPO / "dbt_project.yml").read_text())
+    copy_project(theirs)
+    dbt_db, runner_db = work / "dbt_side.duckdb", work / "runner_side.duckdb"
+    write_dbt_files(theirs, settings, dbt_db, settings.get("name", "cpo_reports"))
+    (theirs / "macros" / "generate_schema_name.sql").write_text(GENERATE_SCHEMA_NAME)
+    (theirs / "macros" / "test_expression_is_true.sql").write_text(EXPRESSION_IS_TRUE)
+    point_sources_at(theirs, dbt_db.stem)
+    report_vars = json.dumps({"report_time": REPORT_TIME})
+
+    print(f"\nThe report models over {sessions:,} generated sessions (seed {seed}), "
+          f"report_time {REPORT_TIME}, median of {repeat} run(s)")
+    runner_s, dbt_s, views_s = [], [], []
+    for _ in range(repeat):
+        runner_db.unlink(missing_ok=True)
+        dbt_db.unlink(missing_ok=True)
+        runner_s.append(checked("runner build (reports)",
+                                runner_cmd(ours, runner_db, "--raw-dir", str(raw),
+                                           "--vars", report_vars), ours))
+        views_s.append(raw_views(ours, raw, dbt_db))
+        dbt_s.append(checked("dbt build (reports)",
+                             dbt_cmd(dbt, theirs, "--vars", report_vars), theirs, dbt_env()))
+    r, d, v = (statistics.median(x) for x in (runner_s, dbt_s, views_s))
+    print(f"  runner build (checks the raw files, creates the raw views): {r:8.2f} s")
+    print(f"  raw views for dbt (runner.sources.prepare_sources):           {v:8.2f} s")
+    print(f"  dbt build:                                                   {d:8.2f} s")
+    print(f"  dbt / runner: {d / r:.2f}x (dbt build alone), "
+          f"{(d + v) / r:.2f}x (with the raw views)")
+    same = compare(runner_db, dbt_db)
+    print("the report tables are identical" if same else "THE REPORT TABLES DIFFER")
+    return same
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 20, 100])
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs per size, median reported (default 3)")
+    parser.add_argument("--reports", action="store_true",
+                        help="also build the report models with both and compare them")
+    parser.add_argument("--skip-overhead", action="store_true",
+                        help="skip the trivial projects")
+    parser.add_argument("--sessions", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--report-repeat", type=int, default=1,
+                        help="runs of the report build, median reported (default 1)")
+    parser.add_argument("--dbt-venv", type=Path, default=BENCH / "out" / "dbt-venv")
+    parser.add_argument("--work-dir", type=Path,
+                        help="keep the projects and DuckDB files here (default: a temp dir)")
+    args = parser.parse_args()
+
+    out = BENCH / "out"
+    out.mkdir(exist_ok=True)
+    dbt = dbt_venv(args.dbt_venv.resolve())
+    print(f"runner: python {sys.version.split()[0]}, duckdb "
+          f"{importlib.metadata.version('duckdb')}; "
+          f"dbt: dbt-core {DBT_CORE}, dbt-duckdb {DBT_DUCKDB}; {os.cpu_count()} CPUs")
+    with tempfile.TemporaryDirectory(prefix="vs_dbt-") as tmp:
+        work = args.work_dir.resolve() if args.work_dir else Path(tmp)
+        if args.work_dir:
+            shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True, exist_ok=True)
+        if not args.skip_overhead:
+            overhead(dbt, args.sizes, args.repeat, work / "overhead")
+        if args.reports:
+            same = reports(dbt, args.sessions, args.seed, args.report_repeat,
+                           work / "reports", out)
+            if not same:
+                sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

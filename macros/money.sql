@@ -25,7 +25,7 @@
    from zero, as DECIMAL(18,4). Computed exactly in integers: the price in
    ten-thousandths, the rate in hundredths of a percent. NULL if any input is. #}
 {% macro vat_from_gross(price, rate, currency_minor_units) -%}
-    {%- set p = "cast(cast(" ~ price ~ " as decimal(18, 4)) * 10000 as hugeint)" -%}
+    {%- set p = "cast(cast(" ~ price ~ " as decimal(38, 4)) * 10000 as hugeint)" -%}
     {%- set r = "cast(cast(" ~ rate ~ " as decimal(9, 4)) * 100 as hugeint)" -%}
     {%- set step = "cast(10 ^ (4 - (" ~ currency_minor_units ~ ")) as hugeint)" -%}
     (case
@@ -43,5 +43,5 @@
 
 {# A percentage share of an amount, rounded like money: round(amount * pct / 100). #}
 {% macro share_of(amount, pct, minor_units) -%}
-    {{ round_money("cast(" ~ amount ~ " as decimal(18, 4)) * cast(" ~ pct ~ " as decimal(9, 4)) * 0.01", minor_units) }}
+    {{ round_money("cast(" ~ amount ~ " as decimal(38, 4)) * cast(" ~ pct ~ " as decimal(9, 4)) * 0.01", minor_units) }}
 {%- endmacro %}

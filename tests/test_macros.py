@@ -144,3 +144,35 @@ def test_report_time_defaults_to_the_build_start():
     [(got,)] = run("select {{ report_time() }}", vars={"report_time": ""})
     after = dt.datetime.now(dt.timezone.utc)
     assert before - dt.timedelta(seconds=5) <= got <= after
+
+
+# -- property: the macros agree with Python's decimal arithmetic ------------------------
+
+from decimal import ROUND_HALF_UP  # noqa: E402  (half away from zero, for Decimal)
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+RATES = [D("0"), D("16"), D("19"), D("20"), D("22"), D("24"), D("25"), D("25.5"),
+         D("100")]
+
+
+def expected_vat(price: Decimal, rate: Decimal, minor_units: int) -> Decimal:
+    exact = price * rate / (100 + rate)
+    return exact.quantize(D(1).scaleb(-minor_units), rounding=ROUND_HALF_UP)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(-10**9, 10**9), st.sampled_from(RATES),
+                          st.sampled_from([0, 2])), min_size=1, max_size=60))
+def test_vat_from_gross_matches_decimal_arithmetic(cases):
+    # prices in minor units of the currency, so that each is a valid billed amount
+    rows = [(D(p).scaleb(-mu), r, mu) for p, r, mu in cases]
+    values = ", ".join(f"({p}::decimal(18, 4), {r}::decimal(5, 2), {mu})"
+                       for p, r, mu in rows)
+    got = run(f"select {{{{ vat_from_gross('p', 'r', 'mu') }}}}, "
+              f"{{{{ share_of('p', 'r', 'mu') }}}} from (values {values}) t(p, r, mu)")
+    for (price, rate, mu), (vat, share) in zip(rows, got):
+        assert vat == expected_vat(price, rate, mu), (price, rate, mu)
+        want_share = (price * rate / 100).quantize(D(1).scaleb(-mu), rounding=ROUND_HALF_UP)
+        assert share == want_share, (price, rate, mu)

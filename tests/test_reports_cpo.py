@@ -33,6 +33,13 @@ STATIONS = [
      "organisation_id": "org_fi", "current_type": "dc", "location_type": " Office ",
      "updated_at": "2024-01-01T00:00:00Z"},
 ]
+# an older version of st1 (another name, another owner) and st2 delivered twice
+STATIONS_OLD = [
+    {"station_id": "st1", "evse_id": "FI*OLD*E1*1", "name": "Old Market",
+     "organisation_id": "org_gone", "current_type": "DC", "location_type": "home",
+     "updated_at": "2023-06-01T00:00:00Z"},
+    STATIONS[1],
+]
 ROAMING_IDS = [
     {"station_id": "st1", "network": "hubject", "evse_id": "FI*HUB*E1"},
     {"station_id": "st1", "network": "OCPI", "evse_id": "FI-OCPI-E1"},
@@ -116,6 +123,7 @@ def built(tmp_path_factory):
     write_ndjson(raw / "organisations" / "2023.ndjson", ORGANISATIONS_OLD)
     write_csv(raw / "organisations" / "2024.csv", ORGANISATIONS)
     write_csv(raw / "stations" / "stations.csv", STATIONS)
+    write_ndjson(raw / "stations" / "old.ndjson", STATIONS_OLD)
     write_csv(raw / "station_roaming_ids" / "ids.csv", ROAMING_IDS)
     write_csv(raw / "station_settings_log" / "log.csv", SETTINGS)
     write_csv(raw / "revenue_share_agreements" / "shares.csv", SHARES)

@@ -5,6 +5,7 @@ landing zone builds empty reports; the generated sample reconciles."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
@@ -103,3 +104,18 @@ def test_generated_sample_builds_and_reconciles(tmp_path):
         "(select count(*) from audit.rejected_sessions) as rejected")
     assert row["raw"] == row["reported"] + row["rejected"]
     assert sum(r["raw_sessions"] for r in recon) == row["raw"]
+
+
+@pytest.mark.parametrize("country, day, rate", [
+    ("FI", "2024-08-31", "24"), ("FI", "2024-09-01", "25.5"),
+    ("EE", "2023-12-31", "20"), ("EE", "2024-01-01", "22"), ("EE", "2025-06-30", "22"),
+    ("EE", "2025-07-01", "24"), ("DE", "2020-06-30", "19"), ("DE", "2020-07-01", "16"),
+    ("DE", "2021-01-01", "19"), ("IS", "2014-12-31", "25.5"), ("IS", "2015-01-01", "24"),
+    ("SE", "2024-01-01", "25"), ("NO", "2024-01-01", "25"), ("DK", "2024-01-01", "25"),
+    ("NL", "2024-01-01", "21"),
+])
+def test_vat_rate_seed(empty_build, country, day, rate):
+    rows = empty_build.query(
+        f"select vat_pct from reference.vat_rates where country = '{country}' "
+        f"and valid_from <= date '{day}' and (valid_to is null or valid_to >= date '{day}')")
+    assert [r["vat_pct"] for r in rows] == [Decimal(rate)]

@@ -22,6 +22,8 @@ session IDs (see `PLANTED`), so each of them is present in any output of at leas
 from __future__ import annotations
 
 import datetime as _dt
+import queue
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -298,22 +300,22 @@ def _macros(con: duckdb.DuckDBPyConnection, seed: int) -> None:
     seed = int(seed)
     # hash() combines its arguments with a weak mix, so streams of the same row would be
     # correlated; hashing the combined value again decorrelates them.
-    con.execute(f"CREATE OR REPLACE TEMP MACRO hx(i, s) AS hash(hash({seed}, i, s))")
+    con.execute(f"CREATE OR REPLACE MACRO hx(i, s) AS hash(hash({seed}, i, s))")
     con.execute(
-        "CREATE OR REPLACE TEMP MACRO u(i, s) AS "
+        "CREATE OR REPLACE MACRO u(i, s) AS "
         "(hx(i, s) >> 11)::DOUBLE / 9007199254740992.0"
     )
     # Text form of an instant for CSV/NDJSON: 0 = with the local offset, 1 = 'Z',
     # 2 = naive UTC.
     con.execute(
-        "CREATE OR REPLACE TEMP MACRO fmt_ts(ts, tz, style) AS CASE "
+        "CREATE OR REPLACE MACRO fmt_ts(ts, tz, style) AS CASE "
         "WHEN ts IS NULL THEN NULL "
         "WHEN style = 0 THEN strftime(timezone(tz, ts), '%Y-%m-%dT%H:%M:%S') || "
         "  CASE WHEN date_diff('minute', ts::TIMESTAMP, timezone(tz, ts)) < 0 THEN '-' ELSE '+' END || "
         "  lpad((abs(date_diff('minute', ts::TIMESTAMP, timezone(tz, ts))) // 60)::VARCHAR, 2, '0') || ':' || "
         "  lpad((abs(date_diff('minute', ts::TIMESTAMP, timezone(tz, ts))) % 60)::VARCHAR, 2, '0') "
         "WHEN style = 1 THEN strftime(ts, '%Y-%m-%dT%H:%M:%SZ') "
-        "ELSE strftime(ts, '%Y-%m-%d %H:%M:%S') END"
+        "ELSE strftime(ts, '%Y-%m-%dT%H:%M:%S') END"
     )
 
 
@@ -575,15 +577,15 @@ def _session_sql(base: str, n: int, n_st: int, n_orgs: int) -> str:
         FROM ({base})
     ),
     c AS (
-        SELECT b.*, cst.*,
+        SELECT b.*,
             (src % {P})::INTEGER AS sslot,
             u(src, 1) AS u_kind, u(src, 2) AS u_route, u(src, 3) AS u_dup,
             u(src, 10) AS u_station, hx(src, 11) AS h_pick,
             DATE '{SPAN_START.isoformat()}' + ((src * {SPAN_DAYS}) // {n})::INTEGER AS day
-        FROM b CROSS JOIN cst
+        FROM b
     ),
     c2 AS (
-        SELECT c.*, pmask[sslot + 1] AS planted FROM c
+        SELECT c.*, cst.pmask[sslot + 1] AS planted FROM c CROSS JOIN cst
     ),
     c3 AS (
         SELECT c2.*,
@@ -650,7 +652,9 @@ def _session_sql(base: str, n: int, n_st: int, n_orgs: int) -> str:
         FROM c5 LEFT JOIN st ON st.k = c5.sidx
     ),
     e AS (
-        SELECT d.*,
+        -- the sampling tables join here, after the hash join: an operator that
+        -- materialises its input would copy the lists into every row
+        SELECT d.*, cst.hac, cst.hdc, cst.qd_ac, cst.qd_dc, cst.qe_ac, cst.qe_dc,
             -- local wall-clock start, epoch seconds
             CASE sslot
                 WHEN {s['across_midnight']} THEN epoch(day)::BIGINT + 23 * 3600 + (u_sec * 3000)::BIGINT
@@ -677,7 +681,7 @@ def _session_sql(base: str, n: int, n_st: int, n_orgs: int) -> str:
                     CASE WHEN u_net < 0.45 THEN 'hubject' WHEN u_net < 0.65 THEN 'gireve'
                          WHEN u_net < 0.985 THEN 'ocpi' ELSE '{OTHER_NETWORK}' END
             END AS roaming_network
-        FROM d
+        FROM d CROSS JOIN cst
     ),
     e2 AS (
         SELECT e.*,
@@ -865,6 +869,14 @@ def _month_ranges(n: int):
     return out
 
 
+def _session_connection(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    cur = con.cursor()
+    cur.execute("SET enable_progress_bar = false")
+    cur.execute("SET TimeZone = 'UTC'")
+    cur.execute("SET Calendar = 'gregorian'")
+    return cur
+
+
 def _write_sessions(con, folder: Path, n: int, n_st: int, n_orgs: int) -> int:
     """One Parquet file per month of sessions (by their natural start day) with the
     versions as first sent; then one CSV and one NDJSON file of late-arriving versions
@@ -878,35 +890,54 @@ def _write_sessions(con, folder: Path, n: int, n_st: int, n_orgs: int) -> int:
     )
     late = "(ver = 2 AND (route IN (1, 2) OR dup)) OR (ver = 0 AND dup)"
 
-    # Row numbers come from a table, not from range(): a table scan runs in parallel.
-    # The statement is bound and planned once, then run per month into a scratch file.
-    con.execute("CREATE OR REPLACE TEMP TABLE ids (i BIGINT)")
-    scratch = folder / ".batch.parquet.tmp"
-    sessions = _session_sql("SELECT i FROM ids", n, n_st, n_orgs)
-    con.execute(
-        f"PREPARE write_batch AS COPY (SELECT {cols} FROM ({_versions_sql(f'({sessions})', on_time)})) "
-        f"TO '{scratch.as_posix()}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)"
-    )
-    total = 0
-    try:
-        for label, lo, hi in _month_ranges(n):
-            con.execute("DELETE FROM ids")
-            con.execute(f"INSERT INTO ids SELECT range FROM range({lo}, {hi})")
-            total += con.execute("EXECUTE write_batch").fetchone()[0]
-            scratch.replace(folder / f"sessions_{label}.parquet")
-    finally:
-        scratch.unlink(missing_ok=True)
-        con.execute("DEALLOCATE write_batch")
+    # DuckDB writes one Parquet file on one thread, so months are written by as many
+    # workers as DuckDB has threads, each on its own cursor.  Each worker binds and plans
+    # the statement once and runs it per month, reading the month's row numbers from its
+    # own table.  The explicit order makes every file's bytes independent of threads.
+    months = queue.SimpleQueue()
+    for m in _month_ranges(n):
+        months.put(m)
+    n_workers = max(1, min(months.qsize(), int(con.execute("SELECT current_setting('threads')").fetchone()[0])))
+
+    def work(w: int) -> int:
+        cur = _session_connection(con)
+        ids, scratch, stmt = f"ids_{w}", folder / f".batch_{w}.parquet.tmp", f"write_batch_{w}"
+        written = 0
+        try:
+            cur.execute(f"CREATE OR REPLACE TABLE {ids} (i BIGINT)")
+            sessions = _session_sql(f"SELECT i FROM {ids}", n, n_st, n_orgs)
+            cur.execute(
+                f"PREPARE {stmt} AS COPY (SELECT {cols} FROM ({_versions_sql(f'({sessions})', on_time)}) "
+                f"ORDER BY i, ver) TO '{scratch.as_posix()}' "
+                f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+            )
+            while True:
+                try:
+                    label, lo, hi = months.get_nowait()
+                except queue.Empty:
+                    break
+                cur.execute(f"DELETE FROM {ids}")
+                cur.execute(f"INSERT INTO {ids} SELECT range FROM range({lo}, {hi})")
+                written += cur.execute(f"EXECUTE {stmt}").fetchone()[0]
+                scratch.replace(folder / f"sessions_{label}.parquet")
+        finally:
+            scratch.unlink(missing_ok=True)
+            cur.execute(f"DROP TABLE IF EXISTS {ids}")
+            cur.close()
+        return written
+
+    with ThreadPoolExecutor(max_workers=n_workers) as pool:
+        total = sum(pool.map(work, range(n_workers)))
 
     # Late versions: select the candidate sessions by their row number first (a
     # superset: the conditions of kind, route and dup), then compute only those.
     p = PLANT_PERIOD
-    con.execute("DELETE FROM ids")
     con.execute(
-        f"INSERT INTO ids SELECT range FROM range({n}) WHERE range % {p} IN "
+        f"CREATE OR REPLACE TEMP TABLE ids AS SELECT range AS i FROM range({n}) WHERE range % {p} IN "
         f"({_SLOT['duplicate_versions']}, {_SLOT['stopped_then_billed']}) "
         f"OR u(range, 1) < 0.020 OR u(range, 2) < 0.016 OR u(range, 3) < 0.002"
     )
+    sessions = _session_sql("SELECT i FROM ids", n, n_st, n_orgs)
     con.execute(f"CREATE OR REPLACE TEMP TABLE late AS {_versions_sql(f'({sessions})', late)}")
     path = folder / "late_versions.csv"
     total += con.execute(

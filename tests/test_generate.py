@@ -176,13 +176,14 @@ def test_counts_returned_match_files(small):
 
 def test_timestamp_styles(small):
     out, _, con = small
+    # Helsinki in summer and winter
     text = "\n".join(p.read_text(encoding="utf-8") for p in _files(out / "charging_sessions")
                      if p.suffix != ".parquet")
-    assert "+03:00" in text and "+02:00" in text and "Z," in text or "Z\"" in text
+    assert "+03:00" in text and "+02:00" in text
     styles = con.execute(r"""
         SELECT count(*) FILTER (WHERE updated_at__text ~ '.*[+-]\d\d:\d\d$'),
                count(*) FILTER (WHERE updated_at__text LIKE '%Z'),
-               count(*) FILTER (WHERE updated_at__text ~ '^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d$')
+               count(*) FILTER (WHERE updated_at__text ~ '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$')
         FROM raw_charging_sessions WHERE _file NOT LIKE '%.parquet'""").fetchone()
     assert all(n > 0 for n in styles), styles
 

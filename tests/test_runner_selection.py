@@ -1,0 +1,106 @@
+"""Node selection: model, +model, model+, tag:, path:, several at once, --exclude."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runner.api import build, list_nodes
+from runner.errors import GraphError
+
+
+@pytest.fixture
+def dag(make_project) -> Path:
+    """src -> stg -> mid -> top, and stg -> side; other is on its own."""
+    return make_project({
+        "models/staging/src.sql": "select 1 as x",
+        "models/staging/stg.sql": "{{ config(tags=['daily']) }}\n"
+                                  "select * from {{ ref('src') }}",
+        "models/marts/mid.sql": "{{ config(tags=['daily', 'finance']) }}\n"
+                                "select * from {{ ref('stg') }}",
+        "models/marts/top.sql": "select * from {{ ref('mid') }}",
+        "models/marts/side.sql": "select * from {{ ref('stg') }}",
+        "models/other.sql": "select 2 as y",
+    })
+
+
+def names(root: Path, select=None, exclude=None) -> set[str]:
+    return {n["name"] for n in list_nodes(root, select, exclude)}
+
+
+@pytest.mark.parametrize("select, expected", [
+    (["mid"], {"mid"}),
+    (["+mid"], {"src", "stg", "mid"}),
+    (["mid+"], {"mid", "top"}),
+    (["+mid+"], {"src", "stg", "mid", "top"}),
+    (["stg+"], {"stg", "mid", "top", "side"}),
+    (["1+mid"], {"stg", "mid"}),
+    (["tag:daily"], {"stg", "mid"}),
+    (["tag:finance"], {"mid"}),
+    (["path:models/staging"], {"src", "stg"}),
+    (["path:models/marts/top.sql"], {"top"}),
+    (["models/marts"], {"mid", "top", "side"}),
+    (["mid other"], {"mid", "other"}),             # space-separated: a union
+    (["mid", "src"], {"mid", "src"}),               # repeated --select
+    (["tag:daily,path:models/marts"], {"mid"}),      # comma: an intersection
+])
+def test_selectors(dag: Path, select, expected) -> None:
+    assert names(dag, select) == expected
+
+
+@pytest.mark.parametrize("select, exclude, expected", [
+    (None, ["path:models/marts"], {"src", "stg", "other"}),
+    (["+top"], ["src"], {"stg", "mid", "top"}),
+    (["stg+"], ["tag:finance top"], {"stg", "side"}),
+])
+def test_exclude(dag: Path, select, exclude, expected) -> None:
+    assert names(dag, select, exclude) == expected
+
+
+def test_a_build_runs_only_the_selected_nodes(dag: Path, query) -> None:
+    db = dag / "db.duckdb"
+    result = build(dag, db_path=db, select=["+mid"], exclude=["src"])
+    assert [n.name for n in result.nodes] == ["stg", "mid"]
+    assert not result.ok                              # stg reads src, which was not built
+    result = build(dag, db_path=db, select=["+mid"])
+    assert result.ok, result.summary()
+    assert [n.name for n in result.nodes] == ["src", "stg", "mid"]
+    views = {v for v, in query(db, "select view_name from duckdb_views() where not internal")}
+    assert views == {"src", "stg", "mid"}
+
+
+def test_selecting_a_model_also_runs_its_tests(make_project) -> None:
+    root = make_project({
+        "models/a.sql": "select 1 as id",
+        "models/b.sql": "select 1 as id",
+        "models/p.yml": "version: 2\nmodels:\n"
+                        "  - name: a\n    columns:\n      - name: id\n"
+                        "        data_tests: [unique]\n"
+                        "  - name: b\n    columns:\n      - name: id\n"
+                        "        data_tests: [unique]\n",
+    })
+    result = build(root, db_path=root / "db.duckdb", select=["b"])
+    assert [n.name for n in result.nodes] == ["b", "unique_b_id"]
+
+
+def test_an_unknown_model_in_a_selector_suggests_the_closest(dag: Path) -> None:
+    with pytest.raises(GraphError) as info:
+        names(dag, ["+midd"])
+    assert "'midd'" in str(info.value) and "'mid'" in str(info.value)
+
+
+def test_an_unknown_selector_method_is_an_error(dag: Path) -> None:
+    with pytest.raises(GraphError, match="unknown selector method"):
+        names(dag, ["colour:red"])
+
+
+def test_selection_on_the_cli(dag: Path, cli) -> None:
+    code, out, _ = cli("ls", "--project-dir", dag, "--select", "tag:daily other",
+                       "--exclude", "stg")
+    assert code == 0
+    listed = {line.split()[1] for line in out.strip().splitlines()}
+    assert listed == {"mid", "other"}
+    code, out, _ = cli("ls", "--project-dir", dag, "-s", "+side", "-s", "top")
+    assert [line.split()[1] for line in out.strip().splitlines()] == \
+        ["src", "stg", "mid", "side", "top"]

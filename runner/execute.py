@@ -231,10 +231,11 @@ class Executor:
         started = time.perf_counter()
         before = self.db_seconds
         try:
-            cursor = self._sql(f"select * from (\n{item.sql}\n) as failures "
-                               f"limit {FAILURE_SAMPLE}")
+            # The first rows are fetched from the test's own query: wrapping it in
+            # `select * ... limit n` can make DuckDB 2.0 hang on some plans.
+            cursor = self._sql(item.sql)
             columns = [d[0] for d in cursor.description]
-            rows = cursor.fetchall()
+            rows = cursor.fetchmany(FAILURE_SAMPLE)
             count = len(rows)
             if count == FAILURE_SAMPLE:
                 count = self._sql(f"select count(*) from (\n{item.sql}\n) as failures"

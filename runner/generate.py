@@ -12,7 +12,8 @@ Realism comes from the platform's own public export (Turku, 2019): the hour-of-d
 weights and the duration and energy quantiles per plug type below were derived from
 it with `derive_reference_tables()`.  Durations and energies are sampled by
 inverse CDF with linear interpolation between the quantiles; their rank dependence is
-reproduced with a copula (see `_COPULA_WEIGHT`).
+reproduced by drawing the pair of ranks from the export's own rank histogram (see
+`RANK_CELLS`).
 
 A few awkward records are planted at fixed positions of every block of `PLANT_PERIOD`
 session IDs (see `PLANTED`), so each of them is present in any output of at least
@@ -151,11 +152,59 @@ ENERGY_WH_QUANTILES = {
 # Spearman rank correlation of duration and energy in the export.
 RANK_CORRELATION = {"AC": 0.571, "DC": 0.856}
 
-# Energy's uniform is F(a*u + (1-a)*w) with u the duration's uniform, w an independent
-# one and F the CDF of that weighted sum (a triangle/trapezoid): a copula whose
-# Spearman correlation grows with a.  These weights give the correlations above
-# (0.57 at a = 0.42, 0.86 at a = 0.61).
-_COPULA_WEIGHT = {"AC": 0.42, "DC": 0.61}
+# How duration and energy go together: sessions counted by (duration rank, energy rank),
+# each rank cut into RANK_BINS bins of equal size (ties broken by the other measure), row
+# = duration bin, column = energy bin.  Every row and every column sums to about n /
+# RANK_BINS, so a cell drawn in proportion to its count, plus a uniform offset inside
+# it, gives uniform marginals (the quantile tables stay exact) and the export's
+# dependence: short sessions do not get a full battery.
+RANK_BINS = 20
+RANK_CELLS = {
+    "AC": [
+        [326,   0,   0,   0,   1,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0],
+        [  1, 192,   0, 108,  24,   1,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0],
+        [  0,  31,   0,  11, 205,  61,   4,   6,   6,   0,   1,   0,   0,   0,   0,   1,   0,   1,   0,   0],
+        [  0,  28,   0,   4,  24, 126,  85,   5,  12,  19,   7,   4,   0,   2,   1,   0,   0,   2,   5,   2],
+        [  0,  41,   0,   3,   8,  31,  77, 124,   8,   1,   4,  12,   7,   0,   1,   1,   1,   1,   2,   4],
+        [  0,  34,   0,   0,   7,  16,  20,  55, 125,  28,   3,   1,   3,   8,   7,   4,   2,   1,   9,   4],
+        [  0,   0,  55,   2,  10,   7,  26,  20,  25,  95,  53,   3,   1,   1,   1,   5,   5,   7,   2,   8],
+        [  0,   0,  44,   1,   2,  18,  18,  11,  16,  24,  96,  61,   6,   1,   1,   1,   2,   4,   8,  13],
+        [  0,   0,  43,   1,   4,   4,  14,  12,  15,  15,  23,  67,  69,  18,   3,   2,   2,   1,  14,  19],
+        [  0,   0,  52,   1,   1,   2,   1,  11,   7,  23,  27,  24,  32,  51,  48,  11,   3,   1,   8,  23],
+        [  0,   0,  42,   2,   4,   8,   8,   4,   8,  14,  15,  20,  31,  21,  38,  60,  22,   6,   4,  20],
+        [  0,   0,  44,   0,   5,   1,  11,   3,  10,   9,   6,  14,  21,  20,  21,  44,  62,  22,   4,  29],
+        [  0,   0,  37,   1,   8,   2,   9,   6,   9,  10,  14,  12,  23,  20,  28,  36,  22,  57,  10,  23],
+        [  0,   0,  10,  17,   3,   9,  10,  13,  17,  10,  10,  18,  22,  19,  21,  25,  29,  31,  36,  26],
+        [  0,   0,   0,  22,   1,  13,   6,   6,  13,  10,  12,  11,  15,  29,  23,  28,  33,  42,  44,  18],
+        [  0,   0,   0,  18,   4,   5,   9,   6,   7,  11,  11,   7,   9,  25,  29,  32,  38,  44,  48,  24],
+        [  0,   0,   0,  20,   2,   6,   4,  11,  11,   9,  15,  18,  20,  24,  32,  30,  34,  30,  33,  27],
+        [  0,   0,   0,  20,   3,   4,   6,  15,  15,   9,  12,  18,  23,  30,  27,  13,  32,  32,  41,  27],
+        [  0,   0,   0,  18,   0,   5,   7,  11,  12,  17,   6,  23,  27,  44,  29,  18,  24,  18,  31,  36],
+        [  0,   0,   0,  77,  10,   8,  11,   8,  10,  22,  12,  13,  18,  13,  16,  16,  15,  27,  27,  23],
+    ],
+    "DC": [
+        [52,  8,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  1,  0,  0,  0,  0,  0,  0],
+        [ 0, 52,  8,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0],
+        [ 2,  0, 49,  9,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0],
+        [ 1,  0,  3, 24, 20, 11,  2,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0],
+        [ 0,  0,  0,  8, 15, 17,  5,  3,  2,  3,  3,  4,  0,  0,  0,  0,  0,  0,  0,  0],
+        [ 0,  0,  0,  5, 10,  7,  7, 12,  6,  2,  2,  3,  6,  0,  0,  0,  0,  0,  0,  0],
+        [ 0,  0,  0,  4,  5,  8, 13,  4,  4,  2,  6,  3,  2, 10,  0,  0,  0,  0,  0,  0],
+        [ 0,  0,  0,  5,  2,  5, 12,  8, 10,  1,  3,  5,  1,  5,  3,  0,  0,  0,  0,  0],
+        [ 1,  0,  0,  3,  2,  2,  9, 15,  1,  7,  1,  1,  6,  5,  7,  0,  0,  0,  0,  0],
+        [ 0,  0,  0,  3,  2,  1,  6,  5,  6,  2,  4,  7,  5,  9,  3,  7,  0,  0,  0,  0],
+        [ 0,  0,  0,  0,  2,  2,  0,  6, 11, 16,  3,  5,  4,  4,  3,  3,  2,  0,  0,  0],
+        [ 0,  0,  0,  0,  0,  0,  1,  0,  6, 14, 14,  6,  4,  5,  2,  5,  3,  0,  0,  0],
+        [ 0,  0,  0,  0,  0,  0,  1,  2,  6,  6, 13, 11, 10,  3,  2,  1,  4,  1,  0,  0],
+        [ 0,  0,  0,  0,  1,  1,  0,  0,  4,  4,  8,  6,  9,  7,  6,  4,  6,  5,  0,  0],
+        [ 0,  0,  0,  0,  0,  4,  1,  2,  2,  3,  3,  3,  3,  1, 11, 10,  5, 10,  2,  0],
+        [ 0,  0,  0,  0,  1,  1,  2,  1,  1,  0,  1,  2,  6,  2, 10, 12, 11,  5,  5,  0],
+        [ 0,  0,  0,  0,  0,  0,  2,  1,  0,  0,  0,  3,  1,  2,  3,  5, 14, 15, 11,  4],
+        [ 0,  0,  0,  0,  0,  1,  0,  1,  0,  0,  0,  1,  1,  5,  6,  4,  5, 13, 16,  7],
+        [ 0,  0,  0,  0,  0,  0,  0,  0,  1,  0,  0,  0,  1,  2,  3,  7,  9,  8, 16, 13],
+        [ 5,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  1,  0,  1,  2,  2,  3, 10, 36],
+    ],
+}
 
 # --------------------------------------------------------------------------------------
 # Shape of the generated platform
@@ -291,8 +340,8 @@ def _sql_list(values) -> str:
 
 
 def _hour_lookup(weights: list[int]) -> list[int]:
-    # One entry per reference session: indexing it with floor(u * len) draws an hour
-    # with exactly the reference frequencies.
+    # One entry per reference session: indexing it with floor(u * len) draws an index
+    # (hour, cell) with exactly the reference frequencies.
     return [h for h, w in enumerate(weights) for _ in range(w)]
 
 
@@ -527,6 +576,8 @@ def _constants_sql() -> str:
     CREATE OR REPLACE TABLE cst AS SELECT
         {_sql_list(_hour_lookup(HOUR_WEIGHTS["AC"]))}::INTEGER[] AS hac,
         {_sql_list(_hour_lookup(HOUR_WEIGHTS["DC"]))}::INTEGER[] AS hdc,
+        {_sql_list(_hour_lookup([c for row in RANK_CELLS["AC"] for c in row]))}::INTEGER[] AS cac,
+        {_sql_list(_hour_lookup([c for row in RANK_CELLS["DC"] for c in row]))}::INTEGER[] AS cdc,
         {_sql_list(DURATION_MIN_QUANTILES["AC"])}::DOUBLE[] AS qd_ac,
         {_sql_list(DURATION_MIN_QUANTILES["DC"])}::DOUBLE[] AS qd_dc,
         {_sql_list(ENERGY_WH_QUANTILES["AC"])}::DOUBLE[] AS qe_ac,
@@ -544,6 +595,9 @@ def _session_sql(base: str, n: int, n_st: int, n_orgs: int) -> str:
     K = QUANTILE_STEPS
     n_hac = sum(HOUR_WEIGHTS["AC"])
     n_hdc = sum(HOUR_WEIGHTS["DC"])
+    n_cac = sum(map(sum, RANK_CELLS["AC"]))
+    n_cdc = sum(map(sum, RANK_CELLS["DC"]))
+    B = RANK_BINS
     providers = _sql_list(PROVIDERS)
 
     def ep(ts: str) -> str:  # epoch seconds of a local wall-clock time
@@ -647,14 +701,14 @@ def _session_sql(base: str, n: int, n_st: int, n_orgs: int) -> str:
             coalesce(st.meter_base, 1000000) AS meter_base, coalesce(st.meter_rate, 0.01) AS meter_rate,
             u(src, 12) AS u_dur, u(src, 13) AS u_sec, u(src, 14) AS u_hour, u(src, 15) AS u_len,
             u(src, 16) AS u_back, u(src, 17) AS u_w, u(src, 18) AS u_roam, u(src, 19) AS u_net,
-            u(src, 20) AS u_m, u(src, 21) AS u_b, hx(src, 22) AS h_prov, u(src, 23) AS u_tx,
+            u(src, 20) AS u_m, u(src, 21) AS u_b, u(src, 29) AS u_dj, hx(src, 22) AS h_prov, u(src, 23) AS u_tx,
             hx(src, 24) AS h_tx, u(src, 25) AS u_fp, u(src, 26) AS u_upd, u(src, 27) AS u_late
         FROM c5 LEFT JOIN st ON st.k = c5.sidx
     ),
     e AS (
         -- the sampling tables join here, after the hash join: an operator that
         -- materialises its input would copy the lists into every row
-        SELECT d.*, cst.hac, cst.hdc, cst.qd_ac, cst.qd_dc, cst.qe_ac, cst.qe_dc,
+        SELECT d.*, cst.hac, cst.hdc, cst.cac, cst.cdc, cst.qd_ac, cst.qd_dc, cst.qe_ac, cst.qe_dc,
             -- local wall-clock start, epoch seconds
             CASE sslot
                 WHEN {s['across_midnight']} THEN epoch(day)::BIGINT + 23 * 3600 + (u_sec * 3000)::BIGINT
@@ -670,14 +724,14 @@ def _session_sql(base: str, n: int, n_st: int, n_orgs: int) -> str:
                     THEN hac[floor(u_hour * {n_hac})::INTEGER + 1]
                     ELSE hdc[floor(u_hour * {n_hdc})::INTEGER + 1] END
             END AS local_epoch,
-            CASE WHEN ct = 'AC' THEN {_COPULA_WEIGHT['AC']} ELSE {_COPULA_WEIGHT['DC']} END AS a_cop,
-            u_dur * {K} AS pos_d,
+            CASE WHEN ct = 'AC' THEN cac[floor(u_dur * {n_cac})::INTEGER + 1]
+                 ELSE cdc[floor(u_dur * {n_cdc})::INTEGER + 1] END AS cell,
             CASE
                 WHEN sslot = {s['other_roaming_network']} THEN '{OTHER_NETWORK}'
                 WHEN sslot IN ({s['roaming_without_network_evse_id']}, {s['roaming_hubject']}) THEN 'hubject'
                 WHEN sslot = {s['roaming_gireve']} THEN 'gireve'
                 WHEN sslot = {s['roaming_ocpi']} THEN 'ocpi'
-                WHEN NOT planted AND st_roaming AND u_roam < 0.2 THEN
+                WHEN NOT planted AND st_roaming AND u_roam < 0.27 THEN
                     CASE WHEN u_net < 0.45 THEN 'hubject' WHEN u_net < 0.65 THEN 'gireve'
                          WHEN u_net < 0.985 THEN 'ocpi' ELSE '{OTHER_NETWORK}' END
             END AS roaming_network
@@ -685,8 +739,8 @@ def _session_sql(base: str, n: int, n_st: int, n_orgs: int) -> str:
     ),
     e2 AS (
         SELECT e.*,
-            a_cop * u_dur + (1 - a_cop) * u_w AS s_cop,
-            least(a_cop, 1 - a_cop) AS lo_cop, greatest(a_cop, 1 - a_cop) AS hi_cop,
+            {K} * (cell // {B} + u_dj) / {B} AS pos_d,
+            least((cell % {B} + u_w) / {B}, 0.999999999) AS v_e,
             timezone(tz, make_timestamp(local_epoch * 1000000)) AS start_time,
             meter_base + (meter_rate * (local_epoch - {span0}))::BIGINT AS meter_start,
             CASE
@@ -696,20 +750,11 @@ def _session_sql(base: str, n: int, n_st: int, n_orgs: int) -> str:
                 WHEN u_m < 0.95 THEN 'rfid' ELSE 'admin' END AS charge_method
         FROM e
     ),
-    e3 AS (
-        SELECT e2.*,
-            -- energy's uniform: CDF of the weighted sum, so uniform again
-            least(0.999999999, CASE
-                WHEN s_cop < lo_cop THEN s_cop * s_cop / (2 * a_cop * (1 - a_cop))
-                WHEN s_cop <= hi_cop THEN (s_cop - lo_cop / 2) / hi_cop
-                ELSE 1 - (1 - s_cop) * (1 - s_cop) / (2 * a_cop * (1 - a_cop)) END) AS v_e
-        FROM e2
-    ),
     e4 AS (
-        SELECT e3.*,
+        SELECT e2.*,
             {K} * CASE WHEN sslot IN ({s['cancelled']}, {s['free_but_priced']}) THEN 0.4 + 0.6 * v_e
                        ELSE v_e END AS pos_e
-        FROM e3
+        FROM e2
     ),
     f AS (
         SELECT e4.*,
@@ -974,7 +1019,7 @@ def derive_reference_tables(csv_path: str | Path) -> dict:
             WHERE "Energy (Wh)"::BIGINT >= 0""")
         k = QUANTILE_STEPS
         probs = f"[x / {k} for x in range(0, {k} + 1)]"
-        out = {"hours": {}, "duration": {}, "energy": {}, "rank_corr": {}}
+        out = {"hours": {}, "duration": {}, "energy": {}, "rank_corr": {}, "rank_cells": {}}
         for p in ("AC", "DC"):
             out["hours"][p] = [r[0] for r in con.execute(
                 f"SELECT count(ref.h) FROM range(24) t(h) LEFT JOIN ref ON ref.h = t.h AND ref.p = '{p}' "
@@ -983,6 +1028,14 @@ def derive_reference_tables(csv_path: str | Path) -> dict:
                 f"SELECT quantile_cont(dur, {probs}) FROM ref WHERE p = '{p}'").fetchone()[0]]
             out["energy"][p] = [round(x, 2) for x in con.execute(
                 f"SELECT quantile_cont(e, {probs}) FROM ref WHERE p = '{p}'").fetchone()[0]]
+            b = RANK_BINS
+            cells = dict(((r[0], r[1]), r[2]) for r in con.execute(f"""
+                SELECT bd, be, count(*) FROM (
+                    SELECT (row_number() OVER (ORDER BY dur, e) - 1) * {b} // count(*) OVER () AS bd,
+                           (row_number() OVER (ORDER BY e, dur) - 1) * {b} // count(*) OVER () AS be
+                    FROM ref WHERE p = '{p}')
+                GROUP BY ALL""").fetchall())
+            out["rank_cells"][p] = [[cells.get((i, j), 0) for j in range(b)] for i in range(b)]
             out["rank_corr"][p] = round(con.execute(
                 f"SELECT corr(rd, re) FROM (SELECT rank() OVER (ORDER BY dur) AS rd, "
                 f"rank() OVER (ORDER BY e) AS re FROM ref WHERE p = '{p}')"

@@ -523,3 +523,4 @@ def test_embedded_tables_match_the_export():
     assert t["duration"] == gen.DURATION_MIN_QUANTILES
     assert t["energy"] == gen.ENERGY_WH_QUANTILES
     assert t["rank_corr"] == gen.RANK_CORRELATION
+    assert t["rank_cells"] == gen.RANK_CELLS

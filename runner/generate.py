@@ -17,7 +17,7 @@ reproduced by drawing the pair of ranks from the export's own rank histogram (se
 
 A few awkward records are planted at fixed positions of every block of `PLANT_PERIOD`
 session IDs (see `PLANTED`), so each of them is present in any output of at least
-`2 * PLANT_PERIOD` sessions, whatever the seed.
+`PLANT_PERIOD` sessions (2,000 sessions hold two of each), whatever the seed.
 """
 
 from __future__ import annotations
@@ -990,10 +990,12 @@ def _write_sessions(con, folder: Path, n: int, n_st: int, n_orgs: int) -> int:
         f"TO '{path.as_posix()}' (FORMAT csv, HEADER)"
     ).fetchone()[0]
     path = folder / "late_versions.ndjson"
-    total += con.execute(
-        f"COPY (SELECT {_text_select(_SESSION_COLUMNS)} FROM late WHERE dest = 2 ORDER BY i, ver) "
-        f"TO '{path.as_posix()}' (FORMAT json)"
-    ).fetchone()[0]
+    if con.execute("SELECT count(*) FROM late WHERE dest = 2").fetchone()[0]:
+        # (an empty NDJSON file has no schema to read, so none is written)
+        total += con.execute(
+            f"COPY (SELECT {_text_select(_SESSION_COLUMNS)} FROM late WHERE dest = 2 ORDER BY i, ver) "
+            f"TO '{path.as_posix()}' (FORMAT json)"
+        ).fetchone()[0]
     con.execute("DROP TABLE late")
     con.execute("DROP TABLE ids")
     return total

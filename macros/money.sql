@@ -10,11 +10,14 @@
    minor_units may be a literal or a column (0 to 4; anything else gives NULL). #}
 {% macro round_money(x, minor_units) -%}
     {%- if minor_units is number -%}
-    cast(round(cast({{ x }} as decimal(38, 10)), {{ minor_units }}) as decimal(18, 4))
+    cast(round(cast({{ x }} as decimal(38, 10)), {{ minor_units }})
+        as decimal(18, 4))
     {%- else -%}
     (case {{ minor_units }}
         {%- for places in [0, 1, 2, 3, 4] %}
-        when {{ places }} then cast(round(cast({{ x }} as decimal(38, 10)), {{ places }}) as decimal(18, 4))
+        when {{ places }} then cast(
+            round(cast({{ x }} as decimal(38, 10)), {{ places }})
+            as decimal(18, 4))
         {%- endfor %}
     end)
     {%- endif -%}
@@ -43,5 +46,7 @@
 
 {# A percentage share of an amount, rounded like money: round(amount * pct / 100). #}
 {% macro share_of(amount, pct, minor_units) -%}
-    {{ round_money("cast(" ~ amount ~ " as decimal(38, 4)) * cast(" ~ pct ~ " as decimal(9, 4)) * 0.01", minor_units) }}
+    {%- set product = "cast(" ~ amount ~ " as decimal(38, 4)) * cast("
+        ~ pct ~ " as decimal(9, 4)) * 0.01" -%}
+    {{ round_money(product, minor_units) }}
 {%- endmacro %}

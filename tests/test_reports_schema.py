@@ -4,7 +4,6 @@ landing zone builds empty reports; the generated sample reconciles."""
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest

@@ -37,8 +37,9 @@ raw_sessions_attributed as (
     select
         raw_session_keys.session_key,
         organisations.organisation_id,
-        {{ local_month('latest_sessions.start_time', 'organisations.timezone_name') }}
-            as month,
+        {{ local_month(
+            'latest_sessions.start_time', 'organisations.timezone_name'
+        ) }} as month,
     from raw_session_keys
     left join latest_sessions
         on raw_session_keys.session_key = latest_sessions.session_key
@@ -52,8 +53,9 @@ reported_attributed as (
     select
         charging_sessions.charge_id,
         charging_sessions.organisation_id,
-        {{ local_month('charging_sessions.start_time', 'organisations.timezone_name') }}
-            as month,
+        {{ local_month(
+            'charging_sessions.start_time', 'organisations.timezone_name'
+        ) }} as month,
     from charging_sessions
     left join organisations
         on charging_sessions.organisation_id = organisations.organisation_id

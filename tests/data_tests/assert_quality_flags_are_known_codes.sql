@@ -9,6 +9,7 @@ sessions as (
 flags as (
     select
         charge_id,
+        quality_flags,
         unnest(quality_flags) as flag,
     from sessions
 )
@@ -16,6 +17,7 @@ flags as (
 select
     charge_id,
     flag,
+    quality_flags,
 from flags
 where flag not in (
     'meter_rollback',
@@ -30,11 +32,4 @@ where flag not in (
     'unlisted_billing_type',
     'unlisted_location_type'
 )
-
-union all
-
-select
-    charge_id,
-    'repeated flags',
-from sessions
-where len(quality_flags) <> len(list_distinct(quality_flags))
+    or len(quality_flags) <> len(list_distinct(quality_flags))

@@ -10,27 +10,23 @@ settings_log as (
     select * from {{ ref('stg_raw__station_settings_log') }}
 ),
 
-expected as (
+compared as (
     select
         roaming.cdr_id,
+        roaming.free_usage,
         coalesce(
             arg_max(settings_log.value_boolean, settings_log.changed_at),
             false
-        ) as free_usage,
+        ) as expected_free_usage,
     from roaming
     left join settings_log
         on roaming.station_id = settings_log.station_id
         and settings_log.setting = 'free_usage'
         and settings_log.is_readable
         and settings_log.changed_at <= {{ report_time() }}
-    group by roaming.cdr_id
+    group by roaming.cdr_id, roaming.free_usage
 )
 
-select
-    roaming.cdr_id,
-    roaming.free_usage,
-    expected.free_usage as expected_free_usage,
-from roaming
-inner join expected
-    on roaming.cdr_id = expected.cdr_id
-where roaming.free_usage is distinct from expected.free_usage
+select *
+from compared
+where free_usage is distinct from expected_free_usage

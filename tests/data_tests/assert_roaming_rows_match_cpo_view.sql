@@ -16,43 +16,54 @@ roaming as (
 ),
 
 expected_roaming as (
-    select charge_id
-    from sessions
-    where roaming_network in ('hubject', 'gireve', 'ocpi')
+    select charging.*
+    from charging
+    inner join sessions
+        on charging.charge_id = sessions.charge_id
+    where sessions.roaming_network in ('hubject', 'gireve', 'ocpi')
+),
+
+compared as (
+    select
+        coalesce(expected_roaming.charge_id, roaming.cdr_id) as charge_id,
+        case
+            when expected_roaming.charge_id is null then 'extra roaming row'
+            when roaming.cdr_id is null then 'missing roaming row'
+            when roaming.station_id is distinct from expected_roaming.station_id
+                or roaming.station_name
+                is distinct from expected_roaming.station_name
+                or roaming.start_time is distinct from expected_roaming.start_time
+                or roaming.stop_time is distinct from expected_roaming.stop_time
+                or roaming.energy_wh is distinct from expected_roaming.energy_wh
+                or roaming.meter_start
+                is distinct from expected_roaming.meter_start
+                or roaming.meter_stop is distinct from expected_roaming.meter_stop
+                or roaming.price is distinct from expected_roaming.price
+                or roaming.currency is distinct from expected_roaming.currency
+                or roaming.public_private
+                is distinct from expected_roaming.public_private
+                or roaming.plug_type is distinct from expected_roaming.plug_type
+                or roaming.charge_method
+                is distinct from expected_roaming.charge_method
+                or roaming.operator is distinct from expected_roaming.operator
+                or roaming.provider_id
+                is distinct from expected_roaming.provider_id
+                or roaming.transaction_id
+                is distinct from expected_roaming.transaction_id
+                or roaming.duration is distinct from expected_roaming.duration
+                or roaming.vat_rate is distinct from expected_roaming.vat_p
+                or roaming.vat_amount is distinct from expected_roaming.vat
+                or roaming.organisation_id
+                is distinct from expected_roaming.organisation_id
+                or roaming.quality_flags
+                is distinct from expected_roaming.quality_flags
+                then 'differs from the CPO view'
+        end as problem,
+    from expected_roaming
+    full outer join roaming
+        on expected_roaming.charge_id = roaming.cdr_id
 )
 
-select
-    coalesce(expected_roaming.charge_id, roaming.cdr_id) as charge_id,
-    'missing or extra roaming row' as problem,
-from expected_roaming
-full outer join roaming
-    on expected_roaming.charge_id = roaming.cdr_id
-where expected_roaming.charge_id is null or roaming.cdr_id is null
-
-union all
-
-select
-    roaming.cdr_id,
-    'differs from the CPO view',
-from roaming
-inner join charging
-    on roaming.cdr_id = charging.charge_id
-where roaming.station_id is distinct from charging.station_id
-    or roaming.station_name is distinct from charging.station_name
-    or roaming.start_time is distinct from charging.start_time
-    or roaming.stop_time is distinct from charging.stop_time
-    or roaming.energy_wh is distinct from charging.energy_wh
-    or roaming.meter_start is distinct from charging.meter_start
-    or roaming.meter_stop is distinct from charging.meter_stop
-    or roaming.price is distinct from charging.price
-    or roaming.currency is distinct from charging.currency
-    or roaming.public_private is distinct from charging.public_private
-    or roaming.plug_type is distinct from charging.plug_type
-    or roaming.charge_method is distinct from charging.charge_method
-    or roaming.operator is distinct from charging.operator
-    or roaming.provider_id is distinct from charging.provider_id
-    or roaming.transaction_id is distinct from charging.transaction_id
-    or roaming.duration is distinct from charging.duration
-    or roaming.vat_rate is distinct from charging.vat_p
-    or roaming.vat_amount is distinct from charging.vat
-    or roaming.organisation_id is distinct from charging.organisation_id
+select *
+from compared
+where problem is not null

@@ -1,0 +1,210 @@
+"""The `runner` command: help text everywhere, ls, show, compile, seed, test, and export
+to zstd Parquet (partitioned, filtered, atomic)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from runner.api import build
+from runner.cli import app
+
+
+@pytest.fixture
+def shop(make_project) -> Path:
+    root = make_project({
+        "models/staging/stg_orders.sql": "select * from (values (1, 'EUR', 10.5, 9), "
+                                         "(2, 'SEK', 99.0, 10), (3, 'EUR', 1.25, 10)) "
+                                         "t(id, currency, price, month)",
+        "models/marts/orders.sql": "{{ config(materialized='table', tags=['report']) }}\n"
+                                   "select * from {{ ref('stg_orders') }}",
+        "seeds/currencies.csv": "code,name\nEUR,Euro\nSEK,Swedish krona\n",
+    })
+    result = build(root, db_path=root / "db.duckdb")
+    assert result.ok, result.summary()
+    return root
+
+
+def test_every_command_and_option_has_help_text() -> None:
+    registered = [info.name or info.callback.__name__ for info in app.registered_commands]
+    assert all(info.callback.__doc__ for info in app.registered_commands), registered
+    group = typer.main.get_command(app)
+    names = set(group.commands)
+    assert len(names) == len(registered)
+    assert {"build", "run", "test", "seed", "compile", "ls", "show", "export",
+            "generate"} <= names
+    runner = CliRunner()
+    for name, command in group.commands.items():
+        assert command.help and command.help.strip(), name
+        assert "Example: runner " + name in command.help, name
+        for param in command.params:
+            if param.name != "help":
+                assert getattr(param, "help", None), (name, param.name)
+        result = runner.invoke(app, [name, "--help"])
+        assert result.exit_code == 0, (name, result.output)
+        assert command.help.strip().splitlines()[0][:30] in " ".join(result.output.split())
+
+
+def test_no_arguments_prints_the_help(cli) -> None:
+    result = CliRunner().invoke(app, [])
+    assert "build" in result.output and "export" in result.output
+
+
+def test_ls_lists_nodes_in_build_order(shop: Path, cli) -> None:
+    code, out, _ = cli("ls", "--project-dir", shop)
+    assert code == 0
+    rows = [line.split() for line in out.strip().splitlines()]
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
+        ("seed", "currencies", "seed", "main.currencies"),
+        ("model", "stg_orders", "view", "main.stg_orders"),
+        ("model", "orders", "table", "main.orders")]
+    code, out, _ = cli("ls", "--project-dir", shop, "--select", "tag:report")
+    assert [line.split()[1] for line in out.strip().splitlines()] == ["orders"]
+
+
+def test_show_prints_the_first_rows(shop: Path, cli) -> None:
+    code, out, _ = cli("show", "orders", "--project-dir", shop, "--db", shop / "db.duckdb",
+                       "--limit", "2")
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert lines[0].split(" | ")[0].strip() == "id"
+    assert [c.strip() for c in lines[0].split("|")] == ["id", "currency", "price", "month"]
+    assert len(lines) == 4                      # header, rule, two rows
+    assert "SEK" in out and "Euro" not in out
+
+
+def test_show_a_missing_model_suggests_the_closest(shop: Path, cli) -> None:
+    code, _, err = cli("show", "order", "--project-dir", shop, "--db", shop / "db.duckdb")
+    assert code == 2
+    assert "'order'" in err and "did you mean 'orders'" in err
+
+
+def test_show_before_build_says_so(shop: Path, cli, tmp_path: Path) -> None:
+    code, _, err = cli("show", "orders", "--project-dir", shop, "--db", tmp_path / "x.duckdb")
+    assert code == 3
+    assert "does not exist" in err and "Traceback" not in err
+
+
+@pytest.mark.xfail(reason="show/export render every model to find the relation but take "
+                          "no --vars, so a var without default in any model stops them",
+                   strict=True)
+def test_show_works_in_a_project_whose_models_need_vars(make_project, cli) -> None:
+    root = make_project({
+        "models/t.sql": "{{ config(materialized='table') }}\nselect 1 as x",
+        "models/other.sql": "select '{{ var('report_day') }}' as d",
+    })
+    db = root / "db.duckdb"
+    assert build(root, db_path=db, vars={"report_day": "2024-10-01"}).ok
+    code, out, err = cli("show", "t", "--project-dir", root, "--db", db)
+    assert code == 0, err
+    assert "x" in out
+
+
+def test_compile_writes_the_sql_and_prints_its_path(shop: Path, cli) -> None:
+    code, out, _ = cli("compile", "--project-dir", shop, "--select", "orders")
+    assert code == 0
+    path = shop / "target" / "compiled" / "models" / "marts" / "orders.sql"
+    assert out.strip() == f"orders: {path}"
+    assert path.read_text().strip() == 'select * from "main"."stg_orders"'
+
+
+def test_seed_and_test_commands(shop: Path, cli, query) -> None:
+    (shop / "models" / "p.yml").write_text(
+        "version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: currency\n"
+        "        data_tests:\n          - relationships: {to: ref('currencies'), field: code}\n")
+    (shop / "seeds" / "currencies.csv").write_text("code,name\nEUR,Euro\n")
+    db = shop / "db.duckdb"
+    code, out, _ = cli("seed", "--project-dir", shop, "--db", db)
+    assert code == 0 and "seed currencies" in out
+    assert query(db, "select count(*) from currencies") == [(1,)]
+    code, out, _ = cli("test", "--project-dir", shop, "--db", db)
+    assert code == 1
+    assert "FAIL" in out and "'SEK'" in out
+
+
+def test_export_writes_zstd_parquet(shop: Path, cli, tmp_path: Path) -> None:
+    out_file = tmp_path / "out" / "orders.parquet"
+    code, out, err = cli("export", "orders", "--out", out_file, "--project-dir", shop,
+                         "--db", shop / "db.duckdb")
+    assert code == 0, err
+    assert f"wrote 3 rows to {out_file}" in out
+    con = duckdb.connect()
+    assert con.execute(f"select id, currency from '{out_file}' order by id").fetchall() == \
+        [(1, "EUR"), (2, "SEK"), (3, "EUR")]
+    codecs = {c for c, in con.execute(
+        f"select distinct compression from parquet_metadata('{out_file}')").fetchall()}
+    assert codecs == {"ZSTD"}
+    assert sorted(p.name for p in out_file.parent.iterdir()) == ["orders.parquet"]
+
+
+def test_export_partitioned_by_a_column(shop: Path, cli, tmp_path: Path) -> None:
+    out_dir = tmp_path / "orders"
+    code, _, err = cli("export", "orders", "--out", out_dir, "--partition-by", "month",
+                       "--project-dir", shop, "--db", shop / "db.duckdb")
+    assert code == 0, err
+    assert sorted(p.name for p in out_dir.iterdir()) == ["month=10", "month=9"]
+    rows = duckdb.sql(f"select id, month from read_parquet('{out_dir}/*/*.parquet', "
+                      f"hive_partitioning = true) order by id").fetchall()
+    assert rows == [(1, 9), (2, 10), (3, 10)]
+
+
+def test_export_with_a_where_filter(shop: Path, cli, tmp_path: Path) -> None:
+    out_file = tmp_path / "eur.parquet"
+    code, out, _ = cli("export", "orders", "--out", out_file, "--where", "currency = 'EUR'",
+                       "--project-dir", shop, "--db", shop / "db.duckdb")
+    assert code == 0 and "wrote 2 rows" in out
+    assert duckdb.sql(f"select count(*) from '{out_file}'").fetchall() == [(2,)]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--partition-by", "nosuch"], "cannot partition by 'nosuch'"),
+    (["--partition-by", "id", "--partition-by", "currency", "--partition-by", "price",
+      "--partition-by", "month"], "could not write"),
+    (["--where", "id in (select 1)"], "--where may only compare"),
+    (["--where", "nosuch > 1"], "not a column"),
+])
+def test_a_failed_export_leaves_no_file(shop: Path, cli, tmp_path: Path, extra,
+                                        message) -> None:
+    folder = tmp_path / "exports"
+    out_file = folder / "orders.parquet"
+    code, out, err = cli("export", "orders", "--out", out_file, *extra,
+                         "--project-dir", shop, "--db", shop / "db.duckdb")
+    assert code == 2
+    assert message in err and "Traceback" not in out + err
+    assert not out_file.exists()
+    assert not folder.exists() or list(folder.iterdir()) == []    # no temporary files either
+
+
+def test_a_failed_export_keeps_the_previous_file(shop: Path, cli, tmp_path: Path) -> None:
+    out_file = tmp_path / "orders.parquet"
+    args = ["--project-dir", shop, "--db", shop / "db.duckdb"]
+    assert cli("export", "orders", "--out", out_file, *args)[0] == 0
+    before = out_file.read_bytes()
+    code, _, _ = cli("export", "orders", "--out", out_file, "--partition-by", "id",
+                     "--partition-by", "currency", "--partition-by", "price",
+                     "--partition-by", "month", *args)
+    assert code == 2
+    assert out_file.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_export_of_a_model_that_is_not_built(shop: Path, cli, tmp_path: Path) -> None:
+    (shop / "models" / "later.sql").write_text("select 1 as x")
+    out_file = tmp_path / "later.parquet"
+    code, _, err = cli("export", "later", "--out", out_file, "--project-dir", shop,
+                       "--db", shop / "db.duckdb")
+    assert code == 2
+    assert "main.later is not in" in err
+    assert not out_file.exists()
+
+
+def test_generate_writes_a_landing_zone(tmp_path: Path, cli) -> None:
+    code, out, err = cli("generate", "--out", tmp_path / "raw", "--sessions", "50",
+                         "--seed", "1")
+    assert code == 0, err
+    assert (tmp_path / "raw").is_dir() and any((tmp_path / "raw").rglob("*.*"))
+    assert out.strip()

@@ -935,10 +935,12 @@ def _write_sessions(con, folder: Path, n: int, n_st: int, n_orgs: int) -> int:
     )
     late = "(ver = 2 AND (route IN (1, 2) OR dup)) OR (ver = 0 AND dup)"
 
-    # DuckDB writes one Parquet file on one thread, so months are written by as many
-    # workers as DuckDB has threads, each on its own cursor.  Each worker binds and plans
-    # the statement once and runs it per month, reading the month's row numbers from its
-    # own table.  The explicit order makes every file's bytes independent of threads.
+    # Months are written by as many workers as DuckDB has threads, each on its own
+    # cursor.  Each worker binds and plans its statement once and runs it per month with
+    # the month's row numbers unnested from a one-row table: a single row makes the
+    # pipeline single-threaded, so rows leave in row-number order and every file's bytes
+    # are independent of the number of threads (a table scan would be parallel, and
+    # would need a sort).
     months = queue.SimpleQueue()
     for m in _month_ranges(n):
         months.put(m)
@@ -946,14 +948,15 @@ def _write_sessions(con, folder: Path, n: int, n_st: int, n_orgs: int) -> int:
 
     def work(w: int) -> int:
         cur = _session_connection(con)
-        ids, scratch, stmt = f"ids_{w}", folder / f".batch_{w}.parquet.tmp", f"write_batch_{w}"
+        bounds, scratch, stmt = f"bounds_{w}", folder / f".batch_{w}.parquet.tmp", f"write_batch_{w}"
         written = 0
         try:
-            cur.execute(f"CREATE OR REPLACE TABLE {ids} (i BIGINT)")
-            sessions = _session_sql(f"SELECT i FROM {ids}", n, n_st, n_orgs)
+            cur.execute(f"CREATE OR REPLACE TABLE {bounds} (lo BIGINT, hi BIGINT)")
+            cur.execute(f"INSERT INTO {bounds} VALUES (0, 0)")
+            sessions = _session_sql(f"SELECT unnest(range(lo, hi)) AS i FROM {bounds}", n, n_st, n_orgs)
             cur.execute(
-                f"PREPARE {stmt} AS COPY (SELECT {cols} FROM ({_versions_sql(f'({sessions})', on_time)}) "
-                f"ORDER BY i, ver) TO '{scratch.as_posix()}' "
+                f"PREPARE {stmt} AS COPY (SELECT {cols} FROM ({_versions_sql(f'({sessions})', on_time)})) "
+                f"TO '{scratch.as_posix()}' "
                 f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
             )
             while True:
@@ -961,13 +964,12 @@ def _write_sessions(con, folder: Path, n: int, n_st: int, n_orgs: int) -> int:
                     label, lo, hi = months.get_nowait()
                 except queue.Empty:
                     break
-                cur.execute(f"DELETE FROM {ids}")
-                cur.execute(f"INSERT INTO {ids} SELECT range FROM range({lo}, {hi})")
+                cur.execute(f"UPDATE {bounds} SET lo = {lo}, hi = {hi}")
                 written += cur.execute(f"EXECUTE {stmt}").fetchone()[0]
                 scratch.replace(folder / f"sessions_{label}.parquet")
         finally:
             scratch.unlink(missing_ok=True)
-            cur.execute(f"DROP TABLE IF EXISTS {ids}")
+            cur.execute(f"DROP TABLE IF EXISTS {bounds}")
             cur.close()
         return written
 

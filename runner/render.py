@@ -106,7 +106,9 @@ class Renderer:
                                         finalize=_finalize, keep_trailing_newline=True,
                                         extensions=["jinja2.ext.do"])
         self._state: dict[str, Any] = {}
-        self.context = self._base_context()
+        # Jinja's own globals (range, dict, namespace, ...) too: macro modules share this
+        # dict as is, without the environment's globals.
+        self.context = {**self.env.globals, **self._base_context()}
         self._load_macros()
 
     # -- context -------------------------------------------------------------------------

@@ -200,3 +200,16 @@ def test_a_model_reading_a_file_outside_the_project_fails(make_project, tmp_path
     result = build(root, db_path=root / "db.duckdb")
     assert result.nodes[0].status == "error"
     assert query(root / "db.duckdb", "select count(*) from duckdb_tables()") == [(0,)]
+
+
+@pytest.mark.xfail(reason="render._template_line looks for __jinja_template__ in the frame "
+                          "globals, which Jinja's rewritten traceback frames never have, so "
+                          "errors raised while rendering carry no line", strict=True)
+@pytest.mark.parametrize("expression", ["no_such_macro(1)", "1 / 0"])
+def test_an_error_while_rendering_names_the_line(make_project, expression) -> None:
+    root = make_project({"models/m.sql": f"select 1 as x,\n  2 as y,\n  {{{{ {expression} }}}}"
+                                         " as z\n"})
+    with pytest.raises(RenderError) as info:
+        build(root, db_path=root / "db.duckdb")
+    assert info.value.line == 3
+    assert "models/m.sql:3" in info.value.render()

@@ -245,7 +245,6 @@ STREETS = {
 PROVIDERS = ["DE*8EO", "NL*TNM", "DE*BMW", "NL*ALF", "FI*PLG", "SE*CLE", "NO*ELB",
              "DK*CLE", "FR*MOB", "AT*SMA"]
 
-ROAMING_NETWORKS = ["hubject", "gireve", "ocpi"]
 OTHER_NETWORK = "chargepoint_eu"
 
 # Every block of PLANT_PERIOD session IDs holds these records at these offsets; the other
@@ -315,14 +314,17 @@ def scale(sessions: int) -> dict:
     return {"stations": stations, "organisations": orgs}
 
 
+CHARGE_ID_BASE = 1_000_000_000
+
+
 def charge_id(i: int) -> str:
     """The charge ID of session number i (0-based)."""
-    return str(1_000_000_000 + i)
+    return str(CHARGE_ID_BASE + i)
 
 
 def planted_kind(charge_id_: str) -> str | None:
     """The planted case a charge ID carries, or None for an ordinary session."""
-    return PLANTED.get((int(charge_id_) - 1_000_000_000) % PLANT_PERIOD)
+    return PLANTED.get((int(charge_id_) - CHARGE_ID_BASE) % PLANT_PERIOD)
 
 
 # --------------------------------------------------------------------------------------
@@ -339,7 +341,7 @@ def _sql_list(values) -> str:
     return "[" + ", ".join(lit(v) for v in values) + "]"
 
 
-def _hour_lookup(weights: list[int]) -> list[int]:
+def _lookup(weights: list[int]) -> list[int]:
     # One entry per reference session: indexing it with floor(u * len) draws an index
     # (hour, cell) with exactly the reference frequencies.
     return [h for h, w in enumerate(weights) for _ in range(w)]
@@ -574,10 +576,10 @@ def _constants_sql() -> str:
     would otherwise be parsed and planned again for every file)."""
     return f"""
     CREATE OR REPLACE TABLE cst AS SELECT
-        {_sql_list(_hour_lookup(HOUR_WEIGHTS["AC"]))}::INTEGER[] AS hac,
-        {_sql_list(_hour_lookup(HOUR_WEIGHTS["DC"]))}::INTEGER[] AS hdc,
-        {_sql_list(_hour_lookup([c for row in RANK_CELLS["AC"] for c in row]))}::INTEGER[] AS cac,
-        {_sql_list(_hour_lookup([c for row in RANK_CELLS["DC"] for c in row]))}::INTEGER[] AS cdc,
+        {_sql_list(_lookup(HOUR_WEIGHTS["AC"]))}::INTEGER[] AS hac,
+        {_sql_list(_lookup(HOUR_WEIGHTS["DC"]))}::INTEGER[] AS hdc,
+        {_sql_list(_lookup([c for row in RANK_CELLS["AC"] for c in row]))}::INTEGER[] AS cac,
+        {_sql_list(_lookup([c for row in RANK_CELLS["DC"] for c in row]))}::INTEGER[] AS cdc,
         {_sql_list(DURATION_MIN_QUANTILES["AC"])}::DOUBLE[] AS qd_ac,
         {_sql_list(DURATION_MIN_QUANTILES["DC"])}::DOUBLE[] AS qd_dc,
         {_sql_list(ENERGY_WH_QUANTILES["AC"])}::DOUBLE[] AS qe_ac,
@@ -826,7 +828,7 @@ def _session_sql(base: str, n: int, n_st: int, n_orgs: int) -> str:
 
 
 def charge_id_sql(col: str) -> str:
-    return f"({col} + 1000000000)::VARCHAR"
+    return f"({col} + {CHARGE_ID_BASE})::VARCHAR"
 
 
 def _versions_sql(table: str, where: str) -> str:

@@ -464,7 +464,7 @@ def _with_turku(con):
                meter_stop_wh - meter_start_wh AS energy_wh
         FROM s
         WHERE stop_time IS NOT NULL AND current_type IS NOT NULL
-          AND (charge_id::BIGINT - 1000000000) % {gen.PLANT_PERIOD} NOT IN ({planted})
+          AND (charge_id::BIGINT - {gen.CHARGE_ID_BASE}) % {gen.PLANT_PERIOD} NOT IN ({planted})
     """)
     return con
 

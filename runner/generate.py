@@ -264,7 +264,7 @@ PLANTED = {
     17: "fi_after_vat_change",  # 2024-09-01 small hours, Helsinki (25.5 %), still Aug 31 in UTC
     19: "ee_before_vat_change",  # 2025-06-30 evening, Tallinn (22 %)
     21: "ee_after_vat_change",  # 2025-07-01 small hours, Tallinn (24 %)
-    23: "ee_new_year_2024",  # 2024-01-01 small hours, Tallinn (22 %), still 2023 in UTC
+    23: "ee_new_year_2024",  # 2024-01-01 before 02:00, Tallinn (22 %), still 2023 in UTC
     25: "no_transaction_id",
     27: "duplicate_versions",  # both versions arrive twice, in another file
     29: "ongoing",  # only the start version
@@ -600,6 +600,9 @@ def _session_sql(base: str, n: int, n_st: int, n_orgs: int) -> str:
     n_cac = sum(map(sum, RANK_CELLS["AC"]))
     n_cdc = sum(map(sum, RANK_CELLS["DC"]))
     B = RANK_BINS
+    priced = ", ".join(str(s[k]) for k in (
+        "cancelled", "free_but_priced", "fi_before_vat_change", "fi_after_vat_change",
+        "ee_before_vat_change", "ee_after_vat_change", "ee_new_year_2024"))
     providers = _sql_list(PROVIDERS)
 
     def ep(ts: str) -> str:  # epoch seconds of a local wall-clock time
@@ -721,7 +724,7 @@ def _session_sql(base: str, n: int, n_st: int, n_orgs: int) -> str:
                 WHEN {s['fi_after_vat_change']} THEN {ep('2024-09-01T00:00:00')} + (u_sec * 10500)::BIGINT
                 WHEN {s['ee_before_vat_change']} THEN {ep('2025-06-30T21:00:00')} + (u_sec * 10500)::BIGINT
                 WHEN {s['ee_after_vat_change']} THEN {ep('2025-07-01T00:00:00')} + (u_sec * 10500)::BIGINT
-                WHEN {s['ee_new_year_2024']} THEN {ep('2024-01-01T00:00:00')} + (u_sec * 10500)::BIGINT
+                WHEN {s['ee_new_year_2024']} THEN {ep('2024-01-01T00:00:00')} + (u_sec * 7000)::BIGINT
                 ELSE epoch(day)::BIGINT + (u_sec * 3600)::BIGINT + 3600 * CASE WHEN ct = 'AC'
                     THEN hac[floor(u_hour * {n_hac})::INTEGER + 1]
                     ELSE hdc[floor(u_hour * {n_hdc})::INTEGER + 1] END
@@ -754,7 +757,8 @@ def _session_sql(base: str, n: int, n_st: int, n_orgs: int) -> str:
     ),
     e4 AS (
         SELECT e2.*,
-            {K} * CASE WHEN sslot IN ({s['cancelled']}, {s['free_but_priced']}) THEN 0.4 + 0.6 * v_e
+            -- planted sessions that must carry a price get a real amount of energy
+            {K} * CASE WHEN sslot IN ({priced}) THEN 0.4 + 0.6 * v_e
                        ELSE v_e END AS pos_e
         FROM e2
     ),

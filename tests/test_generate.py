@@ -381,6 +381,14 @@ def test_awkward_case_present(small, case):
     assert scalar(con, AWKWARD[case]) > 0, case
 
 
+@pytest.mark.parametrize("seed", [1, 4])
+def test_awkward_cases_whatever_the_seed(tmp_path, seed):
+    gen.generate(tmp_path, 2 * gen.PLANT_PERIOD, seed=seed)
+    con = load(tmp_path)
+    missing = [case for case, sql in AWKWARD.items() if not scalar(con, sql)]
+    assert not missing
+
+
 def _free_at_start(con) -> str:
     return """
         WITH f AS (

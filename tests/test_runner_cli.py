@@ -235,3 +235,15 @@ def test_show_and_export_a_view_over_a_raw_folder_elsewhere(make_project, tmp_pa
                           capture_output=True, text=True, timeout=60)
     assert "Traceback" not in proc.stderr
     assert proc.returncode == 0, proc.stderr
+
+
+def test_run_with_full_refresh_on_the_cli(make_project, cli, query) -> None:
+    root = make_project({"models/m.sql": "{{ config(materialized='incremental') }}\n"
+                                         "select 1 as x"})
+    db = root / "db.duckdb"
+    for _ in range(2):
+        assert cli("run", "--project-dir", root, "--db", db)[0] == 0
+    assert query(db, "select count(*) from m") == [(2,)]          # appended
+    code, out, _ = cli("run", "--project-dir", root, "--db", db, "--full-refresh")
+    assert code == 0 and "1 rows" in out
+    assert query(db, "select count(*) from m") == [(1,)]

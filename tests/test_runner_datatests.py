@@ -185,3 +185,13 @@ def test_every_test_of_a_model_runs_when_one_fails(make_project) -> None:
     result = build(root, db_path=root / "db.duckdb")
     statuses = {n.name: n.status for n in result.nodes if n.kind == "test"}
     assert statuses == {"unique_orders_id": "fail", "not_null_orders_note": "fail"}
+
+
+def test_model_level_tests_alias(make_project) -> None:
+    root = orders_project(make_project, "    tests:\n"
+                                        "      - expression_is_true: {expression: 'id > 0'}\n"
+                                        "      - expression_is_true: {expression: 'id > 1'}\n")
+    result = build(root, db_path=root / "db.duckdb")
+    tests = [(n.name, n.status) for n in result.nodes if n.kind == "test"]
+    assert tests == [("expression_is_true_orders", "pass"),
+                     ("expression_is_true_orders_2", "fail")]

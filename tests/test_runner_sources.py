@@ -114,3 +114,25 @@ def test_a_missing_raw_folder_is_one_clear_message(shop: Path, tmp_path: Path, c
     assert str(missing) in err and "does not exist" in err
     assert "Traceback" not in err + out
     assert len(err.strip().splitlines()) <= 3
+
+
+def test_the_projects_data_raw_folder_is_the_default(shop: Path, query) -> None:
+    (shop / "data" / "raw" / "orders").mkdir(parents=True)
+    (shop / "data" / "raw" / "orders" / "x.csv").write_text("id,amount\n5,1\n")
+    result = build(shop, db_path=shop / "db.duckdb")
+    assert result.ok, result.summary()
+    assert result.raw_dir == str(shop / "data" / "raw")
+    assert query(shop / "db.duckdb", "select id from stg_orders") == [("5",)]
+
+
+def test_models_reading_sources_without_any_raw_folder(shop: Path, cli) -> None:
+    code, out, err = cli("build", "--project-dir", shop, "--db", shop / "db.duckdb")
+    assert code == 2
+    assert "no raw folder was given" in err and "--raw-dir" in err
+    assert "Traceback" not in out + err
+
+
+def test_models_without_sources_need_no_raw_folder(make_project, tmp_path: Path) -> None:
+    root = make_project({"models/m.sql": "select 1 as x"})
+    result = build(root, db_path=tmp_path / "db.duckdb")
+    assert result.ok and result.raw_dir is None

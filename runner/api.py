@@ -217,6 +217,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         pending_tests = list(tests)
         stop_reason: list[str] = []
         in_run = set(seeds) | set(models)
+        failed_tests: dict[str, str] = {}   # node -> a failing test: its children are skipped
 
         def emit(node_result: NodeResult) -> None:
             result.nodes.append(node_result)
@@ -244,18 +245,19 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                     emit(outcome)
                     if outcome.status in ("fail", "error"):
                         for ref in refs:
-                            broken.setdefault(ref, f"data test {test.name} failed")
+                            failed_tests.setdefault(ref, f"data test {test.name} failed")
 
         for name in seeds + models:
             node = project.node(name)
-            bad = sorted(session.graph.parents.get(name, set()) & set(broken))
+            why = {**failed_tests, **broken}
+            bad = sorted(session.graph.parents.get(name, set()) & set(why))
             if stop_reason:
                 emit(NodeResult(name, node.kind, "skipped", stop_reason[0],
                                 materialized=node.materialized, path=node.rel_path))
                 broken[name] = "skipped"
             elif bad:
                 emit(NodeResult(name, node.kind, "skipped",
-                                f"skipped: upstream {bad[0]} ({broken[bad[0]]})",
+                                f"skipped: upstream {bad[0]} ({why[bad[0]]})",
                                 materialized=node.materialized, path=node.rel_path))
                 broken[name] = "skipped"
             else:
@@ -320,17 +322,24 @@ def list_nodes(project_dir: str | Path = ".", select: list[str] | None = None,
 
 
 def resolve_relation(project_dir: str | Path, name: str) -> tuple[str, str]:
-    """`model`, or `schema.table`, to (schema, table)."""
+    """`model`, or `schema.table`, to (schema, table), rendering only that model."""
     if "." in name:
         schema, table = name.split(".", 1)
         return schema, table
     from difflib import get_close_matches
-    session = Session(project_dir)
-    nodes = session.project.nodes
+    from .errors import RenderError
+    from .render import Renderer
+    project = load_project(project_dir)
+    nodes = project.nodes
     if name not in nodes:
         close = get_close_matches(name, nodes.keys(), n=1, cutoff=0.5)
         raise RunnerError(f"there is no model or seed named {name!r}.",
                           hint=f"did you mean {close[0]!r}?" if close else
                           "run 'runner ls' to list them.")
     node = nodes[name]
+    if node.kind == "model":
+        try:        # its own config() may name another schema or alias
+            node.config = Renderer(project).render_node(node, execute=False).config
+        except RenderError:
+            pass    # e.g. a var given only at build time: the folder and YAML config stand
     return node.schema, node.alias

@@ -79,7 +79,8 @@ class Executor:
             self._catalog[(node.schema, node.alias)] = kind
 
     def exists(self, node: Node) -> bool:
-        return self.relation_kind(node.schema, node.alias) is not None
+        """For is_incremental(): a table of that name is there (a view does not count)."""
+        return self.relation_kind(node.schema, node.alias) == "table"
 
     # -- models and seeds ----------------------------------------------------------------
     def run_model(self, item: Compiled) -> NodeResult:
@@ -109,6 +110,12 @@ class Executor:
                             path=node.rel_path)
         started = time.perf_counter()
         before = self.db_seconds
+        ragged = _ragged_row(node.path)
+        if ragged:
+            result.status = "error"
+            result.message = (f"seed {node.rel_path} line {ragged[0]} has {ragged[1]} fields "
+                              f"where the header has {ragged[2]}; fix that row.")
+            return result
         types = node.config.get("column_types") or {}
         options = "header = true, delim = ',', quote = '\"', strict_mode = true"
         if types:
@@ -202,7 +209,7 @@ class Executor:
                 on = " and ".join(f"t.{quote_ident(k)} is not distinct from s.{quote_ident(k)}"
                                   for k in keys)
                 self._sql(f"merge into {target} as t using {staged} as s on {on} "
-                          f"when matched then update when not matched then insert")
+                          f"when matched then update by name when not matched then insert by name")
             self._sql(f"drop table {staged}")
             return int(rows)
         return self._transaction(node, body)
@@ -252,6 +259,21 @@ class Executor:
         result.seconds = time.perf_counter() - started
         result.db_seconds = self.db_seconds - before
         return result
+
+
+def _ragged_row(path: Path) -> tuple[int, int, int] | None:
+    """The first row of a seed whose field count differs from the header's (seeds are
+    small lookup tables; DuckDB's sniffer would take such a row for the header)."""
+    import csv
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            return None
+        for row in reader:
+            if row and len(row) != len(header):
+                return reader.line_num, len(row), len(header)
+    return None
 
 
 def _plain(value: Any) -> Any:

@@ -17,16 +17,16 @@ from .render import quote_ident, relation_name
 from .sources import sql_literal
 
 
-def _open(project_dir: str | Path, model: str, db: str | Path | None,
-          extra_dirs: list[Path] | None = None):
+def _open(project_dir: str | Path, model: str, db: str | Path | None):
     from .api import default_db_path, resolve_relation
     from .database import connect
     from .project import load_project
     project = load_project(project_dir)
     schema, table = resolve_relation(project_dir, model)
     path = Path(db).resolve() if db else default_db_path(project)
-    con = connect(path, read_only=True,
-                  allowed_dirs=[project.root, path.parent, *(extra_dirs or [])])
+    # Read-only, and the only SQL run here is the runner's own: views over a raw folder
+    # anywhere must stay readable, so file access is not narrowed as in a build.
+    con = connect(path, read_only=True)
     exists = con.execute("select count(*) from information_schema.tables where "
                          "table_schema = ? and table_name = ?", [schema, table]).fetchone()[0]
     if not exists:
@@ -42,6 +42,10 @@ def show_rows(project_dir: str | Path, model: str, db: str | Path | None, limit:
         cursor = con.execute(f"select * from {relation} limit ?", [limit])
         columns = [d[0] for d in cursor.description]
         rows = [["" if v is None else str(v) for v in row] for row in cursor.fetchall()]
+    except duckdb.Error as exc:
+        raise RunnerError(f"cannot read {relation}: {str(exc).splitlines()[0]}",
+                          hint="build it again ('runner build --select MODEL'); a view also "
+                               "needs the raw files it reads.") from None
     finally:
         con.close()
     widths = [min(40, max([len(c)] + [len(r[i]) for r in rows])) for i, c in enumerate(columns)]
@@ -59,7 +63,7 @@ def export_table(project_dir: str | Path, model: str, out: str | Path,
                  where: str | None = None) -> int:
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    con, relation = _open(project_dir, model, db, extra_dirs=[out.parent])
+    con, relation = _open(project_dir, model, db)
     try:
         columns = table_columns(con, relation)
         select_list = "*"
@@ -75,7 +79,12 @@ def export_table(project_dir: str | Path, model: str, out: str | Path,
         predicate = check_where(where, columns) if where else None
         query = f"select {select_list} from {relation}" + (f" where {predicate}" if predicate
                                                            else "")
-        rows = con.execute(f"select count(*) from ({query})").fetchone()[0]
+        try:
+            rows = con.execute(f"select count(*) from ({query})").fetchone()[0]
+        except duckdb.Error as exc:
+            raise ExportError(f"cannot read {relation}: {str(exc).splitlines()[0]}",
+                              hint="build it again; a view also needs the raw files it "
+                                   "reads.") from None
         options = "format parquet, compression zstd"
         if partitions:
             options += f", partition_by ({', '.join(partitions)})"

@@ -481,8 +481,8 @@ def _write_small_tables(con, out: Path) -> dict:
         path.parent.mkdir(parents=True, exist_ok=True)
         return con.execute(f"COPY ({sql}) TO '{path.as_posix()}' (FORMAT csv, HEADER)").fetchone()[0]
 
-    # Organisations: first versions, then a later export with renamed ones (the newer
-    # row comes first there, and one unchanged row is sent again).
+    # Organisations: first versions, then a later export with the renamed ones and some
+    # unchanged rows sent again.
     org_cols = """organisation_id, name, country, currency, timezone,
         CASE WHEN is_public THEN 'true' ELSE 'false' END AS is_public"""
     n = copy(f"SELECT {org_cols}, fmt_ts(updated_at, timezone, (hx(j, 120) % 3)::INTEGER) AS updated_at "
@@ -536,7 +536,7 @@ def _write_small_tables(con, out: Path) -> dict:
     # Settings log: free_usage switched on (f1), off (f2), on again (f3); an explicit
     # 'false' before the first switch for some; and max_power changes, to be ignored.
     counts["station_settings_log"] = copy("""
-        SELECT station_id, setting, value, fmt_ts(changed_at, timezone, (hx(k, o + 240) % 3)::INTEGER) AS changed_at
+        SELECT station_id, setting, value, fmt_ts(changed_at, timezone, (hx(k, o + 250) % 3)::INTEGER) AS changed_at
         FROM (
             SELECT k, 0 AS o, station_id, timezone, 'free_usage' AS setting, 'false' AS value,
                    f1 - to_seconds((86400 * (30 + 200 * u(k, 241)))::BIGINT) AS changed_at

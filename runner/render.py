@@ -49,14 +49,16 @@ class Relation:
         return str(self)
 
 
-class VarValue(str):
-    """A string that came from --vars, an environment variable or the project's vars:
-    it is printed with its single quotes doubled, so it cannot end a SQL literal."""
-
-
-def _finalize(value: Any) -> Any:
-    if isinstance(value, VarValue):
+def sql_escaped(value: Any) -> Any:
+    """A value from --vars, the project's vars or the environment, with single quotes
+    doubled (in lists and mappings too): inside a quoted SQL literal it stays a literal,
+    whatever filters or concatenations it goes through."""
+    if isinstance(value, str):
         return value.replace("'", "''")
+    if isinstance(value, list):
+        return [sql_escaped(v) for v in value]
+    if isinstance(value, dict):
+        return {k: sql_escaped(v) for k, v in value.items()}
     return value
 
 
@@ -103,7 +105,7 @@ class Renderer:
                 cache = None
         self.env = SandboxedEnvironment(loader=self.loader, undefined=jinja2.StrictUndefined,
                                         bytecode_cache=cache,
-                                        finalize=_finalize, keep_trailing_newline=True,
+                                        keep_trailing_newline=True,
                                         extensions=["jinja2.ext.do"])
         self._state: dict[str, Any] = {}
         # Jinja's own globals (range, dict, namespace, ...) too: macro modules share this
@@ -203,13 +205,13 @@ class Renderer:
                               node=self._state.get("name"), path=self._state.get("path"),
                               hint=f"pass --vars '{{{name}: ...}}', set it under 'vars:' in "
                                    f"dbt_project.yml, or give var() a default.")
-        return VarValue(value) if isinstance(value, str) else value
+        return sql_escaped(value)
 
     def _env_var(self, name: str, default: Any = _MISSING) -> str:
         if name in os.environ:
-            return VarValue(os.environ[name])
+            return sql_escaped(os.environ[name])
         if default is not _MISSING:
-            return VarValue(default) if isinstance(default, str) else default
+            return sql_escaped(default)
         raise RenderError(f"env_var('{name}') is not set and has no default.",
                           node=self._state.get("name"), path=self._state.get("path"),
                           hint=f"export {name}=... before running, or give a default.")
@@ -265,13 +267,13 @@ class Renderer:
                                    "not Python internals or files.")
         except jinja2.UndefinedError as exc:
             raise RenderError(f"{exc.message}.", node=label, path=path,
-                              line=_template_line(exc),
+                              line=_template_line(exc, template.filename or path),
                               hint="check the spelling, or define it as a macro in macros/.")
         except jinja2.TemplateError as exc:
-            raise RenderError(f"{exc}.", node=label, path=path, line=_template_line(exc))
+            raise RenderError(f"{exc}.", node=label, path=path, line=_template_line(exc, template.filename or path))
         except (TypeError, ValueError, AttributeError, KeyError, ZeroDivisionError) as exc:
             raise RenderError(f"{type(exc).__name__} while rendering: {exc}.", node=label,
-                              path=path, line=_template_line(exc))
+                              path=path, line=_template_line(exc, template.filename or path))
         finally:
             self._state = previous
         materialized = state["config"].get("materialized")
@@ -282,16 +284,15 @@ class Renderer:
         return Rendered(sql, state["refs"], state["sources"], state["config"])
 
 
-def _template_line(exc: BaseException) -> int | None:
-    """The template line of an error raised while rendering, from the traceback."""
+def _template_line(exc: BaseException, path: str) -> int | None:
+    """The template line of an error raised while rendering: Jinja rewrites the traceback
+    so that a template's frames carry its file name and its own line numbers."""
     tb = exc.__traceback__
     line = None
     while tb is not None:
-        code = tb.tb_frame.f_code
-        if code.co_filename.endswith(".sql") or "<template>" in code.co_filename:
-            info = tb.tb_frame.f_globals.get("__jinja_template__")
-            if info is not None:
-                line = info.get_corresponding_lineno(tb.tb_lineno)
+        filename = tb.tb_frame.f_code.co_filename
+        if filename == path or filename.endswith("/" + path.lstrip("./")):
+            line = tb.tb_lineno
         tb = tb.tb_next
     return line
 

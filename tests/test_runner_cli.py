@@ -89,9 +89,6 @@ def test_show_before_build_says_so(shop: Path, cli, tmp_path: Path) -> None:
     assert "does not exist" in err and "Traceback" not in err
 
 
-@pytest.mark.xfail(reason="show/export render every model to find the relation but take "
-                          "no --vars, so a var without default in any model stops them",
-                   strict=True)
 def test_show_works_in_a_project_whose_models_need_vars(make_project, cli) -> None:
     root = make_project({
         "models/t.sql": "{{ config(materialized='table') }}\nselect 1 as x",
@@ -210,10 +207,6 @@ def test_generate_writes_a_landing_zone(tmp_path: Path, cli) -> None:
     assert out.strip()
 
 
-@pytest.mark.xfail(reason="show/export open the database with file access limited to the "
-                          "project and the database folder, so a view over a raw folder "
-                          "elsewhere fails, and the uncaught duckdb.PermissionException "
-                          "ends in a traceback", strict=True)
 @pytest.mark.parametrize("command", ["show", "export"])
 def test_show_and_export_a_view_over_a_raw_folder_elsewhere(make_project, tmp_path,
                                                             command) -> None:

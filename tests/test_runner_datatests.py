@@ -174,9 +174,6 @@ def test_a_failing_test_skips_the_models_downstream(make_project, query) -> None
     assert query(db, "select table_name from duckdb_tables()") == [("unrelated",)]
 
 
-@pytest.mark.xfail(reason="api.execute marks a model broken when its first data test "
-                          "fails, so the model's other data tests are skipped, not run",
-                   strict=True)
 def test_every_test_of_a_model_runs_when_one_fails(make_project) -> None:
     root = orders_project(make_project,
                           "    columns:\n"

@@ -101,8 +101,6 @@ def test_a_cli_var_with_a_drop_statement_changes_nothing(make_project, cli, quer
     assert query(db, "select count(*) from t") == [(2,)]
 
 
-@pytest.mark.xfail(reason="render.VarValue loses its quoting once a filter or '~' makes a "
-                          "new str: a --vars value can then end the SQL literal", strict=True)
 @pytest.mark.parametrize("printed", ["var('x') | lower", "var('x') ~ ''"])
 def test_a_var_through_a_filter_stays_a_literal(make_project, query, printed) -> None:
     root = make_project({
@@ -202,9 +200,6 @@ def test_a_model_reading_a_file_outside_the_project_fails(make_project, tmp_path
     assert query(root / "db.duckdb", "select count(*) from duckdb_tables()") == [(0,)]
 
 
-@pytest.mark.xfail(reason="render._template_line looks for __jinja_template__ in the frame "
-                          "globals, which Jinja's rewritten traceback frames never have, so "
-                          "errors raised while rendering carry no line", strict=True)
 @pytest.mark.parametrize("expression", ["no_such_macro(1)", "1 / 0"])
 def test_an_error_while_rendering_names_the_line(make_project, expression) -> None:
     root = make_project({"models/m.sql": f"select 1 as x,\n  2 as y,\n  {{{{ {expression} }}}}"

@@ -98,8 +98,15 @@ class Renderer:
         self.loader = _Loader()
         cache = None
         if cache_dir is not None:
-            try:        # compiled templates, keyed by their source: a rebuild skips Jinja's
-                cache_dir.mkdir(parents=True, exist_ok=True)     # parse and compile
+            # Compiled templates, keyed by their source: a rebuild skips Jinja's parse and
+            # compile. The code also depends on the environment's options, so the folder
+            # is named after this module's text and Jinja's version.
+            import hashlib
+            signature = hashlib.sha1(Path(__file__).read_bytes() +
+                                     jinja2.__version__.encode()).hexdigest()[:12]
+            cache_dir = cache_dir / signature
+            try:
+                cache_dir.mkdir(parents=True, exist_ok=True)
                 cache = jinja2.FileSystemBytecodeCache(str(cache_dir))
             except OSError:
                 cache = None

@@ -101,9 +101,18 @@ def write_dbt_files(root: Path, settings: dict, db_path: Path, name: str) -> Non
 
 # --- running and timing ---------------------------------------------------------------
 
+TIMEOUT = 1800.0    # seconds one build may take; set by --timeout
+
+
 def run(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, subprocess.CompletedProcess]:
     started = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    try:
+        done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
+                              timeout=TIMEOUT)
+    except subprocess.TimeoutExpired as exc:
+        out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) \
+            else (exc.stdout or "")
+        done = subprocess.CompletedProcess(cmd, -9, out, f"timed out after {TIMEOUT:.0f} s")
     return time.perf_counter() - started, done
 
 
@@ -112,7 +121,23 @@ def checked(what: str, cmd: list[str], cwd: Path, env: dict | None = None) -> fl
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-30:])
         sys.exit(f"{what} failed (exit {done.returncode}):\n{tail}")
+    checked.last_output = done.stdout + done.stderr
     return seconds
+
+
+def dbt_summary(output: str) -> str:
+    """dbt's closing line, e.g. 'PASS=131 WARN=0 ERROR=0 SKIP=0 NO-OP=0 TOTAL=131'."""
+    lines = [line for line in output.splitlines() if "Done. PASS=" in line]
+    return lines[-1].split("Done. ", 1)[1].strip() if lines else "?"
+
+
+def runner_summary(project: Path) -> str:
+    """The node counts of the runner's last run, from target/run_results.json."""
+    try:
+        counts = json.loads((project / "target" / "run_results.json").read_text())["counts"]
+    except (OSError, ValueError, KeyError):
+        return "?"
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
 
 
 def runner_cmd(project: Path, db: Path, *extra: str) -> list[str]:
@@ -266,7 +291,9 @@ def reports(dbt: Path, sessions: int, seed: int, repeat: int, work: Path, out: P
         views_s.append(raw_views(ours, raw, dbt_db))
         dbt_s.append(checked("dbt build (reports)",
                              dbt_cmd(dbt, theirs, "--vars", report_vars), theirs, dbt_env()))
+        dbt_nodes = dbt_summary(checked.last_output)
     r, d, v = (statistics.median(x) for x in (runner_s, dbt_s, views_s))
+    print(f"  runner nodes: {runner_summary(ours)}; dbt nodes: {dbt_nodes}")
     print(f"  runner build (checks the raw files, creates the raw views): {r:8.2f} s")
     print(f"  raw views for dbt (runner.sources.prepare_sources):           {v:8.2f} s")
     print(f"  dbt build:                                                   {d:8.2f} s")
@@ -293,7 +320,10 @@ def main() -> None:
     parser.add_argument("--dbt-venv", type=Path, default=BENCH / "out" / "dbt-venv")
     parser.add_argument("--work-dir", type=Path,
                         help="keep the projects and DuckDB files here (default: a temp dir)")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT,
+                        help="give up on a build after this many seconds (default 1800)")
     args = parser.parse_args()
+    globals()["TIMEOUT"] = args.timeout
 
     out = BENCH / "out"
     out.mkdir(exist_ok=True)

@@ -1,6 +1,8 @@
 {#- Every raw row of charging_sessions, typed; stg_raw__charging_sessions keeps
-    the latest version of each. Kept as its own view so that the audit layer
-    can count raw sessions without going through the dedupe. -#}
+    the latest version of each. Kept as its own relation so that the audit layer
+    can count raw sessions without going through the dedupe. A table, not a view:
+    the raw files are parsed once per build instead of once per reader. -#}
+{{ config(materialized='table') }}
 with
 
 source as (

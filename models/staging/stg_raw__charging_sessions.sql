@@ -1,3 +1,5 @@
+{#- A table, not a view: the dedupe runs once per build, not once per reader. -#}
+{{ config(materialized='table') }}
 with
 
 versions as (

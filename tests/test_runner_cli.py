@@ -199,13 +199,6 @@ def test_export_of_a_model_that_is_not_built(shop: Path, cli, tmp_path: Path) ->
     assert not out_file.exists()
 
 
-def test_generate_writes_a_landing_zone(tmp_path: Path, cli) -> None:
-    code, out, err = cli("generate", "--out", tmp_path / "raw", "--sessions", "50",
-                         "--seed", "1")
-    assert code == 0, err
-    assert (tmp_path / "raw").is_dir() and any((tmp_path / "raw").rglob("*.*"))
-    assert out.strip()
-
 
 @pytest.mark.parametrize("command", ["show", "export"])
 def test_show_and_export_a_view_over_a_raw_folder_elsewhere(make_project, tmp_path,

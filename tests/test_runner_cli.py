@@ -235,12 +235,17 @@ def test_run_with_full_refresh_on_the_cli(make_project, cli, query) -> None:
     assert query(db, "select count(*) from m") == [(1,)]
 
 
-@pytest.mark.xfail(reason="'runner ls' renders every model but has no --vars option, while "
-                          "the error it gives says to pass --vars", strict=True)
-def test_ls_takes_vars_when_a_model_needs_one(make_project, cli) -> None:
-    root = make_project({"models/m.sql": "select '{{ var('day') }}' as d"})
-    code, _, err = cli("ls", "--project-dir", root)
+@pytest.mark.xfail(reason="'runner ls' and 'runner seed' render every model but have no "
+                          "--vars option, while the error they give says to pass --vars",
+                   strict=True)
+@pytest.mark.parametrize("command, listed", [("ls", "m"), ("seed", "s")])
+def test_commands_that_render_models_take_vars(make_project, cli, command, listed) -> None:
+    root = make_project({"models/m.sql": "select '{{ var('day') }}' as d",
+                         "seeds/s.csv": "a\n1\n"})
+    args = [command, "--project-dir", root] + (["--db", root / "db.duckdb"]
+                                               if command == "seed" else [])
+    code, _, err = cli(*args)
     assert code == 2 and "pass --vars" in err
-    code, out, err = cli("ls", "--project-dir", root, "--vars", "{day: 2024-10-01}")
+    code, out, err = cli(*args, "--vars", "{day: 2024-10-01}")
     assert code == 0, err
-    assert out.split()[1] == "m"
+    assert listed in out.split()

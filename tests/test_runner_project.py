@@ -289,3 +289,26 @@ def test_seed_delimiter_config(make_project, query) -> None:
     db = root / "db.duckdb"
     assert build(root, db_path=db).ok
     assert query(db, "select a, b from s") == [(1, "x")]
+
+
+def test_alias_and_schema_name_the_relation(make_project, query) -> None:
+    root = make_project({
+        "models/m.sql": "{{ config(materialized='table', alias='renamed', schema='s') }}\n"
+                        "select 1 as x",
+        "models/n.sql": "select x from {{ ref('m') }}",
+    })
+    db = root / "db.duckdb"
+    assert build(root, db_path=db).ok
+    assert query(db, "select schema_name, table_name from duckdb_tables()") == \
+        [("s", "renamed")]
+    assert (root / "target/compiled/models/n.sql").read_text().strip() == \
+        'select x from "s"."renamed"'
+
+
+def test_this_repositorys_singular_tests_come_from_its_test_paths() -> None:
+    root = Path(__file__).resolve().parents[1]
+    project = load_project(root)
+    assert project.paths["test-paths"] == ["tests/data_tests"]
+    singular = [t for t in project.tests if t.kind == "singular"]
+    assert singular
+    assert all(t.path.parent == root / "tests" / "data_tests" for t in singular)

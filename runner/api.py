@@ -129,7 +129,7 @@ class Session:
 
 
 def _raw_dir(project: Project, raw_dir: str | Path | None, notes: list[str],
-             needed: bool) -> Path | None:
+             needed: bool, on_note: Callable[[str], None] | None = None) -> Path | None:
     if raw_dir is not None:
         path = Path(raw_dir).resolve()
         if not path.is_dir():
@@ -146,14 +146,16 @@ def _raw_dir(project: Project, raw_dir: str | Path | None, notes: list[str],
     seed = int(project.vars.get("sample_seed", 42))
     sample = project.root / "target" / "sample-raw"
     marker = sample / f".generated-{int(sessions)}-{seed}"
+    notes.append(f"no landing zone at {default}: building the generated sample "
+                 f"({int(sessions):,} sessions, seed {seed}) in {sample}")
+    if on_note:
+        on_note(notes[-1])
     if not marker.exists():
         from .generate import generate
         import shutil
         shutil.rmtree(sample, ignore_errors=True)
         generate(sample, int(sessions), seed)
         marker.write_text("complete\n")
-    notes.append(f"no landing zone at {default}: built the generated sample "
-                 f"({int(sessions):,} sessions, seed {seed}) in {sample}")
     return sample
 
 
@@ -165,7 +167,8 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
             db_path: str | Path | None = None, vars: dict | None = None,
             select: list[str] | None = None, exclude: list[str] | None = None,
             full_refresh: bool = False, fail_fast: bool = False,
-            on_result: Callable | None = None, memory_limit: str | None = None,
+            on_result: Callable | None = None, on_note: Callable | None = None,
+            memory_limit: str | None = None,
             threads: int | None = None) -> RunResult:
     """build | run | seed | test: compile, check, then run the selected nodes in order."""
     from .compile import compile_models, compile_test
@@ -198,7 +201,8 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
     # Take the database's lock first: a second build stops here, before it touches anything.
     con = connect(db, memory_limit=memory_limit, threads=threads)
     try:
-        raw = _raw_dir(project, raw_dir, result.notes, needed=bool(used_sources))
+        raw = _raw_dir(project, raw_dir, result.notes, needed=bool(used_sources),
+                       on_note=on_note)
         result.raw_dir = str(raw) if raw else None
         restrict(con, [project.root, db.parent] + ([raw] if raw else []))
         executor = Executor(con, project.root, full_refresh)

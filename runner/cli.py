@@ -67,9 +67,8 @@ def _run(command: str, project_dir: Path, db: Path | None, raw_dir: Path | None,
     from .api import execute
     result = execute(command, project_dir, raw_dir=raw_dir, db_path=db, vars=_vars(vars),
                      select=select, exclude=exclude, full_refresh=full_refresh,
-                     fail_fast=fail_fast, on_result=_progress, memory_limit=memory_limit)
-    for note in result.notes:
-        typer.echo(f"note: {note}")
+                     fail_fast=fail_fast, on_result=_progress, memory_limit=memory_limit,
+                     on_note=lambda note: typer.echo(f"note: {note}"))
     typer.echo(result.summary())
     typer.echo(f"database: {result.db_path}")
     if not result.ok:
@@ -115,12 +114,12 @@ def test(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = N
 
 @app.command()
 def seed(project_dir: ProjectDir = Path("."), db: Db = None, select: Select = None,
-         exclude: Exclude = None) -> None:
+         exclude: Exclude = None, vars: Vars = None) -> None:
     """Load the CSV files in seeds/ into tables.
 
     Example: runner seed --select vat_rates
     """
-    _run("seed", project_dir, db, None, select, exclude, None)
+    _run("seed", project_dir, db, None, select, exclude, vars)
 
 
 @app.command("compile")
@@ -137,13 +136,13 @@ def compile_(project_dir: ProjectDir = Path("."), select: Select = None,
 
 @app.command("ls")
 def ls(project_dir: ProjectDir = Path("."), select: Select = None,
-       exclude: Exclude = None) -> None:
+       exclude: Exclude = None, vars: Vars = None) -> None:
     """List the models and seeds, in build order.
 
     Example: runner ls --select tag:reports
     """
     from .api import list_nodes
-    for node in list_nodes(project_dir, select, exclude):
+    for node in list_nodes(project_dir, select, exclude, _vars(vars)):
         typer.echo(f"{node['kind']:5} {node['name']:40} {node['materialized']:11} "
                    f"{node['relation']}")
 

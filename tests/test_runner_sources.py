@@ -136,3 +136,32 @@ def test_models_without_sources_need_no_raw_folder(make_project, tmp_path: Path)
     root = make_project({"models/m.sql": "select 1 as x"})
     result = build(root, db_path=tmp_path / "db.duckdb")
     assert result.ok and result.raw_dir is None
+
+
+def test_header_case_bom_and_quoted_commas(shop: Path, tmp_path: Path, query) -> None:
+    raw = tmp_path / "raw"
+    (raw / "orders").mkdir(parents=True)
+    (raw / "orders" / "a.csv").write_bytes(b"\xef\xbb\xbfID,Amount\n1,10\n")
+    (raw / "orders" / "b.csv").write_text('"amount","id"\n"1,5",2\n')
+    db = tmp_path / "db.duckdb"
+    assert build(shop, raw_dir=raw, db_path=db).ok
+    assert query(db, "select id, amount from stg_orders order by id") == [("1", "10"),
+                                                                        ("2", "1,5")]
+
+
+@pytest.mark.parametrize("name, content, where", [
+    ("a.ndjson", b'{"id": 1, "amount": 2}\n{"id": 2, "amount": \n', ":2"),
+    ("x.parquet", b"not parquet", "Parquet"),
+])
+def test_a_broken_file_is_named_before_anything_is_built(shop: Path, tmp_path: Path, query,
+                                                         name, content, where) -> None:
+    raw = tmp_path / "raw"
+    (raw / "orders").mkdir(parents=True)
+    (raw / "orders" / "ok.csv").write_text("id,amount\n1,1\n")
+    (raw / "orders" / name).write_bytes(content)
+    db = tmp_path / "db.duckdb"
+    with pytest.raises(SourceError) as info:
+        build(shop, raw_dir=raw, db_path=db)
+    text = info.value.render()
+    assert str(raw / "orders" / name) in text and where in text
+    assert query(db, "select count(*) from duckdb_views() where not internal") == [(0,)]

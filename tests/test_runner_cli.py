@@ -235,9 +235,6 @@ def test_run_with_full_refresh_on_the_cli(make_project, cli, query) -> None:
     assert query(db, "select count(*) from m") == [(1,)]
 
 
-@pytest.mark.xfail(reason="'runner ls' and 'runner seed' render every model but have no "
-                          "--vars option, while the error they give says to pass --vars",
-                   strict=True)
 @pytest.mark.parametrize("command, listed", [("ls", "m"), ("seed", "s")])
 def test_commands_that_render_models_take_vars(make_project, cli, command, listed) -> None:
     root = make_project({"models/m.sql": "select '{{ var('day') }}' as d",

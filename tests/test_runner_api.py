@@ -148,3 +148,17 @@ def test_list_nodes_reports_build_order_and_relations(make_project) -> None:
     assert [n["name"] for n in nodes] == ["a", "b", "s"]
     assert nodes[0]["relation"] == "x.a" and nodes[0]["materialized"] == "table"
     assert nodes[2]["kind"] == "seed"
+
+
+def test_fail_fast_stops_after_a_failing_data_test(make_project, query) -> None:
+    root = make_project({
+        "models/a.sql": "{{ config(materialized='table') }}\nselect null as x",
+        "models/p.yml": "version: 2\nmodels:\n  - name: a\n    columns:\n"
+                        "      - name: x\n        data_tests: [not_null]\n",
+        "models/b.sql": "{{ config(materialized='table') }}\nselect 1 as y",
+    })
+    db = root / "db.duckdb"
+    result = build(root, db_path=db, fail_fast=True)
+    assert [(n.name, n.status) for n in result.nodes] == [
+        ("a", "success"), ("not_null_a_x", "fail"), ("b", "skipped")]
+    assert query(db, "select table_name from duckdb_tables()") == [("a",)]

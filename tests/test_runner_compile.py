@@ -136,3 +136,21 @@ def test_check_sql_and_inline_ctes_directly() -> None:
         "-- c\nwith __dbt__cte__e as (\nselect 2\n)\nselect * from __dbt__cte__e"
     assert inline_ctes("WITH x as (select 1) select * from x", [("e", "select 2")]) == \
         "WITH __dbt__cte__e as (\nselect 2\n),\nx as (select 1) select * from x"
+
+
+def test_an_ephemeral_model_over_a_source(make_project, tmp_path, query) -> None:
+    root = make_project({
+        "models/s.yml": "version: 2\nsources:\n  - name: app\n    tables:\n"
+                        "      - name: events\n        columns:\n          - name: id\n",
+        "models/e.sql": "{{ config(materialized='ephemeral') }}\n"
+                        "select cast(id as integer) as id from {{ source('app', 'events') }}",
+        "models/t.sql": "{{ config(materialized='table') }}\nselect sum(id) as s "
+                        "from {{ ref('e') }}",
+    })
+    raw = tmp_path / "raw"
+    (raw / "events").mkdir(parents=True)
+    (raw / "events" / "a.csv").write_text("id\n1\n2\n")
+    db = tmp_path / "db.duckdb"
+    result = build(root, raw_dir=raw, db_path=db, select=["t"])
+    assert result.ok, result.summary()
+    assert query(db, "select s from t") == [(3,)]

@@ -246,3 +246,16 @@ def test_commands_that_render_models_take_vars(make_project, cli, command, liste
     code, out, err = cli(*args, "--vars", "{day: 2024-10-01}")
     assert code == 0, err
     assert listed in out.split()
+
+
+@pytest.mark.xfail(reason="export_table/write_atomically remove a directory found at --out "
+                          "(shutil.rmtree) to put the Parquet file there, with whatever "
+                          "else it held", strict=True)
+def test_export_to_a_folder_of_other_files_deletes_nothing(shop: Path, cli,
+                                                           tmp_path: Path) -> None:
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "important.txt").write_text("keep me\n")
+    cli("export", "orders", "--out", folder, "--project-dir", shop,
+        "--db", shop / "db.duckdb")
+    assert (folder / "important.txt").read_text() == "keep me\n"

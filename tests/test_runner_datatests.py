@@ -192,3 +192,22 @@ def test_model_level_tests_alias(make_project) -> None:
     tests = [(n.name, n.status) for n in result.nodes if n.kind == "test"]
     assert tests == [("expression_is_true_orders", "pass"),
                      ("expression_is_true_orders_2", "fail")]
+
+
+def test_data_tests_on_a_seed_and_a_relationship_to_it(make_project) -> None:
+    root = make_project({
+        "seeds/codes.csv": "code,label\nA,Alpha\nA,Again\n",
+        "seeds/_seeds.yml": "version: 2\nseeds:\n  - name: codes\n    columns:\n"
+                            "      - name: code\n        data_tests: [unique]\n",
+        "models/uses.sql": "select 'B' as code",
+        "models/p.yml": "version: 2\nmodels:\n  - name: uses\n    columns:\n"
+                        "      - name: code\n        data_tests:\n"
+                        "          - relationships: {to: codes, field: code}\n",
+    })
+    result = build(root, db_path=root / "db.duckdb")
+    by_name = {n.name: n for n in result.nodes}
+    assert {name: n.status for name, n in by_name.items()} == {
+        "codes": "success", "unique_codes_code": "fail", "uses": "success",
+        "relationships_uses_code": "fail"}
+    assert by_name["unique_codes_code"].sample == [{"unique_value": "A", "n_records": 2}]
+    assert by_name["relationships_uses_code"].sample == [{"from_field": "B"}]

@@ -49,7 +49,7 @@ def test_every_command_and_option_has_help_text() -> None:
         assert command.help.strip().splitlines()[0][:30] in " ".join(result.output.split())
 
 
-def test_no_arguments_prints_the_help(cli) -> None:
+def test_no_arguments_prints_the_help() -> None:
     result = CliRunner().invoke(app, [])
     assert "build" in result.output and "export" in result.output
 

@@ -3,7 +3,6 @@ it, UTC sessions and file access limited to the project."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path

@@ -267,7 +267,7 @@ def test_yaml_describing_a_missing_model_names_the_file(make_project) -> None:
 
 @pytest.mark.xfail(reason="'enabled' is read as a config key but never honoured: disabled "
                           "models are built", strict=True)
-def test_disabled_models_are_not_built(make_project, query) -> None:
+def test_disabled_models_are_not_built(make_project) -> None:
     root = make_project({
         "dbt_project.yml": "name: p\nmodels:\n  p:\n    legacy:\n      +enabled: false\n",
         "models/legacy/old.sql": "select 1 as x",

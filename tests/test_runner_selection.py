@@ -20,7 +20,8 @@ def dag(make_project) -> Path:
         "models/marts/mid.sql": "{{ config(tags=['daily', 'finance']) }}\n"
                                 "select * from {{ ref('stg') }}",
         "models/marts/top.sql": "select * from {{ ref('mid') }}",
-        "models/marts/side.sql": "select * from {{ ref('stg') }}",
+        "models/marts/side.sql": "{{ config(materialized='table') }}\n"
+                                 "select * from {{ ref('stg') }}",
         "models/other.sql": "select 2 as y",
     })
 
@@ -44,6 +45,9 @@ def names(root: Path, select=None, exclude=None) -> set[str]:
     (["mid other"], {"mid", "other"}),             # space-separated: a union
     (["mid", "src"], {"mid", "src"}),               # repeated --select
     (["tag:daily,path:models/marts"], {"mid"}),      # comma: an intersection
+    (["+tag:finance"], {"src", "stg", "mid"}),
+    (["config.materialized:table"], {"side"}),
+    (["mi*"], {"mid"}),
 ])
 def test_selectors(dag: Path, select, expected) -> None:
     assert names(dag, select) == expected

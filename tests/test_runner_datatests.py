@@ -211,3 +211,13 @@ def test_data_tests_on_a_seed_and_a_relationship_to_it(make_project) -> None:
         "relationships_uses_code": "fail"}
     assert by_name["unique_codes_code"].sample == [{"unique_value": "A", "n_records": 2}]
     assert by_name["relationships_uses_code"].sample == [{"from_field": "B"}]
+
+
+@pytest.mark.xfail(reason="error_if/warn_if are read into the test's config but never "
+                          "applied: any failing row fails the test", strict=True)
+def test_error_if_threshold(make_project) -> None:
+    root = orders_project(make_project, column_test(
+        "note", "not_null:\n              config:\n                error_if: '>5'"))
+    result = build(root, db_path=root / "db.duckdb")
+    test = next(n for n in result.nodes if n.kind == "test")
+    assert (test.status, test.failures) == ("warn", 1)     # 1 row: over warn_if, not error_if

@@ -312,3 +312,23 @@ def test_this_repositorys_singular_tests_come_from_its_test_paths() -> None:
     singular = [t for t in project.tests if t.kind == "singular"]
     assert singular
     assert all(t.path.parent == root / "tests" / "data_tests" for t in singular)
+
+
+def test_macros_see_the_calling_models_this_refs_and_is_incremental(make_project,
+                                                                    query) -> None:
+    root = make_project({
+        "macros/ctx.sql": "{% macro me() %}'{{ this }}'{% endmacro %}\n"
+                          "{% macro base() %}{{ ref('a') }}{% endmacro %}\n"
+                          "{% macro inc() %}'{{ is_incremental() }}'{% endmacro %}\n",
+        "models/a.sql": "{{ config(materialized='table') }}\nselect {{ me() }} as me, 1 as x",
+        "models/b.sql": "{{ config(materialized='incremental') }}\n"
+                        "select {{ me() }} as me, {{ inc() }} as inc, x from {{ base() }}",
+    })
+    db = root / "db.duckdb"
+    for _ in range(2):
+        result = build(root, db_path=db)
+        assert [n.name for n in result.nodes] == ["a", "b"]     # the macro's ref orders them
+    assert query(db, "select me from a") == [('"main"."a"',)]
+    assert query(db, "select me, inc from b order by inc") == [('"main"."b"', "False"),
+                                                               ('"main"."b"', "True")]
+    assert {n["name"]: n["depends_on"] for n in list_nodes(root)}["b"] == ["a"]

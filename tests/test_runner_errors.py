@@ -29,6 +29,9 @@ CASES = {
     "sql syntax": (
         {"models/b.sql": "select 1 as x,\n  2 as as y\nfrom {{ ref('orders') }}\n"},
         ["SQL syntax error in b", "models/b.sql:2", "target/compiled/models/b.sql"]),
+    "macro syntax": (
+        {"macros/bad.sql": "{% macro m() %}\n1\n{% endmacr %}\n"},
+        ["Template error", "macros/bad.sql:3", "endmacro"]),
     "malformed yaml": (
         {"models/b.sql": "select 1 as x",
          "models/props.yml": "version: 2\nmodels:\n  - name: b\n    description: a: b\n"},

@@ -27,6 +27,8 @@ def _reader(fmt: str, files: list[str], declared: list[str]) -> str:
         return f"read_csv({listed}, {CSV_OPTIONS}, union_by_name = true, filename = true)"
     if fmt == "parquet":
         return f"read_parquet({listed}, union_by_name = true, filename = true)"
+    if not declared:
+        return f"read_json({listed}, format = 'newline_delimited', filename = true)"
     columns = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in declared) + "}"
     return (f"read_json({listed}, format = 'newline_delimited', columns = {columns}, "
             f"filename = true)")
@@ -39,9 +41,15 @@ def file_columns(con: duckdb.DuckDBPyConnection, fmt: str, path: str,
     try:
         names = [row[0] for row in con.execute(f"describe select * from {reader}").fetchall()]
         present = [c for c in declared if c.lower() in {n.lower() for n in names}]
-        # Touch every declared column so that each row is parsed, not just counted.
-        probe = ", ".join(f"max(length(cast({quote_ident(c)} as varchar)))" for c in present) \
-            or "count(*)"
+        if fmt == "parquet":
+            # The footer and schema are read above; the row count comes from metadata. A
+            # damaged page further in fails the staging model that reads it, which leaves
+            # every table downstream as it was.
+            probe = "count(*)"
+        else:
+            # Text formats: touch every declared column so that each row is parsed.
+            probe = ", ".join(f"max(length(cast({quote_ident(c)} as varchar)))"
+                              for c in present) or "count(*)"
         con.execute(f"select count(*), {probe} from {reader}").fetchall()
     except duckdb.Error as exc:
         line = _first_bad_json_line(path) if fmt == "ndjson" else None
@@ -129,12 +137,14 @@ def source_select(con: duckdb.DuckDBPyConnection, raw_dir: Path, table: SourceTa
         cols = [f"cast({quote_ident(c)} as varchar) as {quote_ident(c)}"
                 if c.lower() in present[fmt] or fmt == "ndjson"
                 else f"cast(null as varchar) as {quote_ident(c)}" for c in declared]
+        if not declared:        # no columns declared: every column, as the files have it
+            cols = ["* exclude (filename)"]
         parts.append(f"select {', '.join(cols)}, filename as _source_file "
                      f"from {_reader(fmt, files, declared)}")
     if not parts:
-        cols = ", ".join(f"cast(null as varchar) as {quote_ident(c)}" for c in declared)
-        parts.append(f"select {cols}, cast(null as varchar) as _source_file where false")
-    return "\nunion all\n".join(parts)
+        cols = "".join(f"cast(null as varchar) as {quote_ident(c)}, " for c in declared)
+        parts.append(f"select {cols}cast(null as varchar) as _source_file where false")
+    return ("\nunion all\n" if declared else "\nunion all by name\n").join(parts)
 
 
 def prepare_sources(con: duckdb.DuckDBPyConnection, raw_dir: Path | None,

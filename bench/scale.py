@@ -1,0 +1,146 @@
+"""Scale: the full report build at growing sizes, the runner against the same compiled
+SQL run directly through DuckDB, an incremental rebuild after one more day of sessions,
+and the partitioned Parquet export. Prints figures; asserts nothing about time.
+
+    python bench/scale.py --sizes 1000000 10000000             # about 15 minutes
+    python bench/scale.py --sizes 100000000 --memory-limit 16GB
+
+Landing zones and databases go to bench/out/scale/ (git-ignored); a landing zone is
+generated once per size and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORT_TIME = "2026-01-01T00:00:00Z"
+
+
+def run_child(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak resident memory (GiB) of one child process."""
+    started = time.perf_counter()
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"scale-{os.getpid()}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{log.read_text()[-3000:]}")
+    return seconds, usage.ru_maxrss / 1024 / 1024
+
+
+def runner_cmd(command: str, raw: Path, db: Path, memory_limit: str | None,
+               extra: list[str] | None = None) -> list[str]:
+    cmd = [sys.executable, "-m", "runner", command, "--project-dir", str(ROOT),
+           "--db", str(db), "--vars", f"{{report_time: '{REPORT_TIME}'}}"]
+    if command != "seed":
+        cmd += ["--raw-dir", str(raw)]
+    if memory_limit and command != "seed":
+        cmd += ["--memory-limit", memory_limit]
+    return cmd + (extra or [])
+
+
+RAW_DUCKDB = r"""
+import sys, time
+from pathlib import Path
+import duckdb
+from runner.api import Session
+from runner.compile import compile_models
+from runner.sources import prepare_sources
+from runner.render import quote_ident, relation_name
+
+root, raw, db, report_time, memory_limit = sys.argv[1:6]
+session = Session(root, {"report_time": report_time})
+project = session.project
+names = [n for n in session.select(None, None) if n in project.models
+         and project.models[n].materialized != "ephemeral"]
+compiled = compile_models(project, session.renderer, names, None)
+con = duckdb.connect(db)
+con.execute("set TimeZone = 'UTC'")
+if memory_limit != "-":
+    con.execute(f"set memory_limit = '{memory_limit}'")
+started = time.perf_counter()
+used = sorted({k for n in names for k in project.models[n].sources})
+prepare_sources(con, Path(raw), [project.sources[k] for k in used])
+for name in [n for n in session.select(None, None) if n in project.seeds]:
+    node = project.seeds[name]
+    types = node.config.get("column_types") or {}
+    listed = ", ".join(f"'{k}': '{v}'" for k, v in types.items())
+    con.execute(f"create schema if not exists {quote_ident(node.schema)}")
+    con.execute(f"create or replace table {relation_name(node.schema, node.alias)} as "
+                f"select * from read_csv('{node.path}', header = true"
+                + (f", types = {{{listed}}}" if types else "") + ")")
+for name in names:
+    node = project.models[name]
+    kind = "view" if node.materialized == "view" else "table"
+    con.execute(f"create schema if not exists {quote_ident(node.schema)}")
+    con.execute(f"create or replace {kind} {relation_name(node.schema, node.alias)} as "
+                f"{compiled[name].sql}")
+print(time.perf_counter() - started)
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--memory-limit", default=None, help="e.g. 16GB")
+    parser.add_argument("--work-dir", type=Path, default=ROOT / "bench" / "out" / "scale")
+    parser.add_argument("--skip-raw", action="store_true", help="skip the raw DuckDB run")
+    args = parser.parse_args()
+    from runner.generate import generate
+
+    rows = []
+    for n in args.sizes:
+        work = args.work_dir / str(n)
+        raw = work / "raw"
+        marker = work / ".generated"
+        if not marker.exists():
+            shutil.rmtree(work, ignore_errors=True)
+            started = time.perf_counter()
+            generate(raw, n, seed=42)
+            marker.write_text("ok\n")
+            print(f"{n:>11,} sessions generated in {time.perf_counter() - started:8.1f} s",
+                  flush=True)
+        db = work / "runner.duckdb"
+        for leftover in work.glob("*.duckdb*"):
+            leftover.unlink()
+        run_child(runner_cmd("seed", raw, db, None))          # seeds are not timed
+        run_s, run_mem = run_child(runner_cmd("run", raw, db, args.memory_limit))
+        raw_s = float("nan")
+        if not args.skip_raw:
+            raw_db = work / "raw_duckdb.duckdb"
+            out = subprocess.run([sys.executable, "-c", RAW_DUCKDB, str(ROOT), str(raw),
+                                  str(raw_db), REPORT_TIME, args.memory_limit or "-"],
+                                 capture_output=True, text=True, cwd=ROOT)
+            if out.returncode != 0:
+                sys.exit(out.stderr[-2000:])
+            raw_s = float(out.stdout.strip().splitlines()[-1])
+        build_s, build_mem = run_child(runner_cmd("build", raw, db, args.memory_limit))
+        export_s, _ = run_child([sys.executable, "-m", "runner", "export",
+                                 "roaming_sessions_cpo", "--project-dir", str(ROOT), "--db",
+                                 str(db), "--out", str(work / "export_roaming"),
+                                 "--partition-by", "month"])
+        rows.append((n, run_s, raw_s, build_s, build_mem, export_s))
+        print(f"{n:>11,} sessions: runner run {run_s:8.1f} s, raw DuckDB {raw_s:8.1f} s "
+              f"(runner/raw {run_s / raw_s:5.3f}), build with tests {build_s:8.1f} s, "
+              f"peak memory {build_mem:5.1f} GiB, roaming export {export_s:6.1f} s",
+              flush=True)
+
+    print("\nsessions     run s   per M sessions   runner/raw")
+    base = None
+    for n, run_s, raw_s, *_ in rows:
+        per_m = run_s / (n / 1e6)
+        base = base or per_m
+        print(f"{n:>11,} {run_s:8.1f} {per_m:10.2f} s ({per_m / base:4.2f}x)  "
+              f"{run_s / raw_s:8.3f}")
+
+
+if __name__ == "__main__":
+    main()

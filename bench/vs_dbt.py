@@ -22,6 +22,7 @@ import argparse
 import importlib.metadata
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -106,6 +107,7 @@ TIMEOUT = 1800.0    # seconds one build may take; set by --timeout
 
 def run(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, subprocess.CompletedProcess]:
     started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
                               timeout=TIMEOUT)
@@ -113,6 +115,8 @@ def run(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, subp
         out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) \
             else (exc.stdout or "")
         done = subprocess.CompletedProcess(cmd, -9, out, f"timed out after {TIMEOUT:.0f} s")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run.last_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return time.perf_counter() - started, done
 
 
@@ -122,6 +126,7 @@ def checked(what: str, cmd: list[str], cwd: Path, env: dict | None = None) -> fl
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-30:])
         sys.exit(f"{what} failed (exit {done.returncode}):\n{tail}")
     checked.last_output = done.stdout + done.stderr
+    checked.last_cpu = run.last_cpu
     return seconds
 
 
@@ -155,21 +160,27 @@ def dbt_cmd(dbt: Path, project: Path, *extra: str) -> list[str]:
 def overhead(dbt: Path, sizes: list[int], repeat: int, work: Path) -> None:
     print(f"\nRunner vs dbt, trivial chained models (median of {repeat} runs, wall time "
           "of a fresh process, target/ and the DuckDB file kept between runs)")
-    print(f"{'models':>6} {'runner s':>9} {'dbt s':>8} {'dbt/runner':>11}")
+    print("(CPU s: user + system time of the process, less sensitive to a shared machine's load)")
+    print(f"{'models':>6} {'runner s':>9} {'dbt s':>8} {'dbt/runner':>11} "
+          f"{'runner CPU s':>13} {'dbt CPU s':>10} {'CPU ratio':>10}")
     for n in sizes:
         ours, theirs = work / f"runner_{n}", work / f"dbt_{n}"
         write_project(ours, n)
         write_project(theirs, n)
         write_dbt_files(theirs, {"version": "1.0.0", "model-paths": ["models"]},
                         work / f"dbt_{n}.duckdb", "bench")
-        runner_s, dbt_s = [], []
+        runner_s, dbt_s, runner_cpu, dbt_cpu = [], [], [], []
         for _ in range(repeat):      # interleaved, so both see the same machine load
             runner_s.append(checked(f"runner build ({n} models)",
                                     runner_cmd(ours, work / f"runner_{n}.duckdb"), ours))
+            runner_cpu.append(checked.last_cpu)
             dbt_s.append(checked(f"dbt build ({n} models)", dbt_cmd(dbt, theirs), theirs,
                                  dbt_env()))
+            dbt_cpu.append(checked.last_cpu)
         r, d = statistics.median(runner_s), statistics.median(dbt_s)
-        print(f"{n:>6} {r:>9.3f} {d:>8.3f} {d / r:>10.1f}x", flush=True)
+        rc, dc = statistics.median(runner_cpu), statistics.median(dbt_cpu)
+        print(f"{n:>6} {r:>9.3f} {d:>8.3f} {d / r:>10.1f}x {rc:>13.3f} {dc:>10.3f} "
+              f"{dc / rc:>9.1f}x", flush=True)
 
 
 # --- 2. the report models --------------------------------------------------------------
@@ -281,16 +292,18 @@ def reports(dbt: Path, sessions: int, seed: int, repeat: int, work: Path, out: P
 
     print(f"\nThe report models over {sessions:,} generated sessions (seed {seed}), "
           f"report_time {REPORT_TIME}, median of {repeat} run(s)")
-    runner_s, dbt_s, views_s = [], [], []
+    runner_s, dbt_s, views_s, runner_cpu, dbt_cpu = [], [], [], [], []
     for _ in range(repeat):
         runner_db.unlink(missing_ok=True)
         dbt_db.unlink(missing_ok=True)
         runner_s.append(checked("runner build (reports)",
                                 runner_cmd(ours, runner_db, "--raw-dir", str(raw),
                                            "--vars", report_vars), ours))
+        runner_cpu.append(checked.last_cpu)
         views_s.append(raw_views(ours, raw, dbt_db))
         dbt_s.append(checked("dbt build (reports)",
                              dbt_cmd(dbt, theirs, "--vars", report_vars), theirs, dbt_env()))
+        dbt_cpu.append(checked.last_cpu)
         dbt_nodes = dbt_summary(checked.last_output)
     r, d, v = (statistics.median(x) for x in (runner_s, dbt_s, views_s))
     print(f"  runner nodes: {runner_summary(ours)}; dbt nodes: {dbt_nodes}")
@@ -299,6 +312,9 @@ def reports(dbt: Path, sessions: int, seed: int, repeat: int, work: Path, out: P
     print(f"  dbt build:                                                   {d:8.2f} s")
     print(f"  dbt / runner: {d / r:.2f}x (dbt build alone), "
           f"{(d + v) / r:.2f}x (with the raw views)")
+    rc, dc = statistics.median(runner_cpu), statistics.median(dbt_cpu)
+    print(f"  CPU time (user + system): runner {rc:.2f} s, dbt {dc:.2f} s, "
+          f"dbt / runner {dc / rc:.2f}x")
     same = compare(runner_db, dbt_db)
     print("the report tables are identical" if same else "THE REPORT TABLES DIFFER")
     return same

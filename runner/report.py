@@ -519,34 +519,46 @@ def _write_xlsx(con, query: str, params: list[Any], report: Report, tmp: Path) -
         header.append(cell)
     ws.append(header)
 
-    def text_cell(value: Any) -> Any:
-        text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+    # One styled cell per column and number format, filled anew for each row: append()
+    # writes a row out before it returns, so a cell can be reused for the next one.
+    styled: dict[tuple[int, str], Any] = {}
+
+    def styled_cell(i: int, value: Any, number_format: str) -> Any:
+        cell = styled.get((i, number_format))
+        if cell is None:
+            cell = styled[(i, number_format)] = WriteOnlyCell(ws)
+            cell.number_format = number_format
+        cell.value = value
+        return cell
+
+    def text_cell(i: int, value: Any) -> Any:
+        text = value if isinstance(value, str) else str(value)
+        if ILLEGAL_CHARACTERS_RE.search(text):
+            text = ILLEGAL_CHARACTERS_RE.sub("", text)
         if text.startswith(("=", "#")):
             # a text that looks like a formula or an error code stays text
-            cell = WriteOnlyCell(ws, value=text)
+            cell = styled_cell(i, None, "@")
+            cell.value = text
             cell.data_type = "s"
             return cell
         return text
 
+    instant = "yyyy-mm-dd hh:mm:ss"
     count = 0
     for row in _batches(con, query, params):
         minor = row[width] if len(row) > width else None
+        money = _MONEY_FORMAT.get(minor, "General") if minor is not None else "General"
         cells: list[Any] = []
         for i in range(width):
             value, fmt = row[i], formats[i]
             if value is None:
                 cells.append(None)
             elif fmt == "instant":
-                cell = WriteOnlyCell(ws, value=value)
-                cell.number_format = "yyyy-mm-dd hh:mm:ss"
-                cells.append(cell)
+                cells.append(styled_cell(i, value, instant))
             elif fmt == "money":
-                cell = WriteOnlyCell(ws, value=value)
-                cell.number_format = _MONEY_FORMAT.get(minor, "General") \
-                    if minor is not None else "General"
-                cells.append(cell)
+                cells.append(styled_cell(i, value, money))
             elif fmt in ("text", "month"):
-                cells.append(text_cell(value))
+                cells.append(text_cell(i, value))
             else:
                 cells.append(value)
         ws.append(cells)

@@ -192,6 +192,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
     tests = session.tests_for(set(order), select) if command in ("build", "test") else []
 
     used_sources = {key for n in models for key in project.models[n].sources}
+    used_sources |= {key for t in tests for key in t.sources}
     for name in models:       # ephemeral models inlined into these read sources too
         used_sources |= {k for up in session.graph.upstream(name)
                          if up in project.models and project.models[up].materialized ==

@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 import duckdb
 
@@ -51,6 +52,16 @@ class Executor:
         self.db_seconds = 0.0
         self._catalog: dict[tuple[str, str], str] | None = None
 
+    @contextmanager
+    def _timing(self, result: NodeResult) -> Iterator[None]:
+        """Wall time and DuckDB time of one node, into its result."""
+        started, before = time.perf_counter(), self.db_seconds
+        try:
+            yield
+        finally:
+            result.seconds = time.perf_counter() - started
+            result.db_seconds = self.db_seconds - before
+
     def _sql(self, sql: str, params: list | None = None) -> duckdb.DuckDBPyConnection:
         started = time.perf_counter()
         try:
@@ -89,27 +100,22 @@ class Executor:
         result = NodeResult(node.name, node.kind, "success", materialized=node.materialized,
                             path=node.rel_path,
                             compiled_path=str(item.compiled_path) if item.compiled_path else None)
-        started = time.perf_counter()
-        before = self.db_seconds
-        try:
-            result.rows = self._materialize(node, item.sql)
-            if node.materialized in ("table", "incremental"):
-                result.message = f"{result.rows} rows"
-        except duckdb.Error as exc:
-            result.status = "error"
-            where = f" Compiled SQL: {item.compiled_path}." if item.compiled_path else ""
-            result.message = (f"DuckDB failed running model {node.name} ({node.rel_path}): "
-                              f"{_first_lines(str(exc))}.{where} Its previous version, if "
-                              "any, is unchanged.")
-        result.seconds = time.perf_counter() - started
-        result.db_seconds = self.db_seconds - before
+        with self._timing(result):
+            try:
+                result.rows = self._materialize(node, item.sql)
+                if node.materialized in ("table", "incremental"):
+                    result.message = f"{result.rows} rows"
+            except duckdb.Error as exc:
+                result.status = "error"
+                where = f" Compiled SQL: {item.compiled_path}." if item.compiled_path else ""
+                result.message = (f"DuckDB failed running model {node.name} "
+                                  f"({node.rel_path}): {_first_lines(str(exc))}.{where} Its "
+                                  "previous version, if any, is unchanged.")
         return result
 
     def run_seed(self, node: Node) -> NodeResult:
         result = NodeResult(node.name, "seed", "success", materialized="seed",
                             path=node.rel_path)
-        started = time.perf_counter()
-        before = self.db_seconds
         ragged = _ragged_row(node.path)
         if ragged:
             result.status = "error"
@@ -122,15 +128,15 @@ class Executor:
             listed = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in types.items())
             options += f", types = {{{listed}}}"
         select = f"select * from read_csv({sql_literal(str(node.path))}, {options})"
-        try:
-            result.rows = self._replace_table(node, select)
-            result.message = f"{result.rows} rows"
-        except duckdb.Error as exc:
-            result.status = "error"
-            result.message = (f"seed {node.rel_path} could not be loaded: "
-                              f"{_first_lines(str(exc))}. Check the CSV and its column_types.")
-        result.seconds = time.perf_counter() - started
-        result.db_seconds = self.db_seconds - before
+        with self._timing(result):
+            try:
+                result.rows = self._replace_table(node, select)
+                result.message = f"{result.rows} rows"
+            except duckdb.Error as exc:
+                result.status = "error"
+                result.message = (f"seed {node.rel_path} could not be loaded: "
+                                  f"{_first_lines(str(exc))}. Check the CSV and its "
+                                  "column_types.")
         return result
 
     def _materialize(self, node: Node, sql: str) -> int | None:
@@ -235,29 +241,26 @@ class Executor:
         assert test is not None
         result = NodeResult(item.name, "test", "pass", path=item.path,
                             compiled_path=str(item.compiled_path) if item.compiled_path else None)
-        started = time.perf_counter()
-        before = self.db_seconds
-        try:
-            # The first rows are fetched from the test's own query: wrapping it in
-            # `select * ... limit n` can make DuckDB 2.0 hang on some plans.
-            cursor = self._sql(item.sql)
-            columns = [d[0] for d in cursor.description]
-            rows = cursor.fetchmany(FAILURE_SAMPLE)
-            count = len(rows)
-            if count == FAILURE_SAMPLE:
-                count = self._sql(f"select count(*) from (\n{item.sql}\n) as failures"
-                                  ).fetchone()[0]
-            result.failures = int(count)
-            result.sample = [dict(zip(columns, (_plain(v) for v in row))) for row in rows]
-            if count:
-                result.status = "warn" if test.severity == "warn" else "fail"
-                result.message = f"{count} failing row{'s' if count != 1 else ''}"
-        except duckdb.Error as exc:
-            result.status = "error"
-            result.message = (f"the test query failed: {_first_lines(str(exc))}. "
-                              f"Compiled SQL: {item.compiled_path}.")
-        result.seconds = time.perf_counter() - started
-        result.db_seconds = self.db_seconds - before
+        with self._timing(result):
+            try:
+                # The first rows are fetched from the test's own query: wrapping it in
+                # `select * ... limit n` can make DuckDB 2.0 hang on some plans.
+                cursor = self._sql(item.sql)
+                columns = [d[0] for d in cursor.description]
+                rows = cursor.fetchmany(FAILURE_SAMPLE)
+                count = len(rows)
+                if count == FAILURE_SAMPLE:
+                    count = self._sql(f"select count(*) from (\n{item.sql}\n) as failures"
+                                      ).fetchone()[0]
+                result.failures = int(count)
+                result.sample = [dict(zip(columns, (_plain(v) for v in row))) for row in rows]
+                if count:
+                    result.status = "warn" if test.severity == "warn" else "fail"
+                    result.message = f"{count} failing row{'s' if count != 1 else ''}"
+            except duckdb.Error as exc:
+                result.status = "error"
+                result.message = (f"the test query failed: {_first_lines(str(exc))}. "
+                                  f"Compiled SQL: {item.compiled_path}.")
         return result
 
 

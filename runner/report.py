@@ -107,7 +107,7 @@ def write_report(project_dir: str | Path, kind: str, orgs: list[str], date_from:
     out = Path(out)
     file_format = file_format_of(out)
     start, end = parse_timeframe(date_from, date_to)
-    check_delimiter(delimiter, file_format)
+    delimiter = check_delimiter(delimiter, file_format)
     orgs = _distinct([o for o in orgs or []])
     if not orgs:
         raise ReportError("name at least one organisation with --org.",
@@ -119,7 +119,6 @@ def write_report(project_dir: str | Path, kind: str, orgs: list[str], date_from:
     if out.is_dir():
         raise ReportError(f"{out} is a folder; --out needs a file name.",
                           hint=f"e.g. --out {out / ('report' + out.suffix)}")
-    out.parent.mkdir(parents=True, exist_ok=True)
     con = connect(db_path, read_only=True,
                   allowed_dirs=[project.root, db_path.parent, out.parent])
     try:
@@ -136,6 +135,7 @@ def write_report(project_dir: str | Path, kind: str, orgs: list[str], date_from:
                   "parquet": lambda tmp: _write_parquet(con, query, params, report, tmp)
                   }[file_format]
         counted: list[int] = []
+        out.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(out, lambda tmp: counted.append(writer(tmp)))
     finally:
         con.close()
@@ -184,9 +184,12 @@ def parse_timeframe(date_from: str, date_to: str) -> tuple[dt.date, dt.date]:
     return start, end
 
 
-def check_delimiter(delimiter: str, file_format: str) -> None:
+def check_delimiter(delimiter: str, file_format: str) -> str:
+    """The CSV field separator; `\\t` or `tab` is a tab."""
     if delimiter == ",":
-        return
+        return delimiter
+    if delimiter in ("\\t", "tab"):
+        delimiter = "\t"
     if file_format != "csv":
         raise ReportError(f"--delimiter is for .csv files; a .{file_format} file has none.",
                           hint="leave --delimiter out, or write a .csv file.")
@@ -194,7 +197,8 @@ def check_delimiter(delimiter: str, file_format: str) -> None:
         raise ReportError(f"--delimiter must be one character other than a letter, a digit, "
                           f"a quote or a line break, not {delimiter!r}.",
                           hint="use ';' for Excel in locales whose decimal mark is a comma, "
-                               "or '\\t' for tabs.")
+                               "or 'tab'.")
+    return delimiter
 
 
 def _distinct(values: Iterable[str]) -> list[str]:
@@ -280,8 +284,8 @@ def check_role(roles: dict[str, Role], role: str, report: Report,
         raise AccessRefused(
             f"role {role!r} may not receive {report.title}: it needs the {needed} modules, "
             f"and the role lacks {', '.join(missing)}. No file was written.",
-            hint="ask for the report with a role that has those modules, or give the role "
-                 f"them in {ROLES_FILE}.")
+            hint="ask with a role that has those modules, or add the missing ones to the "
+                 f"role in {ROLES_FILE}.")
     if granted.organisations is not None:
         allowed = set(granted.organisations)
         outside = [o for o in orgs if o not in allowed]

@@ -254,14 +254,33 @@ class Executor:
                                       ).fetchone()[0]
                 result.failures = int(count)
                 result.sample = [dict(zip(columns, (_plain(v) for v in row))) for row in rows]
+                error_if = _threshold(test.config.get("error_if", "!=0"))
+                warn_if = _threshold(test.config.get("warn_if", "!=0"))
+                if test.severity != "warn" and error_if(count):
+                    result.status = "fail"
+                elif warn_if(count):
+                    result.status = "warn"
                 if count:
-                    result.status = "warn" if test.severity == "warn" else "fail"
                     result.message = f"{count} failing row{'s' if count != 1 else ''}"
             except duckdb.Error as exc:
                 result.status = "error"
                 result.message = (f"the test query failed: {_first_lines(str(exc))}. "
                                   f"Compiled SQL: {item.compiled_path}.")
         return result
+
+
+def _threshold(condition: object) -> Callable[[int], bool]:
+    """dbt's error_if / warn_if: a comparison of the failure count, e.g. '>5', '!=0'."""
+    import operator
+    import re
+    match = re.fullmatch(r"\s*(>=|<=|!=|<>|==|=|>|<)\s*(\d+)\s*", str(condition))
+    if not match:
+        raise ExecutionError(f"cannot read the threshold {condition!r}.",
+                             hint="write e.g. error_if: '>10' or warn_if: '!=0'.")
+    ops = {">=": operator.ge, "<=": operator.le, "!=": operator.ne, "<>": operator.ne,
+           "==": operator.eq, "=": operator.eq, ">": operator.gt, "<": operator.lt}
+    op, limit = ops[match.group(1)], int(match.group(2))
+    return lambda count: op(count, limit)
 
 
 def _ragged_row(path: Path) -> tuple[int, int, int] | None:

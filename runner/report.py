@@ -135,7 +135,11 @@ def write_report(project_dir: str | Path, kind: str, orgs: list[str], date_from:
                   "parquet": lambda tmp: _write_parquet(con, query, params, report, tmp)
                   }[file_format]
         counted: list[int] = []
-        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ReportError(f"cannot make the folder {out.parent}: {exc.strerror}.",
+                              hint="choose an --out in a folder you may write to.") from None
         write_atomically(out, lambda tmp: counted.append(writer(tmp)))
     finally:
         con.close()

@@ -480,6 +480,24 @@ def test_a_role_is_refused_and_gets_no_file(zone, tmp_path, project_with_roles, 
     assert list(tmp_path.iterdir()) == [project_with_roles]
 
 
+def test_a_refusal_makes_no_folder_either(zone, tmp_path, project_with_roles):
+    out = tmp_path / "new" / "folder" / "r.csv"
+    with pytest.raises(AccessRefused):
+        report(zone, "charging-sessions", ["org_fi"], out, role="technician",
+               project_dir=project_with_roles)
+    assert not (tmp_path / "new").exists()
+    report(zone, "charging-sessions", ["org_fi"], out, role="cpo_fi",
+           project_dir=project_with_roles)
+    assert out.exists()
+
+
+def test_a_tab_separated_csv(zone, tmp_path):
+    out = tmp_path / "tabs.csv"
+    report(zone, "charging-sessions", ["org_is"], out, delimiter="tab")
+    rows = read_csv(out, "\t")
+    assert rows[0] == CHARGING_HEADERS and [r[1] for r in rows[1:]] == ["i_1", "i_2"]
+
+
 def test_a_refusal_leaves_an_earlier_file_as_it_was(zone, tmp_path, project_with_roles):
     out = tmp_path / "kept.csv"
     out.write_bytes(b"earlier")

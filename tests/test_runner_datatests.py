@@ -213,19 +213,21 @@ def test_data_tests_on_a_seed_and_a_relationship_to_it(make_project) -> None:
     assert by_name["relationships_uses_code"].sample == [{"from_field": "B"}]
 
 
-@pytest.mark.xfail(reason="error_if/warn_if are read into the test's config but never "
-                          "applied: any failing row fails the test", strict=True)
-def test_error_if_threshold(make_project) -> None:
-    root = orders_project(make_project, column_test(
-        "note", "not_null:\n              config:\n                error_if: '>5'"))
+@pytest.mark.parametrize("config, status", [
+    ("error_if: '>5'", "warn"),          # 1 failing row: over warn_if (!= 0), not error_if
+    ("error_if: '>0'", "fail"),
+    ("warn_if: '>5'", "fail"),        # error_if (default != 0) is checked first
+    ("{warn_if: '>5', severity: warn}", "pass"),
+])
+def test_error_if_and_warn_if_thresholds(make_project, config, status) -> None:
+    if not config.startswith("{"):
+        config = "{" + config + "}"
+    root = orders_project(make_project, column_test("note", f"not_null: {{config: {config}}}"))
     result = build(root, db_path=root / "db.duckdb")
     test = next(n for n in result.nodes if n.kind == "test")
-    assert (test.status, test.failures) == ("warn", 1)     # 1 row: over warn_if, not error_if
+    assert (test.status, test.failures) == (status, 1)
 
 
-@pytest.mark.xfail(reason="api.execute prepares the source views only for the models being "
-                          "run, so a data test that reads source() directly finds no view",
-                   strict=True)
 @pytest.mark.parametrize("command", ["build", "test"])
 def test_a_singular_test_over_a_source(make_project, tmp_path, command) -> None:
     from runner.api import execute

@@ -91,6 +91,9 @@ class Session:
         from .datatests import generic_test_sql
         for node in self.project.models.values():
             node.config = self.renderer.render_node(node, execute=False).config
+        for name in [n for n, node in self.project.models.items()
+                     if node.config.get("enabled", True) is False]:
+            del self.project.models[name]         # enabled: false, as in dbt
         seen: dict[str, int] = {}
         for test in self.project.tests:
             if test.name in seen:

@@ -116,14 +116,16 @@ class Executor:
     def run_seed(self, node: Node) -> NodeResult:
         result = NodeResult(node.name, "seed", "success", materialized="seed",
                             path=node.rel_path)
-        ragged = _ragged_row(node.path)
+        ragged = _ragged_row(node.path, str(node.config.get("delimiter") or ","))
         if ragged:
             result.status = "error"
             result.message = (f"seed {node.rel_path} line {ragged[0]} has {ragged[1]} fields "
                               f"where the header has {ragged[2]}; fix that row.")
             return result
         types = node.config.get("column_types") or {}
-        options = "header = true, delim = ',', quote = '\"', strict_mode = true"
+        delimiter = str(node.config.get("delimiter") or ",")
+        options = f"header = true, delim = {sql_literal(delimiter)}, quote = '\"', " \
+                  "strict_mode = true"
         if types:
             listed = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in types.items())
             options += f", types = {{{listed}}}"
@@ -283,12 +285,12 @@ def _threshold(condition: object) -> Callable[[int], bool]:
     return lambda count: op(count, limit)
 
 
-def _ragged_row(path: Path) -> tuple[int, int, int] | None:
+def _ragged_row(path: Path, delimiter: str = ",") -> tuple[int, int, int] | None:
     """The first row of a seed whose field count differs from the header's (seeds are
     small lookup tables; DuckDB's sniffer would take such a row for the header)."""
     import csv
     with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(handle, delimiter=delimiter)
         header = next(reader, None)
         if header is None:
             return None

@@ -127,8 +127,24 @@ def check_where(where: str, columns: list[str]) -> str:
     return tree.sql("duckdb")
 
 
+def _is_previous_export(folder: Path) -> bool:
+    """A folder holding only Hive partitions (col=value/...) of Parquet files."""
+    return all(entry.is_dir() and "=" in entry.name and
+               all(f.is_dir() or f.suffix == ".parquet" for f in entry.rglob("*"))
+               for entry in folder.iterdir())
+
+
 def write_atomically(out: Path, write, is_dir: bool = False) -> None:
-    """Call write(tmp) on a temporary path beside `out`, then rename it into place."""
+    """Call write(tmp) on a temporary path beside `out`, then rename it into place.
+    A folder at `out` is replaced only by a partitioned export, and only when it holds
+    a previous partitioned export: nothing else is ever deleted."""
+    if out.is_dir() and not (is_dir and _is_previous_export(out)):
+        raise ExportError(f"{out} is a folder{' that holds other files' if is_dir else ''}; "
+                          "nothing was written.",
+                          hint="choose another --out path, or move that folder away.")
+    if out.exists() and not out.is_dir() and is_dir:
+        raise ExportError(f"{out} is a file; a partitioned export writes a folder there.",
+                          hint="choose another --out path, or move that file away.")
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         write(tmp)
@@ -138,8 +154,6 @@ def write_atomically(out: Path, write, is_dir: bool = False) -> None:
             os.replace(tmp, out)
             shutil.rmtree(old, ignore_errors=True)
         else:
-            if out.is_dir():
-                shutil.rmtree(out)
             os.replace(tmp, out)
     except (duckdb.Error, OSError) as exc:
         raise ExportError(f"could not write {out}: {str(exc).splitlines()[0]}; "

@@ -244,7 +244,8 @@ class Renderer:
 
     def render_string(self, text: str, label: str, path: str | None = None,
                       config: dict | None = None, execute: bool = True) -> Rendered:
-        name = f"string:{label}:{hash(text)}"
+        import hashlib
+        name = f"string:{label}:{hashlib.sha1(text.encode()).hexdigest()[:16]}"
         if name not in self.loader.templates:
             self.loader.templates[name] = (text, path or label)
         return self._render(name, label, path or label, config or {}, execute)

@@ -67,18 +67,20 @@ def export_table(project_dir: str | Path, model: str, out: str | Path,
     try:
         columns = table_columns(con, relation)
         select_list = "*"
+        source = relation
         partitions = []
         for col in partition_by:
             if col == "month" and "month" not in columns:
-                raise ExportError("there is no 'month' column to partition by.",
-                                  hint=f"partition by one of: {', '.join(columns)}.")
+                source = _with_local_month(con, relation, columns)
+                partitions.append(quote_ident(col))
+                continue
             if col not in columns:
                 raise ExportError(f"cannot partition by {col!r}: no such column.",
                                   hint=f"partition by one of: {', '.join(columns)}.")
             partitions.append(quote_ident(col))
         predicate = check_where(where, columns) if where else None
-        query = f"select {select_list} from {relation}" + (f" where {predicate}" if predicate
-                                                           else "")
+        query = f"select {select_list} from {source}" + (f" where {predicate}" if predicate
+                                                         else "")
         try:
             rows = con.execute(f"select count(*) from ({query})").fetchone()[0]
         except duckdb.Error as exc:
@@ -93,6 +95,24 @@ def export_table(project_dir: str | Path, model: str, out: str | Path,
     finally:
         con.close()
     return int(rows)
+
+
+def _with_local_month(con: duckdb.DuckDBPyConnection, relation: str,
+                      columns: list[str]) -> str:
+    """A report table has no month column (the CPO view): its month is the session
+    start's month in the owning organisation's time zone, as everywhere in the reports."""
+    from .report import ORGANISATIONS, ORGANISATION_COLUMN, START_COLUMN
+    schema, table = ORGANISATIONS
+    has_orgs = con.execute("select count(*) from information_schema.tables where "
+                           "table_schema = ? and table_name = ?", [schema, table]
+                           ).fetchone()[0]
+    if not ({ORGANISATION_COLUMN, START_COLUMN} <= set(columns) and has_orgs):
+        raise ExportError("there is no 'month' column to partition by, and no start time "
+                          "and organisation to derive it from.",
+                          hint=f"partition by one of: {', '.join(columns)}.")
+    return (f"(select t.*, strftime(timezone(o.timezone_name, t.{quote_ident(START_COLUMN)}), "
+            f"'%Y-%m') as month from {relation} as t left join "
+            f"{relation_name(schema, table)} as o using ({quote_ident(ORGANISATION_COLUMN)}))")
 
 
 def check_where(where: str, columns: list[str]) -> str:

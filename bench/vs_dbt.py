@@ -277,7 +277,8 @@ def compare(runner_db: Path, dbt_db: Path) -> bool:
     return same
 
 
-def reports(dbt: Path, sessions: int, seed: int, repeat: int, work: Path, out: Path) -> bool:
+def reports(dbt: Path, sessions: int, seed: int, repeat: int, work: Path, out: Path,
+            report_time: str = REPORT_TIME) -> bool:
     raw = landing_zone(sessions, seed, out)
     ours, theirs = work / "runner_project", work / "dbt_project"
     settings = copy_project(ours)
@@ -288,10 +289,10 @@ def reports(dbt: Path, sessions: int, seed: int, repeat: int, work: Path, out: P
     (theirs / "macros" / "generate_schema_name.sql").write_text(GENERATE_SCHEMA_NAME)
     (theirs / "macros" / "test_expression_is_true.sql").write_text(EXPRESSION_IS_TRUE)
     point_sources_at(theirs, dbt_db.stem)
-    report_vars = json.dumps({"report_time": REPORT_TIME})
+    report_vars = json.dumps({"report_time": report_time})
 
     print(f"\nThe report models over {sessions:,} generated sessions (seed {seed}), "
-          f"report_time {REPORT_TIME}, median of {repeat} run(s)")
+          f"report_time {report_time}, median of {repeat} run(s)")
     runner_s, dbt_s, views_s, runner_cpu, dbt_cpu = [], [], [], [], []
     for _ in range(repeat):
         runner_db.unlink(missing_ok=True)
@@ -331,6 +332,8 @@ def main() -> None:
                         help="skip the trivial projects")
     parser.add_argument("--sessions", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--report-time", default=REPORT_TIME,
+                        help=f"the var report_time of both builds (default {REPORT_TIME})")
     parser.add_argument("--report-repeat", type=int, default=1,
                         help="runs of the report build, median reported (default 1)")
     parser.add_argument("--dbt-venv", type=Path, default=BENCH / "out" / "dbt-venv")
@@ -356,7 +359,7 @@ def main() -> None:
             overhead(dbt, args.sizes, args.repeat, work / "overhead")
         if args.reports:
             same = reports(dbt, args.sessions, args.seed, args.report_repeat,
-                           work / "reports", out)
+                           work / "reports", out, args.report_time)
             if not same:
                 sys.exit(1)
 

@@ -265,8 +265,6 @@ def test_yaml_describing_a_missing_model_names_the_file(make_project) -> None:
     assert "models/props.yml" in text and "'order'" in text and "'orders'" in text
 
 
-@pytest.mark.xfail(reason="'enabled' is read as a config key but never honoured: disabled "
-                          "models are built", strict=True)
 def test_disabled_models_are_not_built(make_project) -> None:
     root = make_project({
         "dbt_project.yml": "name: p\nmodels:\n  p:\n    legacy:\n      +enabled: false\n",
@@ -279,8 +277,6 @@ def test_disabled_models_are_not_built(make_project) -> None:
     assert [n["name"] for n in list_nodes(root)] == ["on"]
 
 
-@pytest.mark.xfail(reason="the seed 'delimiter' config is read but run_seed always reads "
-                          "with delim ','", strict=True)
 def test_seed_delimiter_config(make_project, query) -> None:
     root = make_project({
         "dbt_project.yml": "name: p\nseeds:\n  p:\n    +delimiter: \";\"\n",

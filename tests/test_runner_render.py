@@ -210,9 +210,6 @@ def test_an_error_while_rendering_names_the_line(make_project, expression) -> No
     assert "models/m.sql:3" in info.value.render()
 
 
-@pytest.mark.xfail(reason="render_string names a template after Python's per-process "
-                          "hash(text), so each run adds a bytecode cache file per data test "
-                          "to target/jinja-cache and never reads the old ones", strict=True)
 def test_the_template_cache_does_not_grow_from_run_to_run(make_project) -> None:
     import os
     import subprocess

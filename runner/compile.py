@@ -73,7 +73,8 @@ def check_sql(sql: str, label: str, path: str, compiled_path: Path | None) -> No
             return
         raise SqlSyntaxError(f"a model must be a SELECT (or WITH ... SELECT), not "
                              f"{statements[0].key.upper()}{where}.", node=label, path=path,
-                             hint="write the query only; the runner creates the table or view.")
+                             hint="write the query only; the runner creates the table or view "
+                                  "(a PIVOT goes inside 'select * from (...)').")
 
 
 def _duckdb_accepts(sql: str) -> bool:

@@ -43,8 +43,11 @@ def connect(db_path: str | Path, read_only: bool = False,
                             hint="check that the path is a DuckDB file and is writable.") \
             from None
     except duckdb.Error as exc:
-        raise DatabaseError(f"cannot open the database file {path}: "
-                            f"{str(exc).splitlines()[0]}",
+        message = str(exc).splitlines()[0]
+        if memory_limit and "memory" in message.lower():
+            raise DatabaseError(f"--memory-limit {memory_limit!r} is not a memory size: "
+                                f"{message}", hint="write e.g. --memory-limit 8GB.") from None
+        raise DatabaseError(f"cannot open the database file {path}: {message}",
                             hint="check that the file is a DuckDB database of this version.") \
             from None
     con.execute("set TimeZone = 'UTC'")

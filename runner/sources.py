@@ -1,5 +1,7 @@
 """The raw landing zone: each source table is a folder of .csv, .parquet and .ndjson
-files. Every file is checked before anything is built, then the folder becomes one view
+files. Every file is checked before anything is built (text files parsed whole, Parquet
+files by their footer and schema: a damaged page further in fails the staging model that
+reads it, and every table downstream stays as it was), then the folder becomes one view
 whose declared columns are all VARCHAR (staging models cast them), plus `_source_file`."""
 
 from __future__ import annotations

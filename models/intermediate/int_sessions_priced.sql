@@ -1,7 +1,21 @@
+{#- Incremental (delete+insert on session_key): see the model's YAML. Every
+    session is kept, rejected ones too (is_rejected), so that a session that
+    becomes rejected replaces its priced row. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='session_key',
+) }}
 with
 
 sessions as (
-    select * from {{ ref('int_sessions_attributed') }}
+    select *
+    from {{ ref('int_sessions_attributed') }}
+    {%- if is_incremental() %}
+    where session_key in (
+        {{ session_keys_to_rebuild(ref('int_sessions_attributed')) }}
+    )
+    {%- endif %}
 ),
 
 vat_rates as (
@@ -20,23 +34,23 @@ code_labels as (
     select * from {{ ref('code_labels') }}
 ),
 
-reportable_sessions as (
+all_sessions as (
+    -- every session, rejected ones too; the reports keep the others
     select *
     from sessions
-    where not is_rejected
 ),
 
 sessions_with_vat_rate as (
     select
-        reportable_sessions.*,
+        all_sessions.*,
         vat_rates.vat_pct,
-    from reportable_sessions
+    from all_sessions
     left join vat_rates
-        on reportable_sessions.country_code = vat_rates.country
-        and reportable_sessions.start_date_local >= vat_rates.valid_from
+        on all_sessions.country_code = vat_rates.country
+        and all_sessions.start_date_local >= vat_rates.valid_from
         and (
             vat_rates.valid_to is null
-            or reportable_sessions.start_date_local <= vat_rates.valid_to
+            or all_sessions.start_date_local <= vat_rates.valid_to
         )
 ),
 

@@ -3,7 +3,9 @@
 with
 
 sessions as (
-    select * from {{ ref('int_sessions_priced') }}
+    select *
+    from {{ ref('int_sessions_priced') }}
+    where not is_rejected
 ),
 
 report_rows as (

@@ -33,6 +33,7 @@ roaming_sessions as (
         start_month_local,
     from sessions
     where is_listed_roaming_network
+        and not is_rejected
 ),
 
 free_usage_at_report_time as (

@@ -1,12 +1,21 @@
 {#- Every raw row of charging_sessions, typed; stg_raw__charging_sessions keeps
     the latest version of each. Kept as its own relation so that the audit layer
-    can count raw sessions without going through the dedupe. A table, not a view:
-    the raw files are parsed once per build instead of once per reader. -#}
-{{ config(materialized='table') }}
+    can count raw sessions without going through the dedupe. Incremental
+    (append): a landed raw file never changes (the raw contract appends files),
+    so a build adds only the rows of files it has not loaded before, each
+    stamped with the build's start (_loaded_at). -#}
+{{ config(materialized='incremental', incremental_strategy='append') }}
 with
 
 source as (
     select * from {{ source('raw', 'charging_sessions') }}
+    {%- if is_incremental() %}
+    where _source_file not in (
+        select distinct _source_file
+        from {{ this }}
+        where _source_file is not null
+    )
+    {%- endif %}
 ),
 
 trimmed as (
@@ -102,6 +111,7 @@ flagged as (
         created_at_raw is not null and created_at is null
             as has_unreadable_created_at,
         counter_charge_of is not null as is_counter_charge,
+        cast('{{ run_started_at }}' as timestamptz) as _loaded_at,
     from keyed
 )
 

@@ -1,15 +1,45 @@
-{#- A table, not a view: the dedupe runs once per build, not once per reader. -#}
-{{ config(materialized='table') }}
+{#- Incremental (delete+insert on session_key): a build recomputes, from all
+    their versions, only the sessions whose set of versions differs from the one
+    their stored row was built from (another count, or a later load). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='session_key',
+) }}
 with
 
-versions as (
+all_versions as (
     select * from {{ ref('stg_raw__charging_session_versions') }}
+),
+
+versions as (
+    select *
+    from all_versions
+    {%- if is_incremental() %}
+    where session_key in (
+        select loaded.session_key
+        from (
+            select
+                session_key,
+                count(*) as version_count,
+                max(_loaded_at) as last_loaded_at,
+            from all_versions
+            group by session_key
+        ) as loaded
+        left join {{ this }} as built
+            on loaded.session_key = built.session_key
+        where built.session_key is null
+            or loaded.version_count <> built.version_count
+            or loaded.last_loaded_at is distinct from built.last_loaded_at
+    )
+    {%- endif %}
 ),
 
 deduplicated as (
     select
         *,
         count(*) over (partition by session_key) as version_count,
+        max(_loaded_at) over (partition by session_key) as last_loaded_at,
     from versions
     qualify row_number() over (
         partition by session_key

@@ -37,6 +37,7 @@ rejected as (
         _source_file,
     from sessions
     where is_rejected
+        and not is_deleted
 )
 
 select * from rejected

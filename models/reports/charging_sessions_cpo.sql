@@ -6,6 +6,7 @@ sessions as (
     select *
     from {{ ref('int_sessions_priced') }}
     where not is_rejected
+        and not is_deleted
 ),
 
 report_rows as (

@@ -1,22 +1,46 @@
 {#- Every raw row of charging_sessions, typed; stg_raw__charging_sessions keeps
     the latest version of each. Kept as its own relation so that the audit layer
-    can count raw sessions without going through the dedupe. Incremental
-    (append): a landed raw file never changes (the raw contract appends files),
-    so a build adds only the rows of files it has not loaded before, each
-    stamped with the build's start (_loaded_at). -#}
-{{ config(materialized='incremental', incremental_strategy='append') }}
+    can count raw sessions without going through the dedupe. Incremental: a
+    landed raw file never changes (the raw contract appends files), so a build
+    parses only the files it has not loaded before, stamped with the build's
+    start (_loaded_at), and keeps the stored rows of the files still there. The
+    stored rows are rewritten as one set (delete+insert on the constant
+    _load_scope), so the rows of a file no longer in the landing zone (removed,
+    or the zone given from another folder) drop out as in a full refresh. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='_load_scope',
+) }}
 with
 
 source as (
     select * from {{ source('raw', 'charging_sessions') }}
-    {%- if is_incremental() %}
-    where _source_file not in (
-        select distinct _source_file
-        from {{ this }}
-        where _source_file is not null
-    )
-    {%- endif %}
 ),
+
+{%- if is_incremental() %}
+
+current_files as (
+    select distinct _source_file from source
+),
+
+loaded as (
+    select * from {{ this }}
+    where _source_file in (select _source_file from current_files)
+),
+
+new_rows as (
+    select * from source
+    where _source_file not in (
+        select distinct _source_file from loaded
+    )
+),
+{%- else %}
+
+new_rows as (
+    select * from source
+),
+{%- endif %}
 
 trimmed as (
     select
@@ -37,7 +61,7 @@ trimmed as (
         nullif(trim(counter_charge_of), '') as counter_charge_of,
         nullif(trim(updated_at), '') as updated_at_raw,
         _source_file,
-    from source
+    from new_rows
 ),
 
 typed as (
@@ -112,7 +136,12 @@ flagged as (
             as has_unreadable_created_at,
         counter_charge_of is not null as is_counter_charge,
         cast('{{ run_started_at }}' as timestamptz) as _loaded_at,
+        'charging_sessions' as _load_scope,
     from keyed
 )
 
 select * from flagged
+{%- if is_incremental() %}
+union all by name
+select * from loaded
+{%- endif %}

@@ -29,7 +29,7 @@ versions as (
         left join {{ this }} as built
             on loaded.session_key = built.session_key
         where built.session_key is null
-            or loaded.version_count <> built.version_count
+            or loaded.version_count is distinct from built.version_count
             or loaded.last_loaded_at is distinct from built.last_loaded_at
     )
     {%- endif %}
@@ -40,6 +40,7 @@ deduplicated as (
         *,
         count(*) over (partition by session_key) as version_count,
         max(_loaded_at) over (partition by session_key) as last_loaded_at,
+        false as is_deleted,
     from versions
     qualify row_number() over (
         partition by session_key
@@ -59,3 +60,14 @@ deduplicated as (
 )
 
 select * from deduplicated
+{%- if is_incremental() %}
+union all by name
+-- a stored session none of whose versions is left (its raw file was removed):
+-- a tombstone row replaces it, and every model downstream drops it
+select
+    session_key,
+    true as is_deleted,
+from {{ this }}
+where not is_deleted
+    and session_key not in (select session_key from all_versions)
+{%- endif %}

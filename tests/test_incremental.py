@@ -386,3 +386,31 @@ def test_any_sequence_of_drops_builds_what_a_full_refresh_builds(tmp_path_factor
     assert differences(incremental, full) == {}
     [(reported,)] = rows(full, "select count(*) from reports.charging_sessions_cpo")
     assert reported > 0
+
+
+def test_removed_file_and_moved_landing_zone_build_what_a_full_refresh_builds(
+        tmp_path: Path) -> None:
+    """Outside the append-only contract but cheap to honour: a removed raw file takes
+    its sessions out of the reports, and a zone given from another folder is reloaded."""
+    extra = S("c7", "st2", "2024-08-05T10:00:00Z", "2024-08-05T11:00:00Z", 0, 700, "3.00",
+              charge_method="app", billing_type="prepaid", transaction_id="t7")
+    late_c1 = dict(base_sessions()[0], price="13.00", updated_at="2024-05-20T00:00:00Z")
+    raw_dir = empty_zone(tmp_path / "raw")
+    write_drop(raw_dir, first_drop(charging_sessions__extra=[extra, late_c1]))
+    incremental = tmp_path / "inc.duckdb"
+    build_ok(raw_dir, incremental)
+    assert cpo(incremental, "c1", "cast(price as varchar)") == ("13.0000",)
+    (raw_dir / "charging_sessions" / "extra.csv").unlink()
+    build_ok(raw_dir, incremental)
+    build_ok(raw_dir, tmp_path / "full.duckdb", full_refresh=True)
+    assert differences(incremental, tmp_path / "full.duckdb") == {}
+    assert cpo(incremental, "c1", "cast(price as varchar)") == ("12.4000",)
+    assert rows(incremental, "select count(*) from reports.charging_sessions_cpo "
+                             "where charge_id = 'c7'") == [(0,)]
+    moved = tmp_path / "moved"
+    shutil.copytree(raw_dir, moved)
+    write_drop(moved, {("charging_sessions", "extra.csv"): [extra, late_c1]})
+    build_ok(moved, incremental)
+    build_ok(moved, tmp_path / "full_moved.duckdb", full_refresh=True)
+    assert differences(incremental, tmp_path / "full_moved.duckdb") == {}
+    assert cpo(incremental, "c7", "cast(price as varchar)") == ("3.0000",)

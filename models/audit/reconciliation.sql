@@ -3,7 +3,9 @@
 with
 
 session_versions as (
-    select * from {{ ref('stg_raw__charging_session_versions') }}
+    select *
+    from {{ ref('stg_raw__charging_session_versions') }}
+    where not _is_removed_file
 ),
 
 latest_sessions as (

@@ -1,16 +1,16 @@
 {#- Every raw row of charging_sessions, typed; stg_raw__charging_sessions keeps
     the latest version of each. Kept as its own relation so that the audit layer
-    can count raw sessions without going through the dedupe. Incremental: a
-    landed raw file never changes (the raw contract appends files), so a build
-    parses only the files it has not loaded before, stamped with the build's
-    start (_loaded_at), and keeps the stored rows of the files still there. The
-    stored rows are rewritten as one set (delete+insert on the constant
-    _load_scope), so the rows of a file no longer in the landing zone (removed,
-    or the zone given from another folder) drop out as in a full refresh. -#}
+    can count raw sessions without going through the dedupe. Incremental
+    (delete+insert on _source_file): a landed raw file never changes (the raw
+    contract appends files), so a build parses only the files it has not loaded
+    before, stamped with the build's start (_loaded_at). A loaded file that is
+    no longer in the landing zone (removed, or the zone given from another
+    folder) is replaced by one tombstone row (_is_removed_file) that every
+    reader leaves out; if the file comes back, its rows replace the tombstone. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
-    unique_key='_load_scope',
+    unique_key='_source_file',
 ) }}
 with
 
@@ -20,20 +20,21 @@ source as (
 
 {%- if is_incremental() %}
 
-current_files as (
-    select distinct _source_file from source
-),
-
-loaded as (
-    select * from {{ this }}
-    where _source_file in (select _source_file from current_files)
+loaded_files as (
+    select distinct _source_file
+    from {{ this }}
+    where not _is_removed_file
 ),
 
 new_rows as (
     select * from source
-    where _source_file not in (
-        select distinct _source_file from loaded
-    )
+    where _source_file not in (select _source_file from loaded_files)
+),
+
+removed_files as (
+    select _source_file
+    from loaded_files
+    where _source_file not in (select distinct _source_file from source)
 ),
 {%- else %}
 
@@ -136,12 +137,17 @@ flagged as (
             as has_unreadable_created_at,
         counter_charge_of is not null as is_counter_charge,
         cast('{{ run_started_at }}' as timestamptz) as _loaded_at,
-        'charging_sessions' as _load_scope,
+        false as _is_removed_file,
     from keyed
 )
 
 select * from flagged
 {%- if is_incremental() %}
 union all by name
-select * from loaded
+select
+    'removed-file:' || _source_file as session_key,
+    _source_file,
+    cast('{{ run_started_at }}' as timestamptz) as _loaded_at,
+    true as _is_removed_file,
+from removed_files
 {%- endif %}

@@ -9,7 +9,9 @@
 with
 
 all_versions as (
-    select * from {{ ref('stg_raw__charging_session_versions') }}
+    select *
+    from {{ ref('stg_raw__charging_session_versions') }}
+    where not _is_removed_file
 ),
 
 versions as (

@@ -87,6 +87,53 @@ print(time.perf_counter() - started)
 """
 
 
+def add_one_day(raw: Path) -> Path:
+    """A drop of one more day of sessions: the last day's sessions again, a day later,
+    under new charge IDs, as a new Parquet file (about 0.1 % more sessions)."""
+    import duckdb
+    folder = raw / "charging_sessions"
+    out = folder / "sessions_extra_day.parquet"
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute(f"""
+            copy (
+                with s as (select * from read_parquet('{folder}/sessions_*.parquet')),
+                last_day as (select max(start_time)::date as d from s)
+                select * replace (
+                    'X' || charge_id as charge_id,
+                    created_at + interval 1 day as created_at,
+                    start_time + interval 1 day as start_time,
+                    stop_time + interval 1 day as stop_time,
+                    updated_at + interval 1 day as updated_at,
+                    case when counter_charge_of is not null
+                         then 'X' || counter_charge_of end as counter_charge_of)
+                from s, last_day where s.start_time::date = last_day.d
+            ) to '{out}' (format parquet)""")
+    return out
+
+
+def extra_rows(path: Path, _db: Path) -> str:
+    import duckdb
+    query = f"select count(*) from read_parquet('{path}')"
+    return f"{duckdb.sql(query).fetchall()[0][0]:,} rows"
+
+
+def compare(db: Path, other: Path) -> str:
+    """EXCEPT ALL both ways, for every report and audit table."""
+    import duckdb
+    out = []
+    with duckdb.connect(str(db), read_only=True) as con:
+        con.execute(f"attach '{other}' as other (read_only)")
+        for table in ("reports.charging_sessions_cpo", "reports.roaming_sessions_cpo",
+                      "audit.rejected_sessions", "audit.reconciliation"):
+            a = con.execute(f"select count(*) from (from {table} except all "
+                            f"from other.{table})").fetchall()[0][0]
+            b = con.execute(f"select count(*) from (from other.{table} except all "
+                            f"from {table})").fetchall()[0][0]
+            out.append(f"{table.split('.')[1]} {a}/{b}")
+    return ", ".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
@@ -109,33 +156,59 @@ def main() -> None:
             print(f"{n:>11,} sessions generated in {time.perf_counter() - started:8.1f} s",
                   flush=True)
         db = work / "runner.duckdb"
-        for leftover in work.glob("*.duckdb*"):
-            leftover.unlink()
-        run_child(runner_cmd("seed", raw, db, None))          # seeds are not timed
-        run_s, run_mem = run_child(runner_cmd("run", raw, db, args.memory_limit))
+
+        def fresh(path: Path) -> None:
+            for leftover in work.glob(path.name + "*"):
+                leftover.unlink()
+            run_child(runner_cmd("seed", raw, path, None))      # seeds are not timed
+
+        fresh(db)
+        run_s, _ = run_child(runner_cmd("run", raw, db, args.memory_limit))
         raw_s = float("nan")
         if not args.skip_raw:
             raw_db = work / "raw_duckdb.duckdb"
+            for leftover in work.glob("raw_duckdb.duckdb*"):
+                leftover.unlink()
             out = subprocess.run([sys.executable, "-c", RAW_DUCKDB, str(ROOT), str(raw),
                                   str(raw_db), REPORT_TIME, args.memory_limit or "-"],
                                  capture_output=True, text=True, cwd=ROOT)
             if out.returncode != 0:
                 sys.exit(out.stderr[-2000:])
             raw_s = float(out.stdout.strip().splitlines()[-1])
+            fresh(db)         # the runner again, after the raw run: same cache state
+            run_s = min(run_s, run_child(runner_cmd("run", raw, db, args.memory_limit))[0])
+        for leftover in work.glob("runner.duckdb*"):
+            leftover.unlink()
         build_s, build_mem = run_child(runner_cmd("build", raw, db, args.memory_limit))
         export_s, _ = run_child([sys.executable, "-m", "runner", "export",
-                                 "roaming_sessions_cpo", "--project-dir", str(ROOT), "--db",
-                                 str(db), "--out", str(work / "export_roaming"),
-                                 "--partition-by", "month"])
-        rows.append((n, run_s, raw_s, build_s, build_mem, export_s))
+                                 "charging_sessions_cpo", "--project-dir", str(ROOT), "--db",
+                                 str(db), "--out", str(work / "export"), "--partition-by",
+                                 "month"])
+        extra = add_one_day(raw)
+        try:
+            extra_count = extra_rows(extra, db)
+            incr_s, _ = run_child(runner_cmd("build", raw, db, args.memory_limit))
+            full_db = work / "full.duckdb"
+            for leftover in work.glob("full.duckdb*"):
+                leftover.unlink()
+            full_s, _ = run_child(runner_cmd("build", raw, full_db, args.memory_limit,
+                                             ["--full-refresh"]))
+            differ = compare(db, full_db)
+        finally:
+            extra.unlink()          # the landing zone stays as generated
+        rows.append((n, run_s, raw_s))
         print(f"{n:>11,} sessions: runner run {run_s:8.1f} s, raw DuckDB {raw_s:8.1f} s "
-              f"(runner/raw {run_s / raw_s:5.3f}), build with tests {build_s:8.1f} s, "
-              f"peak memory {build_mem:5.1f} GiB, roaming export {export_s:6.1f} s",
+              f"(runner/raw {run_s / raw_s:5.3f}); full build with tests {build_s:8.1f} s, "
+              f"peak memory {build_mem:5.1f} GiB; CPO view export by month {export_s:6.1f} s",
+              flush=True)
+        print(f"{'':>11}  one more day ({extra_count}): incremental build "
+              f"{incr_s:8.1f} s vs full refresh {full_s:8.1f} s "
+              f"({incr_s / full_s:6.1%}); rows differing from the full refresh: {differ}",
               flush=True)
 
     print("\nsessions     run s   per M sessions   runner/raw")
     base = None
-    for n, run_s, raw_s, *_ in rows:
+    for n, run_s, raw_s in rows:
         per_m = run_s / (n / 1e6)
         base = base or per_m
         print(f"{n:>11,} {run_s:8.1f} {per_m:10.2f} s ({per_m / base:4.2f}x)  "

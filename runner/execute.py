@@ -111,6 +111,10 @@ class Executor:
                 result.message = (f"DuckDB failed running model {node.name} "
                                   f"({node.rel_path}): {_first_lines(str(exc))}.{where} Its "
                                   "previous version, if any, is unchanged.")
+                if node.materialized == "incremental" and not self.full_refresh and \
+                        isinstance(exc, (duckdb.BinderException, duckdb.ConversionException)):
+                    result.message += (" If the model's columns changed since its table was "
+                                       "built, rebuild it once with --full-refresh.")
         return result
 
     def run_seed(self, node: Node) -> NodeResult:

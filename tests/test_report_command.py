@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import sys
 import zoneinfo
 from decimal import Decimal
 from pathlib import Path
@@ -570,32 +569,18 @@ def test_a_failing_writer_leaves_nothing_behind(zone, tmp_path, monkeypatch):
 # --- the command line ---------------------------------------------------------------------
 
 
-def run_cli(monkeypatch, capsys, *args: object) -> tuple[int, str, str]:
-    from runner.cli import main
-    capsys.readouterr()
-    monkeypatch.setattr(sys, "argv", ["runner", *map(str, args)])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_the_command_writes_the_file_and_refuses_without_a_traceback(zone, tmp_path,
-                                                                     project_with_roles,
-                                                                     monkeypatch, capsys):
+                                                                     project_with_roles, cli):
     out = tmp_path / "sessions.csv"
-    code, stdout, stderr = run_cli(
-        monkeypatch, capsys, "report", "charging-sessions", "--org", "org_fi", "--org",
+    code, stdout, stderr = cli(
+        "report", "charging-sessions", "--org", "org_fi", "--org",
         "org_is", "--from", "2024-09-01", "--to", "2024-10-01", "--out", out,
         "--delimiter", ";", "--db", zone, "--project-dir", project_with_roles)
     assert code == 0, stderr
     assert "wrote 7 rows" in stdout
     assert read_csv(out, ";")[0] == CHARGING_HEADERS
-    code, stdout, stderr = run_cli(
-        monkeypatch, capsys, "report", "charging-sessions", "--org", "org_se", "--from",
+    code, stdout, stderr = cli(
+        "report", "charging-sessions", "--org", "org_se", "--from",
         "2024-09-01", "--to", "2024-10-01", "--out", tmp_path / "no.xlsx", "--role", "cpo_fi",
         "--db", zone, "--project-dir", project_with_roles)
     assert code == 2

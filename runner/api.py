@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import RunnerError, SourceError
-from .project import Node, Project, TestDef, load_project
+from .project import Node, Project, TestDef, incremental_plan, load_project
 
 Callback = Callable[["NodeResultT", int, int], None]
 NodeResultT = Any
@@ -95,7 +95,8 @@ class Session:
                      if node.config.get("enabled", True) is False]:
             del self.project.models[name]         # enabled: false, as in dbt
         for node in self.project.models.values():
-            _check_incremental_config(node)
+            if node.materialized == "incremental":
+                incremental_plan(node)
         seen: dict[str, int] = {}
         for test in self.project.tests:
             if test.name in seen:
@@ -131,23 +132,6 @@ class Session:
             elif refs & chosen:
                 picked.append(test)
         return picked
-
-
-def _check_incremental_config(node: Node) -> None:
-    """A wrong strategy is reported on the first build, not on the first incremental one."""
-    from .errors import ProjectError
-    from .project import INCREMENTAL_STRATEGIES
-    if node.materialized != "incremental":
-        return
-    strategy = node.config.get("incremental_strategy")
-    if strategy is not None and strategy not in INCREMENTAL_STRATEGIES:
-        raise ProjectError(f"incremental_strategy {strategy!r} is not one of "
-                           f"{', '.join(sorted(INCREMENTAL_STRATEGIES))}.", node=node.name,
-                           path=node.rel_path)
-    if strategy in ("merge", "delete+insert") and not node.config.get("unique_key"):
-        raise ProjectError(f"incremental_strategy {strategy!r} needs a unique_key.",
-                           node=node.name, path=node.rel_path,
-                           hint="add unique_key='...' to config().")
 
 
 def _raw_dir(project: Project, raw_dir: str | Path | None, notes: list[str],

@@ -54,7 +54,7 @@ def check_sql(sql: str, label: str, path: str, compiled_path: Path | None) -> No
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except (ParseError, TokenError) as exc:
-        if _duckdb_accepts(sql):
+        if _duckdb_select(sql):
             return       # valid DuckDB that sqlglot does not know yet
         errors = getattr(exc, "errors", None) or [{}]
         line = errors[0].get("line")
@@ -75,10 +75,6 @@ def check_sql(sql: str, label: str, path: str, compiled_path: Path | None) -> No
                              f"{statements[0].key.upper()}{where}.", node=label, path=path,
                              hint="write the query only; the runner creates the table or view "
                                   "(a PIVOT goes inside 'select * from (...)').")
-
-
-def _duckdb_accepts(sql: str) -> bool:
-    return _duckdb_select(sql)
 
 
 def _duckdb_select(sql: str) -> bool:

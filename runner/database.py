@@ -63,3 +63,10 @@ def restrict(con: duckdb.DuckDBPyConnection, allowed_dirs: list[Path]) -> None:
     listed = ", ".join("'" + d.replace("'", "''") + "'" for d in dirs)
     con.execute(f"set allowed_directories = [{listed}]")
     con.execute("set enable_external_access = false")
+
+
+def has_relation(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    """A table or view of that name is in the database."""
+    return bool(con.execute("select count(*) from information_schema.tables "
+                            "where table_schema = ? and table_name = ?",
+                            [schema, name]).fetchone()[0])

@@ -16,7 +16,7 @@ import duckdb
 
 from .compile import Compiled
 from .errors import ExecutionError
-from .project import INCREMENTAL_STRATEGIES, Node
+from .project import Node, incremental_plan
 from .render import quote_ident, relation_name
 from .sources import sql_literal
 
@@ -192,16 +192,7 @@ class Executor:
         return self._transaction(node, body)
 
     def _incremental(self, node: Node, sql: str) -> int | None:
-        strategy = str(node.config.get("incremental_strategy") or
-                       ("merge" if node.config.get("unique_key") else "append"))
-        if strategy not in INCREMENTAL_STRATEGIES:
-            raise ExecutionError(f"incremental_strategy {strategy!r} is not one of "
-                                 f"{', '.join(sorted(INCREMENTAL_STRATEGIES))}.", node=node.name)
-        keys = node.config.get("unique_key")
-        keys = [keys] if isinstance(keys, str) else list(keys or [])
-        if strategy != "append" and not keys:
-            raise ExecutionError(f"incremental_strategy {strategy!r} needs a unique_key.",
-                                 node=node.name, hint="add unique_key='...' to config().")
+        strategy, keys = incremental_plan(node)
         target = relation_name(node.schema, node.alias)
         staged = quote_ident(f"{node.alias}__incoming")
 

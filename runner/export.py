@@ -19,7 +19,7 @@ from .sources import sql_literal
 
 def _open(project_dir: str | Path, model: str, db: str | Path | None):
     from .api import default_db_path, resolve_relation
-    from .database import connect
+    from .database import connect, has_relation
     from .project import load_project
     project = load_project(project_dir)
     schema, table = resolve_relation(project_dir, model)
@@ -27,9 +27,7 @@ def _open(project_dir: str | Path, model: str, db: str | Path | None):
     # Read-only, and the only SQL run here is the runner's own: views over a raw folder
     # anywhere must stay readable, so file access is not narrowed as in a build.
     con = connect(path, read_only=True)
-    exists = con.execute("select count(*) from information_schema.tables where "
-                         "table_schema = ? and table_name = ?", [schema, table]).fetchone()[0]
-    if not exists:
+    if not has_relation(con, schema, table):
         con.close()
         raise RunnerError(f"{schema}.{table} is not in {path}.",
                           hint="run 'runner build' first (or pass --db with the right file).")
@@ -66,7 +64,6 @@ def export_table(project_dir: str | Path, model: str, out: str | Path,
     con, relation = _open(project_dir, model, db)
     try:
         columns = table_columns(con, relation)
-        select_list = "*"
         source = relation
         partitions = []
         for col in partition_by:
@@ -79,8 +76,7 @@ def export_table(project_dir: str | Path, model: str, out: str | Path,
                                   hint=f"partition by one of: {', '.join(columns)}.")
             partitions.append(quote_ident(col))
         predicate = check_where(where, columns) if where else None
-        query = f"select {select_list} from {source}" + (f" where {predicate}" if predicate
-                                                         else "")
+        query = f"select * from {source}" + (f" where {predicate}" if predicate else "")
         try:
             rows = con.execute(f"select count(*) from ({query})").fetchone()[0]
         except duckdb.Error as exc:
@@ -103,10 +99,9 @@ def _with_local_month(con: duckdb.DuckDBPyConnection, relation: str,
     start's month in the owning organisation's time zone, as everywhere in the reports."""
     from .report import ORGANISATIONS, ORGANISATION_COLUMN, START_COLUMN
     schema, table = ORGANISATIONS
-    has_orgs = con.execute("select count(*) from information_schema.tables where "
-                           "table_schema = ? and table_name = ?", [schema, table]
-                           ).fetchone()[0]
-    if not ({ORGANISATION_COLUMN, START_COLUMN} <= set(columns) and has_orgs):
+    from .database import has_relation
+    if not ({ORGANISATION_COLUMN, START_COLUMN} <= set(columns)
+            and has_relation(con, schema, table)):
         raise ExportError("there is no 'month' column to partition by, and no start time "
                           "and organisation to derive it from.",
                           hint=f"partition by one of: {', '.join(columns)}.")

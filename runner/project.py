@@ -134,6 +134,23 @@ class Project:
         return {**self.seeds, **self.models}
 
 
+def incremental_plan(node: "Node") -> tuple[str, list[str]]:
+    """The strategy and unique key columns of an incremental model, or a ProjectError
+    (checked when the project is parsed, so a wrong strategy shows on the first build)."""
+    keys = node.config.get("unique_key")
+    keys = [keys] if isinstance(keys, str) else list(keys or [])
+    strategy = str(node.config.get("incremental_strategy") or ("merge" if keys else "append"))
+    if strategy not in INCREMENTAL_STRATEGIES:
+        raise ProjectError(f"incremental_strategy {strategy!r} is not one of "
+                           f"{', '.join(sorted(INCREMENTAL_STRATEGIES))}.", node=node.name,
+                           path=node.rel_path)
+    if strategy != "append" and not keys:
+        raise ProjectError(f"incremental_strategy {strategy!r} needs a unique_key.",
+                           node=node.name, path=node.rel_path,
+                           hint="add unique_key='...' to config().")
+    return strategy, keys
+
+
 def read_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")

@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterable
 
 import duckdb
 
+from .database import has_relation
 from .errors import ExportError, ProjectError
 from .render import quote_ident
 
@@ -304,12 +305,6 @@ def check_role(roles: dict[str, Role], role: str, report: Report,
 # --- reading the definitions -----------------------------------------------------------
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.execute("select count(*) from information_schema.tables "
-                            "where table_schema = ? and table_name = ?",
-                            [schema, table]).fetchone()[0])
-
-
 def _table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
     rows = con.execute("select column_name, data_type from information_schema.columns "
                        "where table_schema = ? and table_name = ? order by ordinal_position",
@@ -319,7 +314,7 @@ def _table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> d
 
 def load_report(con: duckdb.DuckDBPyConnection, kind: str, db_path: Path) -> Report:
     for schema, table in (DEFINITIONS, COLUMNS):
-        if not _has_table(con, schema, table):
+        if not has_relation(con, schema, table):
             raise ReportError(f"the report definitions ({schema}.{table}) are not in "
                               f"{db_path}.", hint="run 'runner build' (or 'runner seed') "
                                                  "first, or pass --db with the right file.")
@@ -355,7 +350,7 @@ def load_report(con: duckdb.DuckDBPyConnection, kind: str, db_path: Path) -> Rep
     if bad:
         raise ReportError(f"column {bad[0].header!r} of {where} has the unknown format "
                           f"{bad[0].format!r}.", hint=f"formats: {', '.join(FORMATS)}.")
-    if not _has_table(con, schema, table):
+    if not has_relation(con, schema, table):
         raise ReportError(f"{schema}.{table} is not in {db_path}.",
                           hint="run 'runner build' first (or pass --db with the right file).")
     present = _table_columns(con, schema, table)
@@ -373,7 +368,7 @@ def known_organisations(con: duckdb.DuckDBPyConnection, db_path: Path
                         ) -> dict[str, tuple[str | None, str | None]]:
     """organisation_id -> (name, time zone)."""
     schema, table = ORGANISATIONS
-    if not _has_table(con, schema, table):
+    if not has_relation(con, schema, table):
         raise ReportError(f"{schema}.{table} is not in {db_path}.",
                           hint="run 'runner build' first (or pass --db with the right file).")
     rows = con.execute(f"select organisation_id, organisation_name, timezone_name "
@@ -427,7 +422,7 @@ def report_query(con: duckdb.DuckDBPyConnection, report: Report, orgs: list[str]
              f"on o.organisation_id = r.{quote_ident(ORGANISATION_COLUMN)}")
     has_money = any(c.format == "money" for c in report.columns)
     if minor_units and has_money and "currency" in _table_columns(con, report.schema, report.table) \
-            and _has_table(con, *CURRENCIES):
+            and has_relation(con, *CURRENCIES):
         joins += (f" left join {quote_ident(CURRENCIES[0])}.{quote_ident(CURRENCIES[1])} "
                   "as cur on cur.code = r.currency")
         selected.append("cur.minor_units as __minor_units")

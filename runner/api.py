@@ -220,7 +220,8 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                                                session.test_sql[t.name], session.target)
                           for t in tests}
         from .sources import prepare_sources
-        prepare_sources(con, raw, [project.sources[k] for k in sorted(used_sources)])
+        prepare_sources(con, raw, [project.sources[k] for k in sorted(used_sources)],
+                        recheck=full_refresh)
 
         total = len(seeds) + len(models) + len(tests)
         broken: dict[str, str] = {}       # node -> why its children are skipped

@@ -1,5 +1,6 @@
 """Render Jinja-templated SQL in a sandbox, with dbt's context: ref, source, config,
-var, env_var, this, is_incremental and the project's macros."""
+var, env_var, this, is_incremental and the project's macros; and source_files, the
+files of a source's folder (to prune the files an incremental model reads)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from .errors import RenderError
-from .project import MATERIALIZATIONS, Node, Project, TestDef, merge_config
+from .project import MATERIALIZATIONS, Node, Project, SourceTable, TestDef, merge_config
 
 _MISSING = object()
 
@@ -25,6 +26,11 @@ def quote_ident(name: str) -> str:
 
 def relation_name(schema: str, name: str) -> str:
     return f"{quote_ident(schema)}.{quote_ident(name)}"
+
+
+def files_view_name(name: str) -> str:
+    """The view beside a source table's view that lists its files (see source_files())."""
+    return f"{name}__files"
 
 
 def ephemeral_cte_name(name: str) -> str:
@@ -123,7 +129,8 @@ class Renderer:
     # -- context -------------------------------------------------------------------------
     def _base_context(self) -> dict[str, Any]:
         return {
-            "ref": self._ref, "source": self._source, "config": self._config,
+            "ref": self._ref, "source": self._source, "source_files": self._source_files,
+            "config": self._config,
             "var": self._var, "env_var": self._env_var, "is_incremental": self._is_incremental,
             "run_started_at": self.run_started_at, "log": lambda *a, **k: "",
             "target": {"name": "dev", "type": "duckdb", "schema": "main",
@@ -182,6 +189,18 @@ class Renderer:
         return Relation(node.schema, node.alias, cte=node.materialized == "ephemeral")
 
     def _source(self, source_name: str, table_name: str) -> Relation:
+        table = self._source_table(source_name, table_name)
+        return Relation(table.schema, table.name)
+
+    def _source_files(self, source_name: str, table_name: str) -> Relation:
+        """The view of the files in the source's folder: `_source_file` (as the source
+        view's rows carry it), `size_bytes`, `modified_at`. Listing it reads no file."""
+        table = self._source_table(source_name, table_name)
+        return Relation(table.schema, files_view_name(table.name))
+
+    def _source_table(self, source_name: str, table_name: str) -> SourceTable:
+        """The declared source table, recorded among the node's sources (the runner
+        prepares it before the build)."""
         key = (str(source_name), str(table_name))
         table = self.project.sources.get(key)
         if table is None:
@@ -194,7 +213,7 @@ class Renderer:
                               node=self._state.get("name"), path=self._state.get("path"),
                               hint=hint)
         self._state["sources"].add(key)
-        return Relation(table.schema, table.name)
+        return table
 
     def _config(self, *args: Any, **kwargs: Any) -> str:
         if args and isinstance(args[0], dict):

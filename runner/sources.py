@@ -2,19 +2,28 @@
 files. Every file is checked before anything is built (text files parsed whole, Parquet
 files by their footer and schema: a damaged page further in fails the staging model that
 reads it, and every table downstream stays as it was), then the folder becomes one view
-whose declared columns are all VARCHAR (staging models cast them), plus `_source_file`."""
+whose declared columns are all VARCHAR (staging models cast them), plus `_source_file`.
+Beside it, a view `<table>__files` lists the folder's files (for `source_files()`), and
+`_runner.source_file_checks` remembers the files that passed the check."""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from .errors import SourceError
 from .project import SourceTable
-from .render import quote_ident, relation_name
+from .render import files_view_name, quote_ident, relation_name
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".ndjson": "ndjson", ".jsonl": "ndjson"}
+CHECKS_SCHEMA = "_runner"
+CHECKS_TABLE = "source_file_checks"
+CHECKS = relation_name(CHECKS_SCHEMA, CHECKS_TABLE)
+CHECKS_DDL = (f"create table if not exists {CHECKS} (path VARCHAR, size_bytes BIGINT, "
+              "modified_ns BIGINT, format VARCHAR, columns VARCHAR[], checked_at TIMESTAMPTZ)")
 CSV_OPTIONS = "header = true, all_varchar = true, delim = ',', quote = '\"', " \
               "escape = '\"', strict_mode = true, encoding = 'utf-8'"
 
@@ -115,14 +124,71 @@ def source_files(raw_dir: Path, table: SourceTable) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FORMATS)
 
 
-def source_select(con: duckdb.DuckDBPyConnection, raw_dir: Path, table: SourceTable) -> str:
-    """The SELECT over one source folder, after checking every file in it."""
+@dataclass(frozen=True)
+class FileCheck:
+    """One raw file that passed the check, as `_runner.source_file_checks` records it."""
+    path: str
+    size_bytes: int
+    modified_ns: int
+    format: str
+    columns: tuple[str, ...]
+
+
+@dataclass
+class _Listed:
+    path: Path
+    size_bytes: int
+    modified_ns: int
+
+
+def _listed(raw_dir: Path, table: SourceTable) -> list[_Listed]:
+    files = []
+    for path in source_files(raw_dir, table):
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            raise SourceError(f"the file cannot be read ({exc.strerror or exc}).",
+                              path=str(path), hint="check that it is still there and "
+                              "readable, then build again; nothing was changed.") from None
+        files.append(_Listed(path, stat.st_size, stat.st_mtime_ns))
+    return files
+
+
+def load_checks(con: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, FileCheck]:
+    """The recorded checks of these files (none in a database that has no record yet)."""
+    if not paths:
+        return {}
+    present = con.execute("select count(*) from duckdb_tables() where database_name = "
+                          "current_database() and schema_name = ? and table_name = ?",
+                          [CHECKS_SCHEMA, CHECKS_TABLE]).fetchone()[0]
+    if not present:
+        return {}
+    rows = con.execute(f"select path, size_bytes, modified_ns, format, columns from {CHECKS} "
+                       f"where path in (select unnest(?::varchar[]))", [paths]).fetchall()
+    return {path: FileCheck(path, size, mtime, fmt, tuple(columns or ()))
+            for path, size, mtime, fmt, columns in rows}
+
+
+def _checked(con: duckdb.DuckDBPyConnection, table: SourceTable, files: list[_Listed],
+             cache: dict[str, FileCheck], fresh: list[FileCheck]) -> str:
+    """The SELECT over one source folder, after checking every file in it that `cache`
+    does not hold unchanged; the files checked here are appended to `fresh`."""
     declared = list(table.columns)
     groups: dict[str, list[str]] = {}
     present: dict[str, set[str]] = {}
-    for path in source_files(raw_dir, table):
-        fmt = FORMATS[path.suffix.lower()]
-        columns = {c.lower() for c in file_columns(con, fmt, str(path), declared)}
+    for item in files:
+        path = str(item.path)
+        fmt = FORMATS[item.path.suffix.lower()]
+        known = cache.get(path)
+        if known is not None and (known.size_bytes, known.modified_ns, known.format) == \
+                (item.size_bytes, item.modified_ns, fmt) and \
+                (fmt != "ndjson" or not declared or list(known.columns) == declared):
+            names = list(known.columns)
+        else:
+            names = file_columns(con, fmt, path, declared)
+            fresh.append(FileCheck(path, item.size_bytes, item.modified_ns, fmt,
+                                   tuple(names)))
+        columns = {c.lower() for c in names}
         if fmt != "ndjson":
             missing = [c for c in table.required if c.lower() not in columns]
             if missing:
@@ -131,27 +197,61 @@ def source_select(con: duckdb.DuckDBPyConnection, raw_dir: Path, table: SourceTa
                     "add the column (it may be empty) or fix its name in the header."
                 raise SourceError(f"the file lacks required column(s) "
                                   f"{', '.join(missing)} of {table.source}.{table.name}.",
-                                  path=str(path), line=1, hint=hint)
-        groups.setdefault(fmt, []).append(str(path))
+                                  path=path, line=1, hint=hint)
+        groups.setdefault(fmt, []).append(path)
         present.setdefault(fmt, set()).update(columns)
     parts = []
-    for fmt, files in groups.items():
+    for fmt, paths in groups.items():
         cols = [f"cast({quote_ident(c)} as varchar) as {quote_ident(c)}"
                 if c.lower() in present[fmt] or fmt == "ndjson"
                 else f"cast(null as varchar) as {quote_ident(c)}" for c in declared]
         if not declared:        # no columns declared: every column, as the files have it
             cols = ["* exclude (filename)"]
         parts.append(f"select {', '.join(cols)}, filename as _source_file "
-                     f"from {_reader(fmt, files, declared)}")
+                     f"from {_reader(fmt, paths, declared)}")
     if not parts:
         cols = "".join(f"cast(null as varchar) as {quote_ident(c)}, " for c in declared)
         parts.append(f"select {cols}cast(null as varchar) as _source_file where false")
     return ("\nunion all\n" if declared else "\nunion all by name\n").join(parts)
 
 
+def source_select(con: duckdb.DuckDBPyConnection, raw_dir: Path, table: SourceTable) -> str:
+    """The SELECT over one source folder, after checking every file in it."""
+    return _checked(con, table, _listed(raw_dir, table), {}, [])
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def files_select(files: list[_Listed]) -> str:
+    """One row per file: `_source_file` (the very string the source view's rows carry),
+    `size_bytes` and `modified_at`, from a VALUES list: the files are not read."""
+    if not files:
+        return ("select cast(null as varchar) as _source_file, cast(null as bigint) as "
+                "size_bytes, cast(null as timestamptz) as modified_at where false")
+    rows = ",\n  ".join(
+        f"({sql_literal(str(f.path))}, {int(f.size_bytes)}, "
+        f"{sql_literal((_EPOCH + dt.timedelta(microseconds=f.modified_ns // 1000)).isoformat())})"
+        for f in files)
+    return ("select cast(_source_file as varchar) as _source_file, "
+            "cast(size_bytes as bigint) as size_bytes, "
+            "cast(modified_at as timestamptz) as modified_at\n"
+            f"from (values\n  {rows}\n) as files(_source_file, size_bytes, modified_at)")
+
+
 def prepare_sources(con: duckdb.DuckDBPyConnection, raw_dir: Path | None,
-                    tables: list[SourceTable]) -> None:
-    """Check every file of the given source tables, then (re)create their views."""
+                    tables: list[SourceTable], recheck: bool = False) -> None:
+    """Check every file of the given source tables, then (re)create their views: the
+    source view `<schema>.<table>` and `<schema>.<table>__files`, one row per file.
+
+    Checks are remembered in the database being built, in `_runner.source_file_checks`
+    (path, size_bytes, modified_ns, format, columns, checked_at): a landed raw file never
+    changes, so a file whose path, size and modification time (in ns) match a recorded
+    row is not read again, and its recorded columns are used (the required-columns check
+    still applies to them). A file with another size or modification time is checked
+    again. The rows are written in the transaction that (re)creates the views, so a
+    failed check records nothing. `recheck` (the build's --full-refresh) ignores the
+    record and checks every file again; the file's row is then replaced."""
     if not tables:
         return
     if raw_dir is None:
@@ -160,12 +260,31 @@ def prepare_sources(con: duckdb.DuckDBPyConnection, raw_dir: Path | None,
     if not raw_dir.is_dir():
         raise SourceError(f"the raw folder {raw_dir} does not exist.",
                           hint="pass --raw-dir with the folder that holds the landing zone.")
-    selects = {(t.schema, t.name): source_select(con, raw_dir, t) for t in tables}
+    listed = {(t.schema, t.name): _listed(raw_dir, t) for t in tables}
+    cache = {} if recheck else \
+        load_checks(con, [str(f.path) for files in listed.values() for f in files])
+    fresh: list[FileCheck] = []
+    selects = {(t.schema, t.name): _checked(con, t, listed[(t.schema, t.name)], cache, fresh)
+               for t in tables}
     con.execute("begin")
     try:
         for (schema, name), select in selects.items():
             con.execute(f"create schema if not exists {quote_ident(schema)}")
             con.execute(f"create or replace view {relation_name(schema, name)} as {select}")
+            con.execute(f"create or replace view {relation_name(schema, files_view_name(name))}"
+                        f" as {files_select(listed[(schema, name)])}")
+        if fresh:
+            fresh = list({f.path: f for f in fresh}.values())   # two tables, one folder
+            con.execute(f"create schema if not exists {quote_ident(CHECKS_SCHEMA)}")
+            con.execute(CHECKS_DDL)
+            paths = [f.path for f in fresh]
+            con.execute(f"delete from {CHECKS} where path in (select unnest(?::varchar[]))",
+                        [paths])
+            con.execute(f"insert into {CHECKS} select unnest(?::varchar[]), "
+                        "unnest(?::bigint[]), unnest(?::bigint[]), unnest(?::varchar[]), "
+                        "unnest(?::varchar[][]), now()",
+                        [paths, [f.size_bytes for f in fresh], [f.modified_ns for f in fresh],
+                         [f.format for f in fresh], [list(f.columns) for f in fresh]])
         con.execute("commit")
     except duckdb.Error:
         con.execute("rollback")

@@ -4,6 +4,8 @@ read as one view of VARCHAR columns plus `_source_file`."""
 from __future__ import annotations
 
 import json
+import os
+import textwrap
 from pathlib import Path
 
 import duckdb
@@ -192,3 +194,172 @@ def test_a_source_declared_without_columns_reads_every_column(make_project, tmp_
     assert {t for _, t in described} == {"VARCHAR"}
     if rows:
         assert query(db, "select id, amount from stg order by id") == rows
+
+
+# -- the record of checked files (_runner.source_file_checks) ------------------------------
+
+def replace_keeping_size_and_mtime(path: Path, content: bytes) -> None:
+    """New content, same size and modification time: to the record it is the same file."""
+    stat = path.stat()
+    assert len(content) == stat.st_size
+    path.write_bytes(content)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def checks(query, db: Path) -> dict[str, tuple]:
+    return {Path(p).name: (size, fmt, cols) for p, size, fmt, cols in
+            query(db, "select path, size_bytes, format, columns "
+                      "from _runner.source_file_checks")}
+
+
+# Broken in its last row, past the rows DuckDB samples to sniff a CSV file (creating the
+# view reads those): only the check, which parses the file whole, finds it.
+ROWS = b"".join(b"%d,%d\n" % (i, i % 97) for i in range(50_000))
+GOOD = b"id,amount\n" + ROWS + b"7,10\n"
+BROKEN = b"id,amount\n" + ROWS + b"7,1,0"     # same size, one column too many
+
+
+def test_an_unchanged_file_is_not_checked_again(shop: Path, tmp_path: Path, query) -> None:
+    raw = tmp_path / "raw"
+    (raw / "orders").mkdir(parents=True)
+    csv = raw / "orders" / "a.csv"
+    csv.write_bytes(GOOD)
+    db = tmp_path / "db.duckdb"                     # a fresh file: the record is made
+    assert build(shop, raw_dir=raw, db_path=db).ok
+    assert checks(query, db) == {"a.csv": (len(GOOD), "csv", ["id", "amount"])}
+    assert query(db, "select count(*) from stg_orders") == [(50_001,)]
+    [(path, mtime)] = query(db, "select path, modified_ns from _runner.source_file_checks")
+    assert path == str(csv) and mtime == csv.stat().st_mtime_ns
+    # Broken now, but with the size and mtime recorded: the second build does not read it
+    # to check it (the view still reads it: the staging view is only a view).
+    replace_keeping_size_and_mtime(csv, BROKEN)
+    result = build(shop, raw_dir=raw, db_path=db, select=["stg_orders"])
+    assert result.ok, result.summary()
+    # Another mtime: checked again, and the failure names the file.
+    os.utime(csv, ns=(csv.stat().st_atime_ns, csv.stat().st_mtime_ns + 1_000_000_000))
+    with pytest.raises(SourceError) as info:
+        build(shop, raw_dir=raw, db_path=db)
+    assert str(csv) in info.value.render()
+
+
+def test_a_changed_size_is_checked_again_and_the_record_updated(shop: Path, tmp_path: Path,
+                                                                 query) -> None:
+    raw = tmp_path / "raw"
+    (raw / "orders").mkdir(parents=True)
+    csv = raw / "orders" / "a.csv"
+    csv.write_bytes(GOOD)
+    db = tmp_path / "db.duckdb"
+    assert build(shop, raw_dir=raw, db_path=db).ok
+    mtime = csv.stat().st_mtime_ns
+    csv.write_bytes(b"id,amount,note\n1,10,x\n")
+    os.utime(csv, ns=(mtime, mtime))                # same mtime, another size
+    assert build(shop, raw_dir=raw, db_path=db).ok
+    assert checks(query, db) == {"a.csv": (22, "csv", ["id", "amount", "note"])}
+    csv.write_bytes(b"id,amount,note\n1,10,x,y\n")
+    os.utime(csv, ns=(mtime, mtime))
+    with pytest.raises(SourceError) as info:
+        build(shop, raw_dir=raw, db_path=db)
+    assert str(csv) in info.value.render()
+
+
+def test_recorded_columns_still_meet_the_required_columns(make_project, tmp_path: Path,
+                                                         query) -> None:
+    optional = SOURCES_YML.replace("        columns:", "        meta: {optional_columns: "
+                                   "[amount]}\n        columns:")
+    root = make_project({"models/s/_sources.yml": optional,
+                         "models/s/stg.sql": "select * from {{ source('shop', 'orders') }}"})
+    raw = tmp_path / "raw"
+    (raw / "orders").mkdir(parents=True)
+    (raw / "orders" / "a.csv").write_text("id,price\n1,2\n")
+    db = tmp_path / "db.duckdb"
+    assert build(root, raw_dir=raw, db_path=db).ok      # amount is optional: a.csv passes
+    assert checks(query, db) == {"a.csv": (13, "csv", ["id", "price"])}
+    # Now amount is required: the recorded header of a.csv lacks it.
+    (root / "models/s/_sources.yml").write_text(textwrap.dedent(SOURCES_YML))
+    with pytest.raises(SourceError) as info:
+        build(root, raw_dir=raw, db_path=db)
+    text = info.value.render()
+    assert f"{raw / 'orders' / 'a.csv'}:1" in text and "amount" in text
+
+
+def test_full_refresh_checks_every_file_again(shop: Path, tmp_path: Path, cli,
+                                              query) -> None:
+    raw = tmp_path / "raw"
+    (raw / "orders").mkdir(parents=True)
+    csv = raw / "orders" / "a.csv"
+    csv.write_bytes(GOOD)
+    db = tmp_path / "db.duckdb"
+    code, out, err = cli("build", "--project-dir", shop, "--raw-dir", raw, "--db", db)
+    assert code == 0, out + err
+    replace_keeping_size_and_mtime(csv, BROKEN)
+    assert build(shop, raw_dir=raw, db_path=db, select=["stg_orders"]).ok
+    code, out, err = cli("build", "--project-dir", shop, "--raw-dir", raw, "--db", db,
+                         "--full-refresh")
+    assert code == 2 and str(csv) in err, out + err
+    with pytest.raises(SourceError):
+        build(shop, raw_dir=raw, db_path=db, full_refresh=True)
+    # and a full refresh over good files writes the record again
+    csv.write_bytes(GOOD)
+    before = query(db, "select checked_at from _runner.source_file_checks")
+    assert build(shop, raw_dir=raw, db_path=db, full_refresh=True).ok
+    after = query(db, "select checked_at from _runner.source_file_checks")
+    assert len(after) == 1 and after[0][0] > before[0][0]
+
+
+def test_a_failed_check_records_nothing(shop: Path, tmp_path: Path, query) -> None:
+    raw = tmp_path / "raw"
+    (raw / "orders").mkdir(parents=True)
+    (raw / "orders" / "a.csv").write_bytes(GOOD)
+    (raw / "orders" / "b.ndjson").write_text('{"id": 1, "amount": 2}\n{"id": \n')
+    db = tmp_path / "db.duckdb"
+    with pytest.raises(SourceError) as info:
+        build(shop, raw_dir=raw, db_path=db)
+    assert f"{raw / 'orders' / 'b.ndjson'}:2" in info.value.render()
+    # a.csv passed, but the build stopped: nothing is recorded, not even the schema
+    assert query(db, "select count(*) from duckdb_tables() where schema_name = '_runner'") \
+        == [(0,)]
+    # Once recorded, a later failure leaves the record as it was.
+    (raw / "orders" / "b.ndjson").unlink()
+    assert build(shop, raw_dir=raw, db_path=db).ok
+    recorded = query(db, "select * from _runner.source_file_checks")
+    (raw / "orders" / "c.csv").write_text("id,amount\n1\n")
+    (raw / "orders" / "d.csv").write_text("id,amount\n1,2\n")
+    with pytest.raises(SourceError):
+        build(shop, raw_dir=raw, db_path=db)
+    assert query(db, "select * from _runner.source_file_checks") == recorded
+
+
+def test_ndjson_and_parquet_are_recorded_and_read_from_the_record(shop: Path,
+                                                                  tmp_path: Path,
+                                                                  query) -> None:
+    raw = tmp_path / "raw"
+    write_mixed_folder(raw / "orders")
+    db = tmp_path / "db.duckdb"
+    assert build(shop, raw_dir=raw, db_path=db).ok
+    recorded = checks(query, db)
+    assert set(recorded) == {"a.csv", "b.parquet", "c.ndjson"}
+    assert recorded["b.parquet"][1:] == ("parquet", ["amount", "id", "other"])
+    assert recorded["c.ndjson"][1:] == ("ndjson", ["id", "amount"])
+    stamps = query(db, "select path, checked_at from _runner.source_file_checks order by 1")
+    assert build(shop, raw_dir=raw, db_path=db).ok
+    assert query(db, "select path, checked_at from _runner.source_file_checks "
+                     "order by 1") == stamps          # nothing checked again
+    rows = query(db, "select id, amount from stg_orders order by id")
+    assert rows == [("1", "10"), ("2", "20.5"), ("3", "30")]
+
+
+def test_bench_style_callers_prepare_sources_positionally(tmp_path: Path, shop: Path,
+                                                         query) -> None:
+    from runner.project import load_project
+    from runner.sources import prepare_sources
+    raw = tmp_path / "raw"
+    write_mixed_folder(raw / "orders")
+    tables = list(load_project(shop).sources.values())
+    db = tmp_path / "db.duckdb"
+    with duckdb.connect(str(db)) as con:
+        prepare_sources(con, raw, tables)
+        prepare_sources(con, raw, tables)
+        assert con.execute("select count(*) from shop.orders").fetchone() == (3,)
+        assert con.execute("select count(*) from shop.orders__files").fetchone() == (3,)
+        assert con.execute("select count(*) from _runner.source_file_checks").fetchone() \
+            == (3,)

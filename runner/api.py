@@ -104,7 +104,9 @@ class Session:
                 test.name = f"{test.name}_{seen[test.name]}"
             else:
                 seen[test.name] = 1
-            text = test.raw_sql if test.kind == "singular" else generic_test_sql(test)
+            model = self.project.models.get(test.model or "")
+            text = test.raw_sql if test.kind == "singular" else \
+                generic_test_sql(test, model.config if model else None)
             rendered = self.renderer.render_test(test, text)
             test.config = {**test.config, **{k: v for k, v in rendered.config.items()}}
             self.test_sql[test.name] = text

@@ -11,7 +11,7 @@ import duckdb
 import sqlglot
 from sqlglot.errors import ParseError, TokenError
 
-from .errors import SqlSyntaxError
+from .errors import ProjectError, SqlSyntaxError
 from .project import Node, Project, TestDef
 from .render import Renderer, ephemeral_cte_name
 
@@ -26,6 +26,23 @@ class Compiled:
     node: Node | None = None
     test: TestDef | None = None
     refs: set[str] = field(default_factory=set)
+    pre_hooks: list[str] = field(default_factory=list)     # statements run before the
+    post_hooks: list[str] = field(default_factory=list)    # model, and after, in its
+    #                                                        transaction
+
+
+def hook_texts(node: Node, when: str) -> list[str]:
+    """A model's pre_hook or post_hook config (dbt spells it either way): one SQL string
+    or a list of them, still to be rendered."""
+    value = node.config.get(f"{when}_hook", node.config.get(f"{when}-hook"))
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if not isinstance(item, str):
+            raise ProjectError(f"{when}_hook of model {node.name} must be SQL text or a list "
+                               f"of SQL texts, not {item!r}.", path=str(node.path))
+    return [i for i in items if i.strip()]
 
 
 _LEADING = re.compile(r"^\s*(?:(?:--[^\n]*\n)|(?:/\*.*?\*/)|\s)*", re.S)
@@ -130,8 +147,12 @@ def compile_models(project: Project, renderer: Renderer, names: list[str],
         ephemeral_chain(name, chain)
         sql = inline_ctes(sql, [(dep, bodies[dep]) for dep in chain])
         out = _write(target_dir, node.rel_path, sql)
+        hooks = {when: [strip_trailing_semicolon(renderer.render_hook(node, text))
+                        for text in hook_texts(node, when)]
+                 for when in ("pre", "post")}
         compiled[name] = Compiled(name, "model", sql, str(node.path), out, node=node,
-                                  refs=set(node.refs))
+                                  refs=set(node.refs), pre_hooks=hooks["pre"],
+                                  post_hooks=hooks["post"])
         check_sql(sql, name, str(node.path), out)
     return compiled
 

@@ -27,10 +27,15 @@ def _to_ref(value: str) -> str:
     return "{{ " + value + " }}" if value.startswith(("ref(", "source(")) else _ref_call(value)
 
 
-def generic_test_sql(test: TestDef) -> str:
-    """The Jinja-SQL of a generic test, rendered later like any model."""
+def generic_test_sql(test: TestDef, model_config: dict | None = None) -> str:
+    """The Jinja-SQL of a generic test, rendered later like any model. The test's own
+    `where` config limits the rows it reads; without one, the tested model's
+    `data_tests_where` config does (a runner extension: one filter for every generic
+    test of a model, e.g. the rows its latest incremental build wrote)."""
     model = _ref_call(test.model or "")
     where = test.config.get("where")
+    if where is None and model_config:
+        where = model_config.get("data_tests_where")
     if where:
         model = f"(select * from {model} where {where})"
     col = quote_ident(test.column) if test.column else None

@@ -102,7 +102,8 @@ class Executor:
                             compiled_path=str(item.compiled_path) if item.compiled_path else None)
         with self._timing(result):
             try:
-                result.rows = self._materialize(node, item.sql)
+                result.rows = self._materialize(node, item.sql, item.pre_hooks,
+                                                item.post_hooks)
                 if node.materialized in ("table", "incremental"):
                     result.message = f"{result.rows} rows"
             except duckdb.Error as exc:
@@ -145,23 +146,32 @@ class Executor:
                                   "column_types.")
         return result
 
-    def _materialize(self, node: Node, sql: str) -> int | None:
+    def _materialize(self, node: Node, sql: str, pre_hooks: list[str] | None = None,
+                     post_hooks: list[str] | None = None) -> int | None:
         kind = node.materialized
+        hooks = (pre_hooks or [], post_hooks or [])
         if kind == "view":
-            return self._transaction(node, lambda: self._create_view(node, sql))
+            return self._transaction(node, lambda: self._create_view(node, sql), *hooks)
         if kind == "table":
-            return self._replace_table(node, sql)
+            return self._replace_table(node, sql, hooks)
         if kind == "incremental":
             if self.full_refresh or self.relation_kind(node.schema, node.alias) != "table":
-                return self._replace_table(node, sql)
-            return self._incremental(node, sql)
+                return self._replace_table(node, sql, hooks)
+            return self._incremental(node, sql, hooks)
         raise ExecutionError(f"cannot run materialization {kind!r}.", node=node.name)
 
-    def _transaction(self, node: Node, body: Callable[[], int | None]) -> int | None:
+    def _transaction(self, node: Node, body: Callable[[], int | None],
+                     pre_hooks: list[str] = (), post_hooks: list[str] = ()) -> int | None:
+        """One transaction: the model's hooks and its statement commit together or not
+        at all."""
         self._sql("begin transaction")
         try:
             self._sql(f"create schema if not exists {quote_ident(node.schema)}")
+            for hook in pre_hooks:
+                self._sql(hook)
             rows = body()
+            for hook in post_hooks:
+                self._sql(hook)
             self._comment(node)
             self._sql("commit")
             self._record(node, "view" if node.materialized == "view" else "table")
@@ -183,15 +193,17 @@ class Executor:
         self._drop_other_kind(node, "view")
         self._sql(f"create or replace view {relation_name(node.schema, node.alias)} as\n{sql}")
 
-    def _replace_table(self, node: Node, sql: str) -> int | None:
+    def _replace_table(self, node: Node, sql: str,
+                       hooks: tuple[list[str], list[str]] = ([], [])) -> int | None:
         def body() -> int | None:
             self._drop_other_kind(node, "table")
             target = relation_name(node.schema, node.alias)
             row = self._sql(f"create or replace table {target} as\n{sql}").fetchone()
             return int(row[0]) if row else None
-        return self._transaction(node, body)
+        return self._transaction(node, body, *hooks)
 
-    def _incremental(self, node: Node, sql: str) -> int | None:
+    def _incremental(self, node: Node, sql: str,
+                     hooks: tuple[list[str], list[str]] = ([], [])) -> int | None:
         strategy, keys = incremental_plan(node)
         target = relation_name(node.schema, node.alias)
         staged = quote_ident(f"{node.alias}__incoming")
@@ -215,7 +227,7 @@ class Executor:
                           f"when matched then update by name when not matched then insert by name")
             self._sql(f"drop table {staged}")
             return int(rows)
-        return self._transaction(node, body)
+        return self._transaction(node, body, *hooks)
 
     def _comment(self, node: Node) -> None:
         target = relation_name(node.schema, node.alias)

@@ -137,6 +137,7 @@ class Renderer:
                        "profile_name": self.project.name},
             "project_name": self.project.name,
             "exceptions": {"raise_compiler_error": self._raise},
+            "flags": {"FULL_REFRESH": self.full_refresh},
             "modules": {"datetime": _SafeDatetime()},
         }
 
@@ -268,6 +269,16 @@ class Renderer:
         if name not in self.loader.templates:
             self.loader.templates[name] = (text, path or label)
         return self._render(name, label, path or label, config or {}, execute)
+
+    def render_hook(self, node: Node, text: str) -> str:
+        """A pre_hook or post_hook of a model, rendered with the model's context
+        ({{ this }}, is_incremental(), ref, var, macros)."""
+        import hashlib
+        name = f"hook:{node.name}:{hashlib.sha1(text.encode()).hexdigest()[:16]}"
+        if name not in self.loader.templates:
+            self.loader.templates[name] = (text, str(node.path))
+        return self._render(name, node.name, node.rel_path, node.config, True, node=node,
+                            this=Relation(node.schema, node.alias)).sql
 
     def render_test(self, test: TestDef, text: str) -> Rendered:
         rendered = self.render_string(text, test.name, str(test.path), test.config)

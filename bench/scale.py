@@ -2,8 +2,8 @@
 SQL run directly through DuckDB, an incremental rebuild after one more day of sessions,
 and the partitioned Parquet export. Prints figures; asserts nothing about time.
 
-    python bench/scale.py --sizes 1000000 10000000             # about 15 minutes
-    python bench/scale.py --sizes 100000000 --memory-limit 16GB
+    python bench/scale.py --sizes 1000000 10000000 --memory-limit 16GB
+    python bench/scale.py --sizes 100000000 --memory-limit 16GB --skip-run --one-database
 
 Landing zones and databases go to bench/out/scale/ (git-ignored); a landing zone is
 generated once per size and reused.
@@ -81,8 +81,12 @@ for name in names:
     node = project.models[name]
     kind = "view" if node.materialized == "view" else "table"
     con.execute(f"create schema if not exists {quote_ident(node.schema)}")
+    for hook in compiled[name].pre_hooks:
+        con.execute(hook)
     con.execute(f"create or replace {kind} {relation_name(node.schema, node.alias)} as "
                 f"{compiled[name].sql}")
+    for hook in compiled[name].post_hooks:
+        con.execute(hook)
 print(time.perf_counter() - started)
 """
 
@@ -118,20 +122,45 @@ def extra_rows(path: Path, _db: Path) -> str:
     return f"{duckdb.sql(query).fetchall()[0][0]:,} rows"
 
 
-def compare(db: Path, other: Path) -> str:
-    """EXCEPT ALL both ways, for every report and audit table."""
+COMPARED = ("reports.charging_sessions_cpo", "reports.roaming_sessions_cpo",
+            "audit.rejected_sessions", "audit.reconciliation")
+COLUMNS = "columns(lambda c: c <> '_built_at')"     # every column but when the row was written
+
+
+def compare(db: Path, other: str, memory_limit: str | None = None) -> str:
+    """EXCEPT ALL both ways, for every report and audit table, against another database
+    file, or against a folder of Parquet files written by save_tables (at 100 M sessions
+    the disk holds one database, not two)."""
     import duckdb
     out = []
     with duckdb.connect(str(db), read_only=True) as con:
-        con.execute(f"attach '{other}' as other (read_only)")
-        for table in ("reports.charging_sessions_cpo", "reports.roaming_sessions_cpo",
-                      "audit.rejected_sessions", "audit.reconciliation"):
-            a = con.execute(f"select count(*) from (from {table} except all "
-                            f"from other.{table})").fetchall()[0][0]
-            b = con.execute(f"select count(*) from (from other.{table} except all "
-                            f"from {table})").fetchall()[0][0]
+        if memory_limit:
+            con.execute(f"set memory_limit = '{memory_limit}'")
+        if Path(other).is_dir():
+            def theirs(table: str) -> str:
+                return f"read_parquet('{Path(other) / table}.parquet')"
+        else:
+            con.execute(f"attach '{other}' as other (read_only)")
+
+            def theirs(table: str) -> str:
+                return f"other.{table}"
+        for table in COMPARED:
+            a = con.execute(f"select count(*) from (select {COLUMNS} from {table} except all "
+                            f"select {COLUMNS} from {theirs(table)})").fetchall()[0][0]
+            b = con.execute(f"select count(*) from (select {COLUMNS} from {theirs(table)} "
+                            f"except all select {COLUMNS} from {table})").fetchall()[0][0]
             out.append(f"{table.split('.')[1]} {a}/{b}")
     return ", ".join(out)
+
+
+def save_tables(db: Path, folder: Path) -> None:
+    """The compared tables as Parquet files, to compare after the database is replaced."""
+    import duckdb
+    folder.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(db), read_only=True) as con:
+        for table in COMPARED:
+            con.execute(f"copy (select {COLUMNS} from {table}) to '{folder / table}.parquet' "
+                        "(format parquet, compression zstd)")
 
 
 def main() -> None:
@@ -140,6 +169,11 @@ def main() -> None:
     parser.add_argument("--memory-limit", default=None, help="e.g. 16GB")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "bench" / "out" / "scale")
     parser.add_argument("--skip-raw", action="store_true", help="skip the raw DuckDB run")
+    parser.add_argument("--skip-run", action="store_true",
+                        help="skip `runner run` and the raw DuckDB run (benchmark 2)")
+    parser.add_argument("--one-database", action="store_true",
+                        help="keep one database on disk: save the incremental build's tables "
+                             "as Parquet, then full-refresh into the same file and compare")
     args = parser.parse_args()
     from runner.generate import generate
 
@@ -162,10 +196,11 @@ def main() -> None:
                 leftover.unlink()
             run_child(runner_cmd("seed", raw, path, None))      # seeds are not timed
 
-        fresh(db)
-        run_s, _ = run_child(runner_cmd("run", raw, db, args.memory_limit))
-        raw_s = float("nan")
-        if not args.skip_raw:
+        run_s = raw_s = float("nan")
+        if not args.skip_run:
+            fresh(db)
+            run_s, _ = run_child(runner_cmd("run", raw, db, args.memory_limit))
+        if not (args.skip_raw or args.skip_run):
             raw_db = work / "raw_duckdb.duckdb"
             for leftover in work.glob("raw_duckdb.duckdb*"):
                 leftover.unlink()
@@ -175,45 +210,59 @@ def main() -> None:
             if out.returncode != 0:
                 sys.exit(out.stderr[-2000:])
             raw_s = float(out.stdout.strip().splitlines()[-1])
+            for leftover in work.glob("raw_duckdb.duckdb*"):
+                leftover.unlink()     # disk: one database at a time
             fresh(db)         # the runner again, after the raw run: same cache state
             run_s = min(run_s, run_child(runner_cmd("run", raw, db, args.memory_limit))[0])
         for leftover in work.glob("runner.duckdb*"):
             leftover.unlink()
         build_s, build_mem = run_child(runner_cmd("build", raw, db, args.memory_limit))
-        export_s, _ = run_child([sys.executable, "-m", "runner", "export",
-                                 "charging_sessions_cpo", "--project-dir", str(ROOT), "--db",
-                                 str(db), "--out", str(work / "export"), "--partition-by",
-                                 "month"])
+        export_s = 0.0
+        for table in ("charging_sessions_cpo", "roaming_sessions_cpo"):
+            shutil.rmtree(work / f"export_{table}", ignore_errors=True)
+            export_s += run_child([sys.executable, "-m", "runner", "export", table,
+                                   "--project-dir", str(ROOT), "--db", str(db), "--out",
+                                   str(work / f"export_{table}"), "--partition-by",
+                                   "month"])[0]
         extra = add_one_day(raw)
         try:
             extra_count = extra_rows(extra, db)
             incr_s, _ = run_child(runner_cmd("build", raw, db, args.memory_limit))
-            full_db = work / "full.duckdb"
-            for leftover in work.glob("full.duckdb*"):
-                leftover.unlink()
+            if args.one_database:
+                saved = work / "incremental_tables"
+                shutil.rmtree(saved, ignore_errors=True)
+                save_tables(db, saved)
+                for leftover in work.glob("runner.duckdb*"):
+                    leftover.unlink()
+                full_db, other = db, str(saved)
+            else:
+                full_db = work / "full.duckdb"
+                for leftover in work.glob("full.duckdb*"):
+                    leftover.unlink()
+                other = str(full_db)
             full_s, _ = run_child(runner_cmd("build", raw, full_db, args.memory_limit,
                                              ["--full-refresh"]))
-            differ = compare(db, full_db)
+            differ = compare(full_db if args.one_database else db,
+                             other, args.memory_limit)
         finally:
             extra.unlink()          # the landing zone stays as generated
-        rows.append((n, run_s, raw_s))
+        rows.append((n, run_s, raw_s, build_s))
         print(f"{n:>11,} sessions: runner run {run_s:8.1f} s, raw DuckDB {raw_s:8.1f} s "
               f"(runner/raw {run_s / raw_s:5.3f}); full build with tests {build_s:8.1f} s, "
-              f"peak memory {build_mem:5.1f} GiB; CPO view export by month {export_s:6.1f} s",
-              flush=True)
+              f"peak memory {build_mem:5.1f} GiB; both report views exported by month "
+              f"{export_s:6.1f} s", flush=True)
         print(f"{'':>11}  one more day ({extra_count}): incremental build "
               f"{incr_s:8.1f} s vs full refresh {full_s:8.1f} s "
               f"({incr_s / full_s:6.1%}); rows differing from the full refresh: {differ}",
               flush=True)
 
-    print("\nsessions     run s   per M sessions   runner/raw")
+    print("\nsessions     build s  per M sessions     run s   runner/raw")
     base = None
-    for n, run_s, raw_s in rows:
-        per_m = run_s / (n / 1e6)
+    for n, run_s, raw_s, build_s in rows:
+        per_m = build_s / (n / 1e6)
         base = base or per_m
-        print(f"{n:>11,} {run_s:8.1f} {per_m:10.2f} s ({per_m / base:4.2f}x)  "
-              f"{run_s / raw_s:8.3f}")
-
+        print(f"{n:>11,} {build_s:8.1f} {per_m:10.2f} s ({per_m / base:4.2f}x) "
+              f"{run_s:8.1f} {run_s / raw_s:8.3f}")
 
 if __name__ == "__main__":
     main()

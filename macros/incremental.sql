@@ -19,28 +19,55 @@
     ))
 {%- endmacro %}
 
-{# The session keys of `candidates` (a CTE or relation with session_key,
-   version_count, last_loaded_at, dimension_fingerprint and start_time: the
-   current inputs) whose stored row in {{ this }} was built from other inputs:
-   a key not built yet, a key with versions added since (version_count and
-   last_loaded_at), or a key whose station, organisation or reference data
-   changed (dimension_fingerprint). Sessions that started within
-   var('incremental_lookback_days') of the latest start are recomputed as well
-   (a safety margin; the comparison above alone gives a full refresh's rows). #}
-{% macro session_keys_to_rebuild(candidates) -%}
+{# The build time of the rows {{ this }} holds last: what changed upstream after it
+   has not been processed yet. An empty table gives -infinity. #}
+{% macro last_built_at() -%}
+    (select coalesce(max(_built_at), '-infinity'::timestamptz) from {{ this }})
+{%- endmacro %}
+
+{# A predicate over `sessions` (an alias of int_sessions_attributed, or of a
+   relation with its session_key, station_id, start_time and _built_at) that
+   holds for the sessions an incremental build of {{ this }} must recompute:
+   - rebuilt upstream after {{ this }}'s last build (a new version, a removed
+     file: _built_at of stg_raw__charging_sessions);
+   - at a station whose station, organisation, revenue shares or settings
+     changed since then (int_station_fingerprints.changed_at), which also
+     covers a station that appeared or disappeared;
+   - every session, when the reference data changed since then
+     (int_reference_fingerprint);
+   - started within var('incremental_lookback_days') of the latest start (a
+     safety margin for late data; the three conditions above alone give a full
+     refresh's rows).
+   Each condition reads one small table or one column of the sessions, so the
+   cost of finding the sessions is a scan, not a join of every stored row. #}
+{% macro sessions_to_rebuild(sessions) -%}
     {%- set lookback = var('incremental_lookback_days', 3) | int -%}
-    select candidates.session_key
-    from {{ candidates }} as candidates
-    left join {{ this }} as built
-        on candidates.session_key = built.session_key
-    where built.session_key is null
-        or candidates.version_count is distinct from built.version_count
-        or candidates.last_loaded_at is distinct from built.last_loaded_at
-        or candidates.dimension_fingerprint
-        is distinct from built.dimension_fingerprint
+    (
+        {{ sessions }}._built_at > {{ last_built_at() }}
+        or {{ sessions }}.station_id in (
+            select station_id
+            from {{ ref('int_station_fingerprints') }}
+            where changed_at > {{ last_built_at() }}
+        )
+        or (
+            select max(changed_at) from {{ ref('int_reference_fingerprint') }}
+        ) > {{ last_built_at() }}
         {%- if lookback > 0 %}
-        or candidates.start_time >= (
-            select max(start_time) from {{ candidates }}
+        or {{ sessions }}.start_time >= (
+            select max(start_time) from {{ ref('stg_raw__charging_sessions') }}
         ) - to_days({{ lookback }})
         {%- endif %}
+    )
+{%- endmacro %}
+
+{# For a model's data_tests_where config: the rows its latest build wrote
+   (every row after a full refresh, the increment after an incremental build),
+   so that an hourly build tests what it changed instead of every stored row.
+   --vars '{test_all_rows: true}' tests every row. #}
+{% macro last_build_rows(model_name, column='_built_at') -%}
+    {%- if var('test_all_rows', false) in (true, 'true', 1, '1') -%}
+        true
+    {%- else -%}
+        {{ column }} = (select max({{ column }}) from {{ ref(model_name) }})
+    {%- endif -%}
 {%- endmacro %}

@@ -103,7 +103,8 @@ class Built:
             con.close()
 
     def rows_by(self, table: str, key: str) -> dict[Any, dict[str, Any]]:
-        rows = self.query(f"select * from {table}")
+        """Rows by key, every column but _built_at (when the build wrote the row)."""
+        rows = self.query(f"select columns(lambda c: c <> '_built_at') from {table}")
         by_key = {r[key]: r for r in rows}
         assert len(by_key) == len(rows), f"{table} repeats a {key}"
         return by_key

@@ -45,11 +45,14 @@ def differences(incremental: Path, full: Path) -> dict[str, tuple[int, int]]:
         con.execute(f"attach '{incremental}' as inc (read_only)")
         con.execute(f"attach '{full}' as ref (read_only)")
         out = {}
+        # every column but _built_at, the build that wrote the row: that one differs
+        cols = "columns(lambda c: c <> '_built_at')"
         for table in COMPARED:
-            only_inc = con.execute(f"select count(*) from (from inc.{table} "
-                                   f"except all from ref.{table})").fetchone()[0]
-            only_full = con.execute(f"select count(*) from (from ref.{table} "
-                                    f"except all from inc.{table})").fetchone()[0]
+            only_inc = con.execute(f"select count(*) from (select {cols} from inc.{table} "
+                                   f"except all select {cols} from ref.{table})").fetchone()[0]
+            only_full = con.execute(f"select count(*) from (select {cols} from ref.{table} "
+                                    f"except all select {cols} from inc.{table})"
+                                    ).fetchone()[0]
             if only_inc or only_full:
                 out[table] = (only_inc, only_full)
         return out

@@ -29,6 +29,7 @@ CPO_COLUMNS = [
     ("transaction_id", TEXT, "Transaction ID"), ("cpo_share", MONEY, "CPO share"),
     ("billing_type", TEXT, "Billing type"), ("location_type", TEXT, "Location type"),
     ("organisation_id", TEXT, None), ("quality_flags", "VARCHAR[]", None),
+    ("_built_at", TS, None),
 ]
 ROAMING_COLUMNS = [
     ("month", "DATE", "Month"), ("network", TEXT, "Network"), ("cdr_id", TEXT, "CDR ID"),
@@ -43,6 +44,7 @@ ROAMING_COLUMNS = [
     ("transaction_id", TEXT, "Transaction ID"), ("duration", "INTERVAL", "Duration"),
     ("vat_rate", PCT, "VAT rate"), ("vat_amount", MONEY, "VAT amount"),
     ("organisation_id", TEXT, None), ("quality_flags", "VARCHAR[]", None),
+    ("_built_at", TS, None),
 ]
 
 

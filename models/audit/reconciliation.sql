@@ -2,12 +2,6 @@
 
 with
 
-session_versions as (
-    select *
-    from {{ ref('stg_raw__charging_session_versions') }}
-    where not _is_removed_file
-),
-
 latest_sessions as (
     select * from {{ ref('stg_raw__charging_sessions') }}
 ),
@@ -29,10 +23,13 @@ rejected_sessions as (
 ),
 
 -- Raw side, attributed on its own path: every distinct session key in the
--- raw files, through its latest version's station to the organisation.
+-- raw files (one row each in stg_raw__charging_sessions, tombstones of
+-- removed files left out), through its latest version's station to the
+-- organisation.
 raw_session_keys as (
-    select distinct session_key
-    from session_versions
+    select session_key
+    from latest_sessions
+    where not is_deleted
 ),
 
 raw_sessions_attributed as (

@@ -3,7 +3,7 @@
 with
 
 sessions as (
-    select * from {{ ref('int_sessions_attributed') }}
+    select * from {{ ref('int_sessions_priced') }}
 ),
 
 rejected as (

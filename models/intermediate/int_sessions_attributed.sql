@@ -1,12 +1,11 @@
-{#- Incremental (delete+insert on session_key): see the model's YAML. -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='session_key',
-) }}
+{#- Each session joined to its station and organisation, with its rejection
+    reasons and local dates. A view: int_sessions_priced reads it for the
+    sessions it recomputes, and DuckDB pushes that filter down to the scan of
+    stg_raw__charging_sessions. -#}
+{{ config(materialized='view') }}
 with
 
-all_sessions as (
+sessions as (
     select * from {{ ref('stg_raw__charging_sessions') }}
 ),
 
@@ -16,33 +15,6 @@ stations as (
 
 organisations as (
     select * from {{ ref('int_organisations_validated') }}
-),
-
-station_fingerprints as (
-    select * from {{ ref('int_station_fingerprints') }}
-),
-
-sessions_fingerprinted as (
-    select
-        all_sessions.*,
-        -- a session at an unknown station reads only the reference data
-        coalesce(
-            station_fingerprints.dimension_fingerprint,
-            {{ reference_fingerprint() }}
-        ) as dimension_fingerprint,
-    from all_sessions
-    left join station_fingerprints
-        on all_sessions.station_id = station_fingerprints.station_id
-),
-
-sessions as (
-    select *
-    from sessions_fingerprinted
-    {%- if is_incremental() %}
-    where session_key in (
-        {{ session_keys_to_rebuild('sessions_fingerprinted') }}
-    )
-    {%- endif %}
 ),
 
 sessions_joined_to_stations as (

@@ -10,11 +10,9 @@ with
 
 sessions as (
     select *
-    from {{ ref('int_sessions_attributed') }}
+    from {{ ref('int_sessions_attributed') }} as attributed
     {%- if is_incremental() %}
-    where session_key in (
-        {{ session_keys_to_rebuild(ref('int_sessions_attributed')) }}
-    )
+    where {{ sessions_to_rebuild('attributed') }}
     {%- endif %}
 ),
 
@@ -176,4 +174,14 @@ flagged as (
     from priced
 )
 
-select * from flagged
+select
+    * replace (
+        -- the raw text is kept where an auditor needs it: on rejected rows
+        {%- for column in ['created_at_raw', 'start_time_raw', 'stop_time_raw',
+                           'meter_start_wh_raw', 'meter_stop_wh_raw',
+                           'price_raw', 'updated_at_raw'] %}
+        case when is_rejected then {{ column }} end as {{ column }},
+        {%- endfor %}
+        cast('{{ run_started_at }}' as timestamptz) as _built_at
+    ),
+from flagged

@@ -1,4 +1,14 @@
-{{ config(materialized='table', unique_key='charge_id', tags=['report']) }}
+{#- Incremental (delete+insert on charge_id): a build writes the sessions
+    int_sessions_priced recomputed after this table's last build (_built_at);
+    its post-hook then removes every row whose session is now rejected or gone
+    (a short list: int_sessions_priced keeps those as rows of their own). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='charge_id',
+    tags=['report'],
+    post_hook="delete from {{ this }} where charge_id in (select session_key from {{ ref('int_sessions_priced') }} where is_rejected or is_deleted)",
+) }}
 
 with
 
@@ -7,6 +17,9 @@ sessions as (
     from {{ ref('int_sessions_priced') }}
     where not is_rejected
         and not is_deleted
+        {%- if is_incremental() %}
+        and _built_at > {{ last_built_at() }}
+        {%- endif %}
 ),
 
 report_rows as (
@@ -43,6 +56,7 @@ report_rows as (
         coalesce(location_type_label, location_type) as location_type,
         organisation_id,
         quality_flags,
+        cast('{{ run_started_at }}' as timestamptz) as _built_at,
     from sessions
 )
 

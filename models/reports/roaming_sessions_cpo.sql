@@ -1,39 +1,45 @@
-{{ config(materialized='table', unique_key='cdr_id', tags=['report']) }}
+{#- Incremental (delete+insert on cdr_id): a build writes the rows of the
+    charging_sessions_cpo rows written after this table's last build
+    (_built_at), and of the stored rows whose free_usage is no longer the
+    station's setting at report_time. Its post-hook deletes the stored rows
+    whose CPO-view row was rewritten without them being rewritten too (the
+    session left roaming) and the rows of sessions now rejected or gone. A
+    change of a station's roaming IDs changes its fingerprint
+    (int_station_fingerprints), which rewrites its sessions all the way. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='cdr_id',
+    tags=['report'],
+    post_hook="
+        delete from {{ this }}
+        where _built_at < cast('{{ run_started_at }}' as timestamptz)
+            and (
+                cdr_id in (
+                    select charge_id
+                    from {{ ref('charging_sessions_cpo') }}
+                    where _built_at > (
+                        select coalesce(max(_built_at), '-infinity'::timestamptz)
+                        from {{ this }}
+                        where _built_at < cast('{{ run_started_at }}' as timestamptz)
+                    )
+                )
+                or cdr_id in (
+                    select session_key
+                    from {{ ref('int_sessions_priced') }}
+                    where is_rejected or is_deleted
+                )
+            )",
+) }}
 
 with
-
-sessions as (
-    select * from {{ ref('int_sessions_priced') }}
-),
-
-charging_sessions as (
-    select * from {{ ref('charging_sessions_cpo') }}
-),
-
-roaming_ids as (
-    select * from {{ ref('stg_raw__station_roaming_ids') }}
-),
-
-settings_history as (
-    select * from {{ ref('int_station_settings_history') }}
-),
-
-code_labels as (
-    select * from {{ ref('code_labels') }}
-),
 
 report_time as (
     select {{ report_time() }} as report_time
 ),
 
-roaming_sessions as (
-    select
-        charge_id,
-        roaming_network,
-        start_month_local,
-    from sessions
-    where is_listed_roaming_network
-        and not is_rejected
+settings_history as (
+    select * from {{ ref('int_station_settings_history') }}
 ),
 
 free_usage_at_report_time as (
@@ -47,6 +53,46 @@ free_usage_at_report_time as (
             settings_history.valid_to is null
             or report_time.report_time < settings_history.valid_to
         )
+),
+
+charging_sessions as (
+    select * from {{ ref('charging_sessions_cpo') }}
+    {%- if is_incremental() %}
+    where _built_at > {{ last_built_at() }}
+        or charge_id in (
+            select stored.cdr_id
+            from {{ this }} as stored
+            left join free_usage_at_report_time
+                on stored.station_id = free_usage_at_report_time.station_id
+            where stored.free_usage is distinct from
+                coalesce(free_usage_at_report_time.is_free_usage, false)
+        )
+    {%- endif %}
+),
+
+sessions as (
+    select * from {{ ref('int_sessions_priced') }}
+    {%- if is_incremental() %}
+    where session_key in (select charge_id from charging_sessions)
+    {%- endif %}
+),
+
+roaming_ids as (
+    select * from {{ ref('stg_raw__station_roaming_ids') }}
+),
+
+code_labels as (
+    select * from {{ ref('code_labels') }}
+),
+
+roaming_sessions as (
+    select
+        charge_id,
+        roaming_network,
+        start_month_local,
+    from sessions
+    where is_listed_roaming_network
+        and not is_rejected
 ),
 
 report_rows as (
@@ -79,6 +125,7 @@ report_rows as (
         charging_sessions.vat as vat_amount,
         charging_sessions.organisation_id,
         charging_sessions.quality_flags,
+        cast('{{ run_started_at }}' as timestamptz) as _built_at,
     from roaming_sessions
     inner join charging_sessions
         on roaming_sessions.charge_id = charging_sessions.charge_id

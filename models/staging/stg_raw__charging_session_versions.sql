@@ -2,11 +2,14 @@
     the latest version of each. Kept as its own relation so that the audit layer
     can count raw sessions without going through the dedupe. Incremental
     (delete+insert on _source_file): a landed raw file never changes (the raw
-    contract appends files), so a build parses only the files it has not loaded
-    before, stamped with the build's start (_loaded_at). A loaded file that is
-    no longer in the landing zone (removed, or the zone given from another
-    folder) is replaced by one tombstone row (_is_removed_file) that every
-    reader leaves out; if the file comes back, its rows replace the tombstone. -#}
+    contract appends files), so a build reads only the files it has not loaded
+    before (the file list comes from source_files(), and the IN filter lets
+    DuckDB skip every other Parquet file), stamped with the build's start
+    (_loaded_at). A loaded file that is no longer in the landing zone (removed,
+    or the zone given from another folder) is replaced by one tombstone row per
+    session key it held (_is_removed_file), which every reader leaves out and
+    which tells stg_raw__charging_sessions to recompute those keys; if the file
+    comes back, its rows replace the tombstones. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -20,6 +23,11 @@ source as (
 
 {%- if is_incremental() %}
 
+landed_files as (
+    select _source_file
+    from {{ source_files('raw', 'charging_sessions') }}
+),
+
 loaded_files as (
     select distinct _source_file
     from {{ this }}
@@ -28,13 +36,22 @@ loaded_files as (
 
 new_rows as (
     select * from source
-    where _source_file not in (select _source_file from loaded_files)
+    where _source_file in (
+        select _source_file from landed_files
+        where _source_file not in (select _source_file from loaded_files)
+    )
 ),
 
 removed_files as (
     select _source_file
     from loaded_files
-    where _source_file not in (select distinct _source_file from source)
+    where _source_file not in (select _source_file from landed_files)
+),
+
+removed_keys as (
+    select distinct session_key, _source_file
+    from {{ this }}
+    where _source_file in (select _source_file from removed_files)
 ),
 {%- else %}
 
@@ -145,9 +162,9 @@ select * from flagged
 {%- if is_incremental() %}
 union all by name
 select
-    'removed-file:' || _source_file as session_key,
+    session_key,
     _source_file,
     cast('{{ run_started_at }}' as timestamptz) as _loaded_at,
     true as _is_removed_file,
-from removed_files
+from removed_keys
 {%- endif %}

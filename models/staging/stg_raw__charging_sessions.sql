@@ -1,6 +1,7 @@
 {#- Incremental (delete+insert on session_key): a build recomputes, from all
-    their versions, only the sessions whose set of versions differs from the one
-    their stored row was built from (another count, or a later load). -#}
+    their versions, only the session keys that have a version (or a removed
+    file's tombstone) loaded after this table's last build (_built_at); a key
+    none of whose versions is left gets a tombstone row (is_deleted). -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -9,33 +10,37 @@
 with
 
 all_versions as (
+    select * from {{ ref('stg_raw__charging_session_versions') }}
+),
+
+live_versions as (
     select *
-    from {{ ref('stg_raw__charging_session_versions') }}
+    from all_versions
     where not _is_removed_file
+),
+
+{%- if is_incremental() %}
+
+changed_keys as (
+    select distinct session_key
+    from all_versions
+    where _loaded_at > (
+        select coalesce(max(_built_at), '-infinity'::timestamptz)
+        from {{ this }}
+    )
 ),
 
 versions as (
     select *
-    from all_versions
-    {%- if is_incremental() %}
-    where session_key in (
-        select loaded.session_key
-        from (
-            select
-                session_key,
-                count(*) as version_count,
-                max(_loaded_at) as last_loaded_at,
-            from all_versions
-            group by session_key
-        ) as loaded
-        left join {{ this }} as built
-            on loaded.session_key = built.session_key
-        where built.session_key is null
-            or loaded.version_count is distinct from built.version_count
-            or loaded.last_loaded_at is distinct from built.last_loaded_at
-    )
-    {%- endif %}
+    from live_versions
+    where session_key in (select session_key from changed_keys)
 ),
+{%- else %}
+
+versions as (
+    select * from live_versions
+),
+{%- endif %}
 
 deduplicated as (
     select
@@ -43,6 +48,7 @@ deduplicated as (
         count(*) over (partition by session_key) as version_count,
         max(_loaded_at) over (partition by session_key) as last_loaded_at,
         false as is_deleted,
+        cast('{{ run_started_at }}' as timestamptz) as _built_at,
     from versions
     qualify row_number() over (
         partition by session_key
@@ -64,12 +70,12 @@ deduplicated as (
 select * from deduplicated
 {%- if is_incremental() %}
 union all by name
--- a stored session none of whose versions is left (its raw file was removed):
+-- a changed key none of whose versions is left (its raw files were removed):
 -- a tombstone row replaces it, and every model downstream drops it
 select
     session_key,
     true as is_deleted,
-from {{ this }}
-where not is_deleted
-    and session_key not in (select session_key from all_versions)
+    cast('{{ run_started_at }}' as timestamptz) as _built_at,
+from changed_keys
+where session_key not in (select session_key from versions)
 {%- endif %}

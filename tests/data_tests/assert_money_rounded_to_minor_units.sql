@@ -5,6 +5,8 @@ with
 
 sessions as (
     select * from {{ ref('charging_sessions_cpo') }}
+    -- the rows the latest build wrote (all after a full refresh)
+    where {{ last_build_rows('charging_sessions_cpo') }}
 ),
 
 currencies as (

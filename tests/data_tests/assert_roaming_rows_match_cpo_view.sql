@@ -7,12 +7,18 @@ sessions as (
     select * from {{ ref('int_sessions_priced') }}
 ),
 
+-- the CPO-view rows the latest build wrote (all after a full refresh), and
+-- the roaming rows of those sessions
 charging as (
     select * from {{ ref('charging_sessions_cpo') }}
+    where {{ last_build_rows('charging_sessions_cpo') }}
 ),
 
 roaming as (
     select * from {{ ref('roaming_sessions_cpo') }}
+    {%- if not (flags.FULL_REFRESH or var('test_all_rows', false) in (true, 'true', 1, '1')) %}
+    where cdr_id in (select charge_id from charging)
+    {%- endif %}
 ),
 
 expected_roaming as (

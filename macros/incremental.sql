@@ -19,6 +19,19 @@
     ))
 {%- endmacro %}
 
+{# Every row of `relation` (a CTE) as text, joined in a stable order, per `key`:
+   what a fingerprint hashes. #}
+{% macro rows_as_text(relation, key, name) -%}
+    select
+        {{ key }},
+        string_agg(
+            cast({{ relation }} as varchar), '|'
+            order by cast({{ relation }} as varchar)
+        ) as {{ name }},
+    from {{ relation }}
+    group by {{ key }}
+{%- endmacro %}
+
 {# The build time of the rows {{ this }} holds last: what changed upstream after it
    has not been processed yet. An empty table gives -infinity. #}
 {% macro last_built_at() -%}

@@ -13,17 +13,7 @@ import pytest
 
 from runner.api import build
 from runner.errors import RenderError
-
-SOURCES_YML = """
-    version: 2
-    sources:
-      - name: shop
-        tables:
-          - name: orders
-            columns:
-              - name: id
-              - name: amount
-"""
+from test_runner_sources import SOURCES_YML
 
 INCREMENTAL = """
 {{ config(materialized='incremental') }}

@@ -33,38 +33,17 @@ roaming_ids as (
 ),
 
 revenue_shares_by_organisation as (
-    select
-        organisation_id,
-        string_agg(
-            cast(revenue_shares as varchar), '|'
-            order by cast(revenue_shares as varchar)
-        ) as revenue_shares_text,
-    from revenue_shares
-    group by organisation_id
+    {{ rows_as_text('revenue_shares', 'organisation_id', 'revenue_shares_text') }}
 ),
 
 settings_by_station as (
-    select
-        station_id,
-        string_agg(
-            cast(settings_history as varchar), '|'
-            order by cast(settings_history as varchar)
-        ) as settings_text,
-    from settings_history
-    group by station_id
+    {{ rows_as_text('settings_history', 'station_id', 'settings_text') }}
 ),
 
 -- not read by the pricing, but by roaming_sessions_cpo, which rewrites what
 -- the models before it rewrote
 roaming_ids_by_station as (
-    select
-        station_id,
-        string_agg(
-            cast(roaming_ids as varchar), '|'
-            order by cast(roaming_ids as varchar)
-        ) as roaming_ids_text,
-    from roaming_ids
-    group by station_id
+    {{ rows_as_text('roaming_ids', 'station_id', 'roaming_ids_text') }}
 ),
 
 fingerprinted as (

@@ -38,6 +38,17 @@
     (select coalesce(max(_built_at), '-infinity'::timestamptz) from {{ this }})
 {%- endmacro %}
 
+{# In a post-hook: the build time of the rows {{ this }} held before this run
+   wrote its own (-infinity when it held none, or this run replaced them all):
+   what changed upstream after it is what the hook has to look at. #}
+{% macro built_before_this_run() -%}
+    (
+        select coalesce(max(_built_at), '-infinity'::timestamptz)
+        from {{ this }}
+        where _built_at < cast('{{ run_started_at }}' as timestamptz)
+    )
+{%- endmacro %}
+
 {# A predicate over `sessions` (an alias of int_sessions_attributed, or of a
    relation with its session_key, station_id, start_time and _built_at) that
    holds for the sessions an incremental build of {{ this }} must recompute:

@@ -1,13 +1,21 @@
 {#- Incremental (delete+insert on charge_id): a build writes the sessions
     int_sessions_priced recomputed after this table's last build (_built_at);
-    its post-hook then removes every row whose session is now rejected or gone
-    (a short list: int_sessions_priced keeps those as rows of their own). -#}
+    its post-hook then removes the rows of the sessions int_sessions_priced
+    recomputed since as rejected or gone (it keeps those as rows of their
+    own). -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='charge_id',
     tags=['report'],
-    post_hook="delete from {{ this }} where charge_id in (select session_key from {{ ref('int_sessions_priced') }} where is_rejected or is_deleted)",
+    post_hook="
+        delete from {{ this }}
+        where charge_id in (
+            select session_key
+            from {{ ref('int_sessions_priced') }}
+            where (is_rejected or is_deleted)
+                and _built_at > {{ built_before_this_run() }}
+        )",
 ) }}
 
 with

@@ -18,16 +18,13 @@
                 cdr_id in (
                     select charge_id
                     from {{ ref('charging_sessions_cpo') }}
-                    where _built_at > (
-                        select coalesce(max(_built_at), '-infinity'::timestamptz)
-                        from {{ this }}
-                        where _built_at < cast('{{ run_started_at }}' as timestamptz)
-                    )
+                    where _built_at > {{ built_before_this_run() }}
                 )
                 or cdr_id in (
                     select session_key
                     from {{ ref('int_sessions_priced') }}
-                    where is_rejected or is_deleted
+                    where (is_rejected or is_deleted)
+                        and _built_at > {{ built_before_this_run() }}
                 )
             )",
 ) }}

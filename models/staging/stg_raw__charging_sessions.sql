@@ -14,8 +14,10 @@ all_versions as (
 ),
 
 live_versions as (
-    select *
-    from all_versions
+    select
+        rowid as version_rowid,
+        *,
+    from {{ ref('stg_raw__charging_session_versions') }}
     where not _is_removed_file
 ),
 
@@ -42,29 +44,45 @@ versions as (
 ),
 {%- endif %}
 
-deduplicated as (
+-- The winning version of each key, found on narrow columns (a hash
+-- aggregate), then joined back to its full row by row id: at 100 M sessions a
+-- window over whole rows sorts every version with all its columns, which
+-- does not stay in memory and spills for hours.
+ranked as (
     select
-        *,
-        count(*) over (partition by session_key) as version_count,
-        max(_loaded_at) over (partition by session_key) as last_loaded_at,
-        false as is_deleted,
-        cast('{{ run_started_at }}' as timestamptz) as _built_at,
-    from versions
-    qualify row_number() over (
-        partition by session_key
-        order by
-            updated_at desc nulls last,
+        session_key,
+        arg_max(version_rowid, (
+            -- latest updated_at first (an unreadable one sorts oldest)
+            coalesce(updated_at, '-infinity'::timestamptz),
+            updated_at is not null,
             -- on a tie, the version that knows more: stopped, then billed
-            stop_time_raw is not null desc,
-            price_raw is not null desc,
-            _source_file desc,
-            md5(cast(row(
+            stop_time_raw is not null,
+            price_raw is not null,
+            -- then the later file, then a hash of the values
+            _source_file,
+            hash(
                 station_id, created_at_raw, start_time_raw, stop_time_raw,
                 meter_start_wh_raw, meter_stop_wh_raw, price_raw,
                 charge_method, billing_type, roaming_network, operator_id,
                 provider_id, transaction_id, counter_charge_of
-            ) as varchar)) desc
-    ) = 1
+            )
+        )) as winner_rowid,
+        count(*) as version_count,
+        max(_loaded_at) as last_loaded_at,
+    from versions
+    group by session_key
+),
+
+deduplicated as (
+    select
+        versions.* exclude (version_rowid),
+        ranked.version_count,
+        ranked.last_loaded_at,
+        false as is_deleted,
+        cast('{{ run_started_at }}' as timestamptz) as _built_at,
+    from versions
+    inner join ranked
+        on versions.version_rowid = ranked.winner_rowid
 )
 
 select * from deduplicated
@@ -77,5 +95,5 @@ select
     true as is_deleted,
     cast('{{ run_started_at }}' as timestamptz) as _built_at,
 from changed_keys
-where session_key not in (select session_key from versions)
+where session_key not in (select session_key from ranked)
 {%- endif %}

@@ -13,7 +13,9 @@ all_versions as (
     select * from {{ ref('stg_raw__charging_session_versions') }}
 ),
 
-live_versions as (
+-- read twice below (the ranking, then the rows of the winners): inlined both
+-- times, since materialising it would write every version once more
+live_versions as not materialized (
     select
         rowid as version_rowid,
         *,
@@ -32,14 +34,14 @@ changed_keys as (
     )
 ),
 
-versions as (
+versions as not materialized (
     select *
     from live_versions
     where session_key in (select session_key from changed_keys)
 ),
 {%- else %}
 
-versions as (
+versions as not materialized (
     select * from live_versions
 ),
 {%- endif %}

@@ -99,10 +99,12 @@ def add_one_day(raw: Path) -> Path:
     out = folder / "sessions_extra_day.parquet"
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
+        files = f"read_parquet('{folder}/sessions_*.parquet')"
+        # the last day first, on one column: a CTE read twice would be materialised,
+        # which at 100 M sessions spills every row to disk
+        [(last_day,)] = con.execute(f"select max(start_time)::date from {files}").fetchall()
         con.execute(f"""
             copy (
-                with s as (select * from read_parquet('{folder}/sessions_*.parquet')),
-                last_day as (select max(start_time)::date as d from s)
                 select * replace (
                     'X' || charge_id as charge_id,
                     created_at + interval 1 day as created_at,
@@ -111,8 +113,9 @@ def add_one_day(raw: Path) -> Path:
                     updated_at + interval 1 day as updated_at,
                     case when counter_charge_of is not null
                          then 'X' || counter_charge_of end as counter_charge_of)
-                from s, last_day where s.start_time::date = last_day.d
-            ) to '{out}' (format parquet)""")
+                from {files}
+                where start_time::date = ?
+            ) to '{out}' (format parquet)""", [last_day])
     return out
 
 

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import duckdb
 
@@ -21,6 +21,9 @@ from .render import quote_ident, relation_name
 from .sources import sql_literal
 
 FAILURE_SAMPLE = 5
+
+# A model's pre-hooks and post-hooks, rendered SQL statements.
+Hooks = tuple[Sequence[str], Sequence[str]]
 
 
 @dataclass
@@ -102,8 +105,8 @@ class Executor:
                             compiled_path=str(item.compiled_path) if item.compiled_path else None)
         with self._timing(result):
             try:
-                result.rows = self._materialize(node, item.sql, item.pre_hooks,
-                                                item.post_hooks)
+                result.rows = self._materialize(node, item.sql,
+                                                (item.pre_hooks, item.post_hooks))
                 if node.materialized in ("table", "incremental"):
                     result.message = f"{result.rows} rows"
             except duckdb.Error as exc:
@@ -146,12 +149,10 @@ class Executor:
                                   "column_types.")
         return result
 
-    def _materialize(self, node: Node, sql: str, pre_hooks: list[str] | None = None,
-                     post_hooks: list[str] | None = None) -> int | None:
+    def _materialize(self, node: Node, sql: str, hooks: Hooks = ((), ())) -> int | None:
         kind = node.materialized
-        hooks = (pre_hooks or [], post_hooks or [])
         if kind == "view":
-            return self._transaction(node, lambda: self._create_view(node, sql), *hooks)
+            return self._transaction(node, lambda: self._create_view(node, sql), hooks)
         if kind == "table":
             return self._replace_table(node, sql, hooks)
         if kind == "incremental":
@@ -161,9 +162,10 @@ class Executor:
         raise ExecutionError(f"cannot run materialization {kind!r}.", node=node.name)
 
     def _transaction(self, node: Node, body: Callable[[], int | None],
-                     pre_hooks: list[str] = (), post_hooks: list[str] = ()) -> int | None:
+                     hooks: Hooks = ((), ())) -> int | None:
         """One transaction: the model's hooks and its statement commit together or not
         at all."""
+        pre_hooks, post_hooks = hooks
         self._sql("begin transaction")
         try:
             self._sql(f"create schema if not exists {quote_ident(node.schema)}")
@@ -193,17 +195,15 @@ class Executor:
         self._drop_other_kind(node, "view")
         self._sql(f"create or replace view {relation_name(node.schema, node.alias)} as\n{sql}")
 
-    def _replace_table(self, node: Node, sql: str,
-                       hooks: tuple[list[str], list[str]] = ([], [])) -> int | None:
+    def _replace_table(self, node: Node, sql: str, hooks: Hooks = ((), ())) -> int | None:
         def body() -> int | None:
             self._drop_other_kind(node, "table")
             target = relation_name(node.schema, node.alias)
             row = self._sql(f"create or replace table {target} as\n{sql}").fetchone()
             return int(row[0]) if row else None
-        return self._transaction(node, body, *hooks)
+        return self._transaction(node, body, hooks)
 
-    def _incremental(self, node: Node, sql: str,
-                     hooks: tuple[list[str], list[str]] = ([], [])) -> int | None:
+    def _incremental(self, node: Node, sql: str, hooks: Hooks = ((), ())) -> int | None:
         strategy, keys = incremental_plan(node)
         target = relation_name(node.schema, node.alias)
         staged = quote_ident(f"{node.alias}__incoming")
@@ -227,7 +227,7 @@ class Executor:
                           f"when matched then update by name when not matched then insert by name")
             self._sql(f"drop table {staged}")
             return int(rows)
-        return self._transaction(node, body, *hooks)
+        return self._transaction(node, body, hooks)
 
     def _comment(self, node: Node) -> None:
         target = relation_name(node.schema, node.alias)

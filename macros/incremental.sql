@@ -84,12 +84,19 @@
     )
 {%- endmacro %}
 
+{# 'true' when the data tests are to read every row: on --full-refresh, or with
+   --vars '{test_all_rows: true}'; else 'false'. #}
+{% macro tests_read_all_rows() -%}
+    {{ 'true' if flags.FULL_REFRESH or var('test_all_rows', false) in (true, 'true', 1, '1')
+       else 'false' }}
+{%- endmacro %}
+
 {# For a model's data_tests_where config: the rows its latest build wrote
    (every row after a full refresh, the increment after an incremental build),
    so that an hourly build tests what it changed instead of every stored row.
-   --vars '{test_all_rows: true}' tests every row. #}
+   tests_read_all_rows() tests every row. #}
 {% macro last_build_rows(model_name, column='_built_at') -%}
-    {%- if var('test_all_rows', false) in (true, 'true', 1, '1') -%}
+    {%- if tests_read_all_rows() | trim == 'true' -%}
         true
     {%- else -%}
         {{ column }} = (select max({{ column }}) from {{ ref(model_name) }})

@@ -28,10 +28,7 @@ live_versions as not materialized (
 changed_keys as (
     select distinct session_key
     from all_versions
-    where _loaded_at > (
-        select coalesce(max(_built_at), '-infinity'::timestamptz)
-        from {{ this }}
-    )
+    where _loaded_at > {{ last_built_at() }}
 ),
 
 versions as not materialized (

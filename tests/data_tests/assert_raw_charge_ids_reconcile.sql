@@ -4,7 +4,7 @@
 -- It reads every raw row, so it runs on a full refresh and with
 -- --vars '{test_all_rows: true}'; an incremental build relies on
 -- audit.reconciliation, rebuilt every run, and its test.
-{%- if not (flags.FULL_REFRESH or var('test_all_rows', false) in (true, 'true', 1, '1')) %}
+{%- if tests_read_all_rows() | trim != 'true' %}
 select 0 as raw_charge_ids, 0 as reported_rows, 0 as rejected_rows
 where false
 {%- else %}

@@ -16,7 +16,7 @@ charging as (
 
 roaming as (
     select * from {{ ref('roaming_sessions_cpo') }}
-    {%- if not (flags.FULL_REFRESH or var('test_all_rows', false) in (true, 'true', 1, '1')) %}
+    {%- if tests_read_all_rows() | trim != 'true' %}
     where cdr_id in (select charge_id from charging)
     {%- endif %}
 ),

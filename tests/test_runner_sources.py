@@ -206,6 +206,15 @@ def replace_keeping_size_and_mtime(path: Path, content: bytes) -> None:
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
+def landed_good_csv(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A landing zone holding orders/a.csv (GOOD), and where its database goes."""
+    raw = tmp_path / "raw"
+    (raw / "orders").mkdir(parents=True)
+    csv = raw / "orders" / "a.csv"
+    csv.write_bytes(GOOD)
+    return raw, csv, tmp_path / "db.duckdb"
+
+
 def checks(query, db: Path) -> dict[str, tuple]:
     return {Path(p).name: (size, fmt, cols) for p, size, fmt, cols in
             query(db, "select path, size_bytes, format, columns "
@@ -220,11 +229,7 @@ BROKEN = b"id,amount\n" + ROWS + b"7,1,0"     # same size, one column too many
 
 
 def test_an_unchanged_file_is_not_checked_again(shop: Path, tmp_path: Path, query) -> None:
-    raw = tmp_path / "raw"
-    (raw / "orders").mkdir(parents=True)
-    csv = raw / "orders" / "a.csv"
-    csv.write_bytes(GOOD)
-    db = tmp_path / "db.duckdb"                     # a fresh file: the record is made
+    raw, csv, db = landed_good_csv(tmp_path)     # a fresh database: the record is made
     assert build(shop, raw_dir=raw, db_path=db).ok
     assert checks(query, db) == {"a.csv": (len(GOOD), "csv", ["id", "amount"])}
     assert query(db, "select count(*) from stg_orders") == [(50_001,)]
@@ -244,11 +249,7 @@ def test_an_unchanged_file_is_not_checked_again(shop: Path, tmp_path: Path, quer
 
 def test_a_changed_size_is_checked_again_and_the_record_updated(shop: Path, tmp_path: Path,
                                                                  query) -> None:
-    raw = tmp_path / "raw"
-    (raw / "orders").mkdir(parents=True)
-    csv = raw / "orders" / "a.csv"
-    csv.write_bytes(GOOD)
-    db = tmp_path / "db.duckdb"
+    raw, csv, db = landed_good_csv(tmp_path)
     assert build(shop, raw_dir=raw, db_path=db).ok
     mtime = csv.stat().st_mtime_ns
     csv.write_bytes(b"id,amount,note\n1,10,x\n")
@@ -284,11 +285,7 @@ def test_recorded_columns_still_meet_the_required_columns(make_project, tmp_path
 
 def test_full_refresh_checks_every_file_again(shop: Path, tmp_path: Path, cli,
                                               query) -> None:
-    raw = tmp_path / "raw"
-    (raw / "orders").mkdir(parents=True)
-    csv = raw / "orders" / "a.csv"
-    csv.write_bytes(GOOD)
-    db = tmp_path / "db.duckdb"
+    raw, csv, db = landed_good_csv(tmp_path)
     code, out, err = cli("build", "--project-dir", shop, "--raw-dir", raw, "--db", db)
     assert code == 0, out + err
     replace_keeping_size_and_mtime(csv, BROKEN)

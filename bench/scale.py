@@ -2,7 +2,14 @@
 SQL run directly through DuckDB, an incremental rebuild after one more day of sessions,
 and the partitioned Parquet export. Prints figures; asserts nothing about time.
 
-    python bench/scale.py --sizes 1000000 10000000 --memory-limit 16GB
+Runner vs raw DuckDB: --repeat pairs of runs, alternating (runner, raw, runner, raw, ...),
+each process into an empty database with the seeds loaded first (untimed). Per run: the
+process's wall and CPU (user + system) time and its execution time (the runner's node
+times from target/run_results.json; the raw script's time executing the models'
+statements); then the medians of each side, the ratio of the medians and of the minima,
+and the time outside execution (start-up, compile, sources).
+
+    python bench/scale.py --sizes 1000000 10000000 --memory-limit 16GB --repeat 5
     python bench/scale.py --sizes 100000000 --memory-limit 16GB --skip-run --one-database
 
 Landing zones and databases go to bench/out/scale/ (git-ignored); a landing zone is
@@ -12,8 +19,11 @@ generated once per size and reused.
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -21,6 +31,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT_TIME = "2026-01-01T00:00:00Z"
+
+sys.path.insert(0, str(ROOT / "bench"))
+import vs_dbt  # noqa: E402    its checked(): wall time, CPU time and output of one child
+
+vs_dbt.TIMEOUT = None       # no time limit on a build, as in run_child
 
 
 def run_child(cmd: list[str]) -> tuple[float, float]:
@@ -47,8 +62,11 @@ def runner_cmd(command: str, raw: Path, db: Path, memory_limit: str | None,
     return cmd + (extra or [])
 
 
+# The same models in the same order, into a database the seeds were loaded into (as the
+# runner's). Prints its time from after the imports (as the runner's run_results.json
+# "seconds") and its time executing the models' statements (as the runner's node times).
 RAW_DUCKDB = r"""
-import sys, time
+import json, sys, time
 from pathlib import Path
 import duckdb
 from runner.api import Session
@@ -56,6 +74,7 @@ from runner.compile import compile_models
 from runner.sources import prepare_sources
 from runner.render import quote_ident, relation_name
 
+started = time.perf_counter()
 root, raw, db, report_time, memory_limit = sys.argv[1:6]
 session = Session(root, {"report_time": report_time})
 project = session.project
@@ -64,19 +83,12 @@ names = [n for n in session.select(None, None) if n in project.models
 compiled = compile_models(project, session.renderer, names, None)
 con = duckdb.connect(db)
 con.execute("set TimeZone = 'UTC'")
+con.execute("set enable_progress_bar = false")
 if memory_limit != "-":
     con.execute(f"set memory_limit = '{memory_limit}'")
-started = time.perf_counter()
 used = sorted({k for n in names for k in project.models[n].sources})
 prepare_sources(con, Path(raw), [project.sources[k] for k in used])
-for name in [n for n in session.select(None, None) if n in project.seeds]:
-    node = project.seeds[name]
-    types = node.config.get("column_types") or {}
-    listed = ", ".join(f"'{k}': '{v}'" for k, v in types.items())
-    con.execute(f"create schema if not exists {quote_ident(node.schema)}")
-    con.execute(f"create or replace table {relation_name(node.schema, node.alias)} as "
-                f"select * from read_csv('{node.path}', header = true"
-                + (f", types = {{{listed}}}" if types else "") + ")")
+executing = time.perf_counter()
 for name in names:
     node = project.models[name]
     kind = "view" if node.materialized == "view" else "table"
@@ -87,8 +99,93 @@ for name in names:
                 f"{compiled[name].sql}")
     for hook in compiled[name].post_hooks:
         con.execute(hook)
-print(time.perf_counter() - started)
+executed = time.perf_counter() - executing
+con.close()
+print(json.dumps({"seconds": time.perf_counter() - started, "exec_seconds": executed}))
 """
+
+
+def timed_run(what: str, cmd: list[str]) -> dict:
+    """Wall and CPU seconds of one child process, and its output."""
+    wall = vs_dbt.checked(what, cmd, ROOT)
+    return {"wall": wall, "cpu": vs_dbt.checked.last_cpu, "output": vs_dbt.checked.last_output}
+
+
+def runner_run(raw: Path, db: Path, memory_limit: str | None) -> dict:
+    """`runner run`; from its target/run_results.json, the command's own time ("seconds",
+    from after the imports) and the sum of its nodes' times ("exec")."""
+    out = timed_run("runner run", runner_cmd("run", raw, db, memory_limit))
+    out["seconds"] = out["exec"] = math.nan
+    try:
+        results = json.loads((ROOT / "target" / "run_results.json").read_text())
+    except (OSError, ValueError):
+        results = {}
+    # someone else's command in this project may have written the file since
+    if results.get("command") == "run" and results.get("db_path") == str(db.resolve()):
+        out["seconds"] = results["seconds"]
+        out["exec"] = sum(node["seconds"] for node in results["results"])
+    else:
+        print("  (target/run_results.json is not this run's: no node times)", flush=True)
+    return out
+
+
+def raw_run(raw: Path, db: Path, memory_limit: str | None) -> dict:
+    out = timed_run("raw DuckDB", [sys.executable, "-c", RAW_DUCKDB, str(ROOT), str(raw),
+                                   str(db), REPORT_TIME, memory_limit or "-"])
+    printed = json.loads(out["output"].strip().splitlines()[-1])
+    out["seconds"], out["exec"] = printed["seconds"], printed["exec_seconds"]
+    return out
+
+
+def median(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs) if runs else math.nan
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b else math.nan
+
+
+def runner_vs_raw(work: Path, raw: Path, repeat: int, with_raw: bool,
+                  memory_limit: str | None, fresh) -> dict:
+    """Step 1: `repeat` runner runs, alternating with as many raw DuckDB runs, each into
+    an empty database with the seeds loaded (untimed); prints every run and the medians."""
+    db, raw_db = work / "runner.duckdb", work / "raw_duckdb.duckdb"
+    ours: list[dict] = []
+    theirs: list[dict] = []
+    print(f"{'':>11}  runner run vs raw DuckDB, {repeat} run(s) each, alternating "
+          "(wall s / CPU s / execution s; execution = the runner's node times, the raw "
+          "script's statements)", flush=True)
+    for i in range(repeat):
+        fresh(db)
+        ours.append(runner_run(raw, db, memory_limit))
+        fresh(db, seed=False)       # disk: one database at a time
+        line = (f"{'':>11}  run {i + 1}: runner {ours[-1]['wall']:8.2f} "
+                f"{ours[-1]['cpu']:8.2f} {ours[-1]['exec']:8.2f}")
+        if with_raw:
+            fresh(raw_db)
+            theirs.append(raw_run(raw, raw_db, memory_limit))
+            fresh(raw_db, seed=False)
+            line += (f" | raw {theirs[-1]['wall']:8.2f} {theirs[-1]['cpu']:8.2f} "
+                     f"{theirs[-1]['exec']:8.2f}")
+        print(line, flush=True)
+    out = {key: median(ours, key) for key in ("wall", "cpu", "exec", "seconds")}
+    raw_m = {key: median(theirs, key) for key in ("wall", "cpu", "exec", "seconds")}
+    out["raw"] = raw_m["wall"]
+    out["wall_ratio"] = ratio(out["wall"], raw_m["wall"])
+    out["exec_ratio"] = ratio(out["exec"], raw_m["exec"])
+    min_ratio = ratio(min(r["wall"] for r in ours),
+                      min(r["wall"] for r in theirs)) if theirs else math.nan
+    print(f"{'':>11}  median: runner {out['wall']:.2f} s, raw {raw_m['wall']:.2f} s; "
+          f"runner/raw wall {out['wall_ratio']:.3f} (of the minima {min_ratio:.3f}), "
+          f"CPU {ratio(out['cpu'], raw_m['cpu']):.3f}, execution {out['exec_ratio']:.3f} "
+          f"({out['exec']:.2f} s / {raw_m['exec']:.2f} s)", flush=True)
+    print(f"{'':>11}  outside execution (median): runner "
+          f"{out['wall'] - out['exec']:.2f} s (start-up {out['wall'] - out['seconds']:.2f} s, "
+          f"compile and sources {out['seconds'] - out['exec']:.2f} s), raw "
+          f"{raw_m['wall'] - raw_m['exec']:.2f} s (start-up "
+          f"{raw_m['wall'] - raw_m['seconds']:.2f} s, compile and sources "
+          f"{raw_m['seconds'] - raw_m['exec']:.2f} s)", flush=True)
+    return out
 
 
 def add_one_day(raw: Path) -> Path:
@@ -172,12 +269,17 @@ def main() -> None:
     parser.add_argument("--memory-limit", default=None, help="e.g. 16GB")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "bench" / "out" / "scale")
     parser.add_argument("--skip-raw", action="store_true", help="skip the raw DuckDB run")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runner runs (and as many raw DuckDB runs, alternating) per "
+                             "size; medians reported (default 3)")
     parser.add_argument("--skip-run", action="store_true",
                         help="skip `runner run` and the raw DuckDB run (benchmark 2)")
     parser.add_argument("--one-database", action="store_true",
                         help="keep one database on disk: save the incremental build's tables "
                              "as Parquet, then full-refresh into the same file and compare")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     from runner.generate import generate
 
     rows = []
@@ -194,29 +296,18 @@ def main() -> None:
                   flush=True)
         db = work / "runner.duckdb"
 
-        def fresh(path: Path) -> None:
+        def fresh(path: Path, seed: bool = True) -> None:
             for leftover in work.glob(path.name + "*"):
                 leftover.unlink()
-            run_child(runner_cmd("seed", raw, path, None))      # seeds are not timed
+            if seed:
+                run_child(runner_cmd("seed", raw, path, None))      # seeds are not timed
 
-        run_s = raw_s = float("nan")
+        step1 = {"wall": math.nan, "raw": math.nan, "wall_ratio": math.nan,
+                 "exec_ratio": math.nan}
         if not args.skip_run:
-            fresh(db)
-            run_s, _ = run_child(runner_cmd("run", raw, db, args.memory_limit))
-        if not (args.skip_raw or args.skip_run):
-            raw_db = work / "raw_duckdb.duckdb"
-            for leftover in work.glob("raw_duckdb.duckdb*"):
-                leftover.unlink()
-            out = subprocess.run([sys.executable, "-c", RAW_DUCKDB, str(ROOT), str(raw),
-                                  str(raw_db), REPORT_TIME, args.memory_limit or "-"],
-                                 capture_output=True, text=True, cwd=ROOT)
-            if out.returncode != 0:
-                sys.exit(out.stderr[-2000:])
-            raw_s = float(out.stdout.strip().splitlines()[-1])
-            for leftover in work.glob("raw_duckdb.duckdb*"):
-                leftover.unlink()     # disk: one database at a time
-            fresh(db)         # the runner again, after the raw run: same cache state
-            run_s = min(run_s, run_child(runner_cmd("run", raw, db, args.memory_limit))[0])
+            step1 = runner_vs_raw(work, raw, args.repeat, not args.skip_raw,
+                                  args.memory_limit, fresh)
+        run_s, raw_s = step1["wall"], step1["raw"]
         for leftover in work.glob("runner.duckdb*"):
             leftover.unlink()
         build_s, build_mem = run_child(runner_cmd("build", raw, db, args.memory_limit))
@@ -249,9 +340,10 @@ def main() -> None:
                              other, args.memory_limit)
         finally:
             extra.unlink()          # the landing zone stays as generated
-        rows.append((n, run_s, raw_s, build_s))
+        rows.append((n, run_s, step1["wall_ratio"], step1["exec_ratio"], build_s))
         print(f"{n:>11,} sessions: runner run {run_s:8.1f} s, raw DuckDB {raw_s:8.1f} s "
-              f"(runner/raw {run_s / raw_s:5.3f}); full build with tests {build_s:8.1f} s, "
+              f"(medians; runner/raw {step1['wall_ratio']:5.3f}, execution "
+              f"{step1['exec_ratio']:5.3f}); full build with tests {build_s:8.1f} s, "
               f"peak memory {build_mem:5.1f} GiB; both report views exported by month "
               f"{export_s:6.1f} s", flush=True)
         print(f"{'':>11}  one more day ({extra_count}): incremental build "
@@ -259,13 +351,13 @@ def main() -> None:
               f"({incr_s / full_s:6.1%}); rows differing from the full refresh: {differ}",
               flush=True)
 
-    print("\nsessions     build s  per M sessions     run s   runner/raw")
+    print("\nsessions     build s  per M sessions     run s   runner/raw  execution")
     base = None
-    for n, run_s, raw_s, build_s in rows:
+    for n, run_s, wall_ratio, exec_ratio, build_s in rows:
         per_m = build_s / (n / 1e6)
         base = base or per_m
         print(f"{n:>11,} {build_s:8.1f} {per_m:10.2f} s ({per_m / base:4.2f}x) "
-              f"{run_s:8.1f} {run_s / raw_s:8.3f}")
+              f"{run_s:8.1f} {wall_ratio:8.3f} {exec_ratio:10.3f}")
 
 if __name__ == "__main__":
     main()

@@ -49,8 +49,8 @@
     )
 {%- endmacro %}
 
-{# A predicate over `sessions` (an alias of int_sessions_attributed, or of a
-   relation with its session_key, station_id, start_time and _built_at) that
+{# A predicate over `sessions` (an alias of stg_raw__charging_sessions, or of
+   a relation with its session_key, station_id, start_time and _built_at) that
    holds for the sessions an incremental build of {{ this }} must recompute:
    - rebuilt upstream after {{ this }}'s last build (a new version, a removed
      file: _built_at of stg_raw__charging_sessions);

@@ -8,12 +8,18 @@
 ) }}
 with
 
-sessions as (
+sessions_to_price as (
     select *
-    from {{ ref('int_sessions_attributed') }} as attributed
+    from {{ ref('stg_raw__charging_sessions') }} as latest
     {%- if is_incremental() %}
-    where {{ sessions_to_rebuild('attributed') }}
+    where {{ sessions_to_rebuild('latest') }}
     {%- endif %}
+),
+
+-- attributed after the filter (the same macro as int_sessions_attributed),
+-- so that an hourly build joins and localises only what it recomputes
+sessions as (
+    {{ attribute_sessions('sessions_to_price') | indent(4) }}
 ),
 
 vat_rates as (

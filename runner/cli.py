@@ -169,14 +169,15 @@ def export(model: Annotated[str, typer.Argument(help="A model, or schema.table."
                "--partition-by", help="Hive-partition by these columns (month works too).")
            ] = None,
            where: Annotated[Optional[str], typer.Option(
-               "--where", help="A plain predicate over the table's columns.")] = None
-           ) -> None:
+               "--where", help="A plain predicate over the table's columns.")] = None,
+           memory_limit: MemoryLimit = None) -> None:
     """Write a table to Parquet (zstd), atomically.
 
     Example: runner export charging_sessions_cpo --out sessions.parquet --partition-by month
     """
     from .export import export_table
-    rows = export_table(project_dir, model, out, db, partition_by or [], where)
+    rows = export_table(project_dir, model, out, db, partition_by or [], where,
+                        memory_limit=memory_limit)
     typer.echo(f"wrote {rows} rows to {out}")
 
 

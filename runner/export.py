@@ -17,7 +17,8 @@ from .render import quote_ident, relation_name
 from .sources import sql_literal
 
 
-def _open(project_dir: str | Path, model: str, db: str | Path | None):
+def _open(project_dir: str | Path, model: str, db: str | Path | None,
+          memory_limit: str | None = None):
     from .api import default_db_path, resolve_relation
     from .database import connect, has_relation
     from .project import load_project
@@ -26,7 +27,7 @@ def _open(project_dir: str | Path, model: str, db: str | Path | None):
     path = Path(db).resolve() if db else default_db_path(project)
     # Read-only, and the only SQL run here is the runner's own: views over a raw folder
     # anywhere must stay readable, so file access is not narrowed as in a build.
-    con = connect(path, read_only=True)
+    con = connect(path, read_only=True, memory_limit=memory_limit)
     if not has_relation(con, schema, table):
         con.close()
         raise RunnerError(f"{schema}.{table} is not in {path}.",
@@ -58,10 +59,12 @@ def table_columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
 
 def export_table(project_dir: str | Path, model: str, out: str | Path,
                  db: str | Path | None, partition_by: list[str],
-                 where: str | None = None) -> int:
+                 where: str | None = None, memory_limit: str | None = None) -> int:
+    """Write the table (or the rows `where` keeps) to `out`. With `memory_limit` DuckDB
+    holds to it as in a build, spilling to a folder beside the database file (<db>.tmp)."""
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    con, relation = _open(project_dir, model, db)
+    con, relation = _open(project_dir, model, db, memory_limit)
     try:
         columns = table_columns(con, relation)
         source = relation
@@ -79,6 +82,8 @@ def export_table(project_dir: str | Path, model: str, out: str | Path,
         query = f"select * from {source}" + (f" where {predicate}" if predicate else "")
         try:
             rows = con.execute(f"select count(*) from ({query})").fetchone()[0]
+        except duckdb.OutOfMemoryException as exc:
+            raise _out_of_memory(f"cannot read {relation}", exc, memory_limit) from None
         except duckdb.Error as exc:
             raise ExportError(f"cannot read {relation}: {str(exc).splitlines()[0]}",
                               hint="build it again; a view also needs the raw files it "
@@ -86,11 +91,27 @@ def export_table(project_dir: str | Path, model: str, out: str | Path,
         options = "format parquet, compression zstd"
         if partitions:
             options += f", partition_by ({', '.join(partitions)})"
-        write_atomically(out, lambda tmp: con.execute(
-            f"copy ({query}) to {sql_literal(str(tmp))} ({options})"), is_dir=bool(partitions))
+
+        def copy(tmp: Path) -> None:
+            try:
+                con.execute(f"copy ({query}) to {sql_literal(str(tmp))} ({options})")
+            except duckdb.OutOfMemoryException as exc:
+                raise _out_of_memory(f"could not write {out}", exc, memory_limit,
+                                     "; nothing was left at that path.") from None
+        write_atomically(out, copy, is_dir=bool(partitions))
     finally:
         con.close()
     return int(rows)
+
+
+def _out_of_memory(what: str, exc: duckdb.Error, memory_limit: str | None,
+                   after: str = "") -> ExportError:
+    """DuckDB spills to disk beyond the memory limit, but not everything an export holds
+    can spill: too low a limit ends in an out-of-memory error, named as such."""
+    hint = (f"raise --memory-limit (it was {memory_limit})." if memory_limit else
+            "pass --memory-limit (e.g. 8GB) below this machine's free memory, so that "
+            "DuckDB spills to disk sooner.")
+    return ExportError(f"{what}: {str(exc).splitlines()[0]}{after}", hint=hint)
 
 
 def _with_local_month(con: duckdb.DuckDBPyConnection, relation: str,

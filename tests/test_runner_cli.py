@@ -258,3 +258,59 @@ def test_export_to_a_folder_of_other_files_deletes_nothing(shop: Path, cli,
     assert code == 2 and str(folder) in err
     assert (folder / "important.txt").read_text() == "keep me\n"
     assert sorted(p.name for p in folder.iterdir()) == ["important.txt"]
+
+
+def test_export_with_a_memory_limit_writes_the_same_rows(shop: Path, cli, tmp_path: Path,
+                                                         monkeypatch) -> None:
+    import runner.database
+    seen: list[str] = []
+    connect = runner.database.connect
+
+    def recording_connect(*args, **kwargs):
+        con = connect(*args, **kwargs)
+        seen.append(con.execute("select current_setting('memory_limit')").fetchone()[0])
+        return con
+    monkeypatch.setattr(runner.database, "connect", recording_connect)
+    args = ["--partition-by", "month", "--project-dir", shop, "--db", shop / "db.duckdb"]
+    assert cli("export", "orders", "--out", tmp_path / "free", *args)[0] == 0
+    code, out, err = cli("export", "orders", "--out", tmp_path / "limited", *args,
+                         "--memory-limit", "100MB")
+    assert code == 0, err
+    assert f"wrote 3 rows to {tmp_path / 'limited'}" in out
+    expected = duckdb.connect(config={"memory_limit": "100MB"}).execute(
+        "select current_setting('memory_limit')").fetchone()[0]
+    assert seen[1] == expected != seen[0]
+    read = "select * from read_parquet('{}/*/*.parquet', hive_partitioning = true) order by id"
+    assert duckdb.sql(read.format(tmp_path / "limited")).fetchall() == \
+        duckdb.sql(read.format(tmp_path / "free")).fetchall() == \
+        [(1, "EUR", 10.5, 9), (2, "SEK", 99.0, 10), (3, "EUR", 1.25, 10)]
+
+
+def test_export_with_a_bad_memory_limit_names_the_option(shop: Path, cli,
+                                                         tmp_path: Path) -> None:
+    out_file = tmp_path / "orders.parquet"
+    code, out, err = cli("export", "orders", "--out", out_file, "--memory-limit", "lots",
+                         "--project-dir", shop, "--db", shop / "db.duckdb")
+    assert code == 3
+    assert "--memory-limit 'lots' is not a memory size" in err
+    assert "e.g. --memory-limit 8GB" in err and "Traceback" not in out + err
+    assert not out_file.exists()
+
+
+def test_an_export_over_its_memory_limit_says_so_and_leaves_nothing(make_project, cli,
+                                                                    tmp_path: Path) -> None:
+    root = make_project({"models/wide.sql": "{{ config(materialized='table') }}\n"
+                                            "select i, i % 24 as month, md5(i::varchar) as s "
+                                            "from range(300000) t(i)"})
+    db = root / "db.duckdb"
+    assert build(root, db_path=db).ok
+    folder = tmp_path / "exports"
+    args = ["wide", "--partition-by", "month", "--project-dir", root, "--db", db]
+    code, out, err = cli("export", *args, "--out", folder / "wide", "--memory-limit", "1MB")
+    assert code == 2, out + err
+    assert "Out of Memory" in err and "raise --memory-limit (it was 1MB)" in err
+    assert "Traceback" not in out + err
+    assert not folder.exists() or list(folder.iterdir()) == []    # no temporaries either
+    code, out, err = cli("export", *args, "--out", folder / "wide", "--memory-limit", "200MB")
+    assert code == 0, err
+    assert "wrote 300000 rows" in out

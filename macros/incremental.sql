@@ -91,13 +91,17 @@
        else 'false' }}
 {%- endmacro %}
 
-{# For a model's data_tests_where config: the rows its latest build wrote
-   (every row after a full refresh, the increment after an incremental build),
-   so that an hourly build tests what it changed instead of every stored row.
-   tests_read_all_rows() tests every row. #}
+{# For a model's data_tests_where config: the rows of the model's latest
+   build, so that an hourly build tests what it changed instead of every
+   stored row. In `runner build`, the rows this very build wrote (none, when
+   the model had nothing to recompute: the rows of earlier builds were tested
+   by them); in `runner test`, the rows of the latest build. After a full
+   refresh, or with tests_read_all_rows(), every row. #}
 {% macro last_build_rows(model_name, column='_built_at') -%}
     {%- if tests_read_all_rows() | trim == 'true' -%}
         true
+    {%- elif flags.WHICH == 'build' -%}
+        {{ column }} = cast('{{ run_started_at }}' as timestamptz)
     {%- else -%}
         {{ column }} = (select max({{ column }}) from {{ ref(model_name) }})
     {%- endif -%}

@@ -74,13 +74,15 @@ class Session:
     """One invocation: the loaded project, its renderer, graph and selection."""
 
     def __init__(self, project_dir: str | Path = ".", vars: dict | None = None,
-                 full_refresh: bool = False, exists: Callable[[Node], bool] | None = None):
+                 full_refresh: bool = False, exists: Callable[[Node], bool] | None = None,
+                 which: str = "compile"):
         from .render import Renderer
         self.started = dt.datetime.now(dt.timezone.utc)
         self.project: Project = load_project(project_dir)
         self.target = self.project.root / "target"
         self.renderer = Renderer(self.project, vars or {}, exists=exists,
                                  full_refresh=full_refresh, run_started_at=self.started,
+                                 which=which,
                                  cache_dir=self.target / "jinja-cache")
         self.tests: list[TestDef] = []
         self.test_sql: dict[str, str] = {}
@@ -189,7 +191,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
     def exists(node: Node) -> bool:
         return bool(executor_box) and executor_box[0].exists(node)
 
-    session = Session(project_dir, vars, full_refresh, exists)
+    session = Session(project_dir, vars, full_refresh, exists, which=command)
     project = session.project
     result = RunResult(command, started_at=session.started.isoformat())
     order = session.select(select, exclude)

@@ -95,8 +95,10 @@ class Renderer:
 
     def __init__(self, project: Project, cli_vars: dict[str, Any] | None = None,
                  exists: Callable[[Node], bool] | None = None, full_refresh: bool = False,
-                 run_started_at: dt.datetime | None = None, cache_dir: Path | None = None):
+                 run_started_at: dt.datetime | None = None, cache_dir: Path | None = None,
+                 which: str = "compile"):
         self.project = project
+        self.which = which
         self.vars = {**project.vars, **(cli_vars or {})}
         self.exists = exists or (lambda node: False)
         self.full_refresh = full_refresh
@@ -137,7 +139,8 @@ class Renderer:
                        "profile_name": self.project.name},
             "project_name": self.project.name,
             "exceptions": {"raise_compiler_error": self._raise},
-            "flags": {"FULL_REFRESH": self.full_refresh},
+            # dbt's flags: WHICH is the command (build, run, test, seed, compile, ...)
+            "flags": {"FULL_REFRESH": self.full_refresh, "WHICH": self.which},
             "modules": {"datetime": _SafeDatetime()},
         }
 

@@ -258,6 +258,39 @@ def test_a_rebuild_without_new_files_changes_nothing_and_the_lookback_is_harmles
                              "order by session_key") == [(1,), (1,), (1,)]
 
 
+def test_data_tests_of_an_hourly_build_read_the_rows_it_wrote(tmp_path: Path) -> None:
+    """last_build_rows: `runner build` tests the rows it wrote itself, `runner test` the
+    rows of the latest build, test_all_rows every row."""
+    from runner.api import execute
+    raw_dir = empty_zone(tmp_path / "raw")
+    write_drop(raw_dir, first_drop())
+    db = tmp_path / "inc.duckdb"
+    build_ok(raw_dir, db)
+    unique = "unique_int_sessions_priced_session_key"
+
+    def duplicate_a_row(built_at: str) -> None:
+        with duckdb.connect(str(db)) as con:
+            con.execute("insert into intermediate.int_sessions_priced select * replace ("
+                        f"cast('{built_at}' as timestamptz) as _built_at) "
+                        "from intermediate.int_sessions_priced limit 1")
+
+    def outcome(command: str, **vars: Any) -> str:
+        result = execute(command, ROOT, raw_dir=raw_dir, db_path=db, vars={**VARS, **vars})
+        return next(n.status for n in result.nodes if n.name == unique)
+
+    duplicate_a_row("2000-01-01T00:00:00Z")        # an old build's row
+    assert outcome("test") == "pass"
+    assert outcome("test", test_all_rows=True) == "fail"
+    with duckdb.connect(str(db)) as con:
+        con.execute("delete from intermediate.int_sessions_priced "
+                    "where _built_at < '2001-01-01'")
+    latest = rows(db, "select cast(max(_built_at) as varchar) "
+                      "from intermediate.int_sessions_priced")[0][0]
+    duplicate_a_row(latest)                        # as if the latest build wrote it
+    assert outcome("test") == "fail"
+    assert outcome("build") == "pass"              # no lookback: this build wrote no row
+
+
 # -- the property, on generated landing zones ------------------------------------------
 
 BASE_SESSIONS = 300

@@ -1,5 +1,5 @@
 """Model hooks (pre_hook / post_hook, dbt's vocabulary), the data_tests_where model
-config, and flags.FULL_REFRESH: real projects built into DuckDB files on disk."""
+config, and flags.FULL_REFRESH and flags.WHICH: real projects built into DuckDB files on disk."""
 
 from __future__ import annotations
 
@@ -106,3 +106,13 @@ def test_flags_full_refresh_is_visible_to_templates(make_project, query,
     assert query(db, "select is_full from main.m") == [(False,)]
     assert build(root, db_path=db, full_refresh=True).ok
     assert query(db, "select is_full from main.m") == [(True,)]
+
+
+def test_flags_which_names_the_command(make_project, query, tmp_path: Path) -> None:
+    from runner.api import execute
+    root = make_project({"models/m.sql": "select '{{ flags.WHICH }}' as which"})
+    db = tmp_path / "x.duckdb"
+    assert build(root, db_path=db).ok
+    assert query(db, "select which from main.m") == [("build",)]
+    assert execute("run", root, db_path=db).ok
+    assert query(db, "select which from main.m") == [("run",)]

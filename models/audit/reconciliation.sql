@@ -26,26 +26,19 @@ rejected_sessions as (
 -- raw files (one row each in stg_raw__charging_sessions, tombstones of
 -- removed files left out), through its latest version's station to the
 -- organisation.
-raw_session_keys as (
-    select session_key
-    from latest_sessions
-    where not is_deleted
-),
-
 raw_sessions_attributed as (
     select
-        raw_session_keys.session_key,
+        latest_sessions.session_key,
         organisations.organisation_id,
         {{ local_month(
             'latest_sessions.start_time', 'organisations.timezone_name'
         ) }} as month,
-    from raw_session_keys
-    left join latest_sessions
-        on raw_session_keys.session_key = latest_sessions.session_key
+    from latest_sessions
     left join stations
         on latest_sessions.station_id = stations.station_id
     left join organisations
         on stations.organisation_id = organisations.organisation_id
+    where not latest_sessions.is_deleted
 ),
 
 reported_attributed as (

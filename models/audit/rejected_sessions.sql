@@ -1,9 +1,29 @@
-{{ config(materialized='table', unique_key='session_key', tags=['audit']) }}
+{#- Incremental (delete+insert on session_key): a build writes the rejected
+    sessions among those int_sessions_priced recomputed after this table's last
+    build (_built_at); its post-hook removes the rows of the sessions
+    recomputed since as reportable or gone. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='session_key',
+    tags=['audit'],
+    post_hook="
+        delete from {{ this }}
+        where session_key in (
+            select session_key
+            from {{ ref('int_sessions_priced') }}
+            where (not is_rejected or is_deleted)
+                and _built_at > {{ built_before_this_run() }}
+        )",
+) }}
 
 with
 
 sessions as (
     select * from {{ ref('int_sessions_priced') }}
+    {%- if is_incremental() %}
+    where _built_at > {{ last_built_at() }}
+    {%- endif %}
 ),
 
 rejected as (
@@ -35,6 +55,7 @@ rejected as (
         updated_at_raw,
         version_count,
         _source_file,
+        _built_at,
     from sessions
     where is_rejected
         and not is_deleted

@@ -52,7 +52,13 @@ free_usage_at_report_time as (
         )
 ),
 
+{%- if is_incremental() %}
+-- materialised: few rows in an hourly build, and the join into
+-- int_sessions_priced below is then planned on their true number
+charging_sessions as materialized (
+{%- else %}
 charging_sessions as (
+{%- endif %}
     select * from {{ ref('charging_sessions_cpo') }}
     {%- if is_incremental() %}
     where _built_at > {{ last_built_at() }}

@@ -188,28 +188,32 @@ def runner_vs_raw(work: Path, raw: Path, repeat: int, with_raw: bool,
     return out
 
 
-def add_one_day(raw: Path) -> Path:
-    """A drop of one more day of sessions: the last day's sessions again, a day later,
-    under new charge IDs, as a new Parquet file (about 0.1 % more sessions)."""
+def add_one_day(raw: Path, day: int = 1) -> Path:
+    """A drop of one more day of sessions: the last day's sessions again, `day` days
+    later, under new charge IDs (prefixed X for day 1, Y for day 2, ...), as a new
+    Parquet file (about 0.1 % more sessions). Days after the first let a benchmark add
+    day after day to one database."""
     import duckdb
     folder = raw / "charging_sessions"
-    out = folder / "sessions_extra_day.parquet"
+    out = folder / ("sessions_extra_day.parquet" if day == 1
+                    else f"sessions_extra_day{day}.parquet")
+    prefix = chr(ord("X") + day - 1)
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
-        files = f"read_parquet('{folder}/sessions_*.parquet')"
+        files = f"read_parquet('{folder}/sessions_[0-9]*.parquet')"  # the generated months
         # the last day first, on one column: a CTE read twice would be materialised,
         # which at 100 M sessions spills every row to disk
         [(last_day,)] = con.execute(f"select max(start_time)::date from {files}").fetchall()
         con.execute(f"""
             copy (
                 select * replace (
-                    'X' || charge_id as charge_id,
-                    created_at + interval 1 day as created_at,
-                    start_time + interval 1 day as start_time,
-                    stop_time + interval 1 day as stop_time,
-                    updated_at + interval 1 day as updated_at,
+                    '{prefix}' || charge_id as charge_id,
+                    created_at + to_days({day}) as created_at,
+                    start_time + to_days({day}) as start_time,
+                    stop_time + to_days({day}) as stop_time,
+                    updated_at + to_days({day}) as updated_at,
                     case when counter_charge_of is not null
-                         then 'X' || counter_charge_of end as counter_charge_of)
+                         then '{prefix}' || counter_charge_of end as counter_charge_of)
                 from {files}
                 where start_time::date = ?
             ) to '{out}' (format parquet)""", [last_day])

@@ -49,39 +49,71 @@
     )
 {%- endmacro %}
 
-{# A predicate over `sessions` (an alias of stg_raw__charging_sessions, or of
-   a relation with its session_key, station_id, start_time and _built_at) that
-   holds for the sessions an incremental build of {{ this }} must recompute:
-   - rebuilt upstream after {{ this }}'s last build (a new version, a removed
-     file: _built_at of stg_raw__charging_sessions);
-   - at a station whose station, organisation, revenue shares or settings
-     changed since then (int_station_fingerprints.changed_at), which also
-     covers a station that appeared or disappeared;
-   - every session, when the reference data changed since then
-     (int_reference_fingerprint);
-   - started within var('incremental_lookback_days') of the latest start (a
-     safety margin for late data; the three conditions above alone give a full
-     refresh's rows).
-   Each condition reads one small table or one column of the sessions, so the
-   cost of finding the sessions is a scan, not a join of every stored row. #}
+{# The rows of `sessions` (stg_raw__charging_sessions, or a relation with its
+   columns) that an incremental build of {{ this }} must recompute, as a query:
+   1. rebuilt upstream after {{ this }}'s last build (a new version, a removed
+      file: _built_at of stg_raw__charging_sessions);
+   2. started within var('incremental_lookback_days') of the latest start (a
+      safety margin for late data; the other conditions alone give a full
+      refresh's rows);
+   3. at a station whose station, organisation, revenue shares or settings
+      changed since then (int_station_fingerprints.changed_at), which also
+      covers a station that appeared or disappeared;
+   4. every session, when the reference data changed since then
+      (int_reference_fingerprint).
+   One branch per condition, each without the rows of the branches before it,
+   joined with UNION ALL: the first two are single-column filters that DuckDB
+   applies inside the scan (reading the other columns only of the rows that
+   pass, and skipping row groups by their min/max), the third is a join on the
+   few changed stations, and the fourth is empty unless the reference data
+   changed. A single WHERE with the four conditions OR'd is evaluated above the
+   scan, after every column of every session has been read (at 100 M sessions,
+   40 s against 3.5 s). #}
 {% macro sessions_to_rebuild(sessions) -%}
     {%- set lookback = var('incremental_lookback_days', 3) | int -%}
-    (
-        {{ sessions }}._built_at > {{ last_built_at() }}
-        or {{ sessions }}.station_id in (
-            select station_id
-            from {{ ref('int_station_fingerprints') }}
-            where changed_at > {{ last_built_at() }}
-        )
-        or (
-            select max(changed_at) from {{ ref('int_reference_fingerprint') }}
-        ) > {{ last_built_at() }}
-        {%- if lookback > 0 %}
-        or {{ sessions }}.start_time >= (
+    {%- set built_earlier = '_built_at <= ' ~ last_built_at() -%}
+    {%- set not_in_lookback -%}
+        (start_time >= (
+            select max(start_time) from {{ ref('stg_raw__charging_sessions') }}
+        ) - to_days({{ lookback }})) is not true
+    {%- endset -%}
+    {%- set changed_stations -%}
+        select station_id
+        from {{ ref('int_station_fingerprints') }}
+        where changed_at > {{ last_built_at() }}
+    {%- endset -%}
+    select * from {{ sessions }}
+    where _built_at > {{ last_built_at() }}
+    {%- if lookback > 0 %}
+    union all
+    select * from {{ sessions }}
+    where {{ built_earlier }}
+        and start_time >= (
             select max(start_time) from {{ ref('stg_raw__charging_sessions') }}
         ) - to_days({{ lookback }})
+    {%- endif %}
+    union all
+    select * from {{ sessions }}
+    where {{ built_earlier }}
+        {%- if lookback > 0 %}
+        and {{ not_in_lookback }}
         {%- endif %}
-    )
+        and station_id in ({{ changed_stations }})
+    union all
+    select candidates.*
+    from (
+        select * from {{ sessions }}
+        where {{ built_earlier }}
+            {%- if lookback > 0 %}
+            and {{ not_in_lookback }}
+            {%- endif %}
+            and (station_id in ({{ changed_stations }})) is not true
+    ) as candidates
+    inner join (
+        select 1 as reference_changed
+        from {{ ref('int_reference_fingerprint') }}
+        where changed_at > {{ last_built_at() }}
+    ) on true
 {%- endmacro %}
 
 {# 'true' when the data tests are to read every row: on --full-refresh, or with

@@ -8,6 +8,7 @@ final landing zone into another."""
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 import shutil
 from pathlib import Path
 from typing import Any
@@ -256,6 +257,32 @@ def test_a_rebuild_without_new_files_changes_nothing_and_the_lookback_is_harmles
     assert differences(incremental, tmp_path / "full.duckdb") == {}
     assert rows(incremental, "select version_count from staging.stg_raw__charging_sessions "
                              "order by session_key") == [(1,), (1,), (1,)]
+
+
+def test_a_changed_vat_rate_reprices_every_session_it_covers(tmp_path: Path) -> None:
+    """Reference data (seeds) changed between builds: int_reference_fingerprint changes,
+    and the incremental build recomputes every session, as a full refresh would."""
+    project = tmp_path / "project"
+    for part in ("models", "macros", "seeds", "tests/data_tests"):
+        shutil.copytree(ROOT / part, project / part)
+    shutil.copy(ROOT / "dbt_project.yml", project / "dbt_project.yml")
+    raw_dir = empty_zone(tmp_path / "raw")
+    write_drop(raw_dir, first_drop())
+    incremental = tmp_path / "inc.duckdb"
+
+    def build_project(db: Path, full_refresh: bool = False) -> None:
+        result = build(project, raw_dir=raw_dir, db_path=db, vars=VARS,
+                       full_refresh=full_refresh)
+        assert result.ok, result.summary()
+
+    build_project(incremental)
+    assert cpo(incremental, "c1", "vat_p") == (Decimal("24.00"),)
+    seed = project / "seeds" / "vat_rates.csv"
+    seed.write_text(seed.read_text().replace("FI,24.00,2013-01-01,", "FI,10.00,2013-01-01,"))
+    build_project(incremental)
+    build_project(tmp_path / "full.duckdb", full_refresh=True)
+    assert cpo(incremental, "c1", "vat_p") == (Decimal("10.00"),)
+    assert differences(incremental, tmp_path / "full.duckdb") == {}
 
 
 def test_data_tests_of_an_hourly_build_read_the_rows_it_wrote(tmp_path: Path) -> None:

@@ -9,10 +9,10 @@
 with
 
 sessions_to_price as (
-    select *
-    from {{ ref('stg_raw__charging_sessions') }} as latest
     {%- if is_incremental() %}
-    where {{ sessions_to_rebuild('latest') }}
+    {{ sessions_to_rebuild(ref('stg_raw__charging_sessions')) | indent(4) }}
+    {%- else %}
+    select * from {{ ref('stg_raw__charging_sessions') }}
     {%- endif %}
 ),
 

@@ -176,3 +176,41 @@ def test_vat_from_gross_matches_decimal_arithmetic(cases):
         assert vat == expected_vat(price, rate, mu), (price, rate, mu)
         want_share = (price * rate / 100).quantize(D(1).scaleb(-mu), rounding=ROUND_HALF_UP)
         assert share == want_share, (price, rate, mu)
+
+
+def test_local_month_equals_the_wall_clock_month_in_every_zone():
+    """local_month converts only the instants near a UTC month boundary; in every zone
+    DuckDB knows, at every half hour from two days before to two days after month
+    boundaries (DST changes and year ends among them) and at random instants, it
+    equals the month of the wall-clock time."""
+    con = duckdb.connect()
+    con.execute("set timezone = 'UTC'")
+    sql = compile_sql("""
+        with zones as (select name as tz from pg_timezone_names()),
+        boundaries as (
+            select unnest([
+                timestamptz '1970-01-01 00:00:00+00', timestamptz '2024-03-01 00:00:00+00',
+                timestamptz '2024-04-01 00:00:00+00', timestamptz '2024-10-01 00:00:00+00',
+                timestamptz '2024-11-01 00:00:00+00', timestamptz '2025-01-01 00:00:00+00'
+            ]) as boundary
+        ),
+        instants as (
+            select boundary + to_minutes(30 * step) as ts
+            from boundaries, range(-96, 97) as r(step)
+            union all
+            select timestamptz '1990-01-01 00:00:00+00'
+                + to_seconds(cast(random() * 1.5e9 as bigint)) as ts
+            from range(2000)
+            union all
+            select null
+        )
+        select tz, ts, {{ local_month('ts', 'tz') }} as fast,
+            cast(date_trunc('month', timezone(tz, ts)) as date) as wall_clock
+        from zones, instants
+    """, ROOT)
+    checked, wrong = con.execute(
+        f"select count(*), count(*) filter (where fast is distinct from wall_clock) "
+        f"from ({sql})").fetchone()
+    assert checked > 500_000
+    assert wrong == 0, con.execute(f"select * from ({sql}) "
+                                   f"where fast is distinct from wall_clock limit 5").fetchall()

@@ -54,15 +54,18 @@ free_usage_at_report_time as (
 
 {%- if is_incremental() %}
 -- materialised: few rows in an hourly build, and the join into
--- int_sessions_priced below is then planned on their true number
+-- int_sessions_priced below is then planned on their true number. Two
+-- branches rather than one OR: the first is a filter DuckDB applies inside
+-- the scan of the CPO view, the second a join on the (usually no) rows whose
+-- free usage changed; an OR would be evaluated after reading every column of
+-- every row.
 charging_sessions as materialized (
-{%- else %}
-charging_sessions as (
-{%- endif %}
     select * from {{ ref('charging_sessions_cpo') }}
-    {%- if is_incremental() %}
     where _built_at > {{ last_built_at() }}
-        or charge_id in (
+    union all
+    select * from {{ ref('charging_sessions_cpo') }}
+    where _built_at <= {{ last_built_at() }}
+        and charge_id in (
             select stored.cdr_id
             from {{ this }} as stored
             left join free_usage_at_report_time
@@ -70,8 +73,12 @@ charging_sessions as (
             where stored.free_usage is distinct from
                 coalesce(free_usage_at_report_time.is_free_usage, false)
         )
-    {%- endif %}
 ),
+{%- else %}
+charging_sessions as (
+    select * from {{ ref('charging_sessions_cpo') }}
+),
+{%- endif %}
 
 sessions as (
     select * from {{ ref('int_sessions_priced') }}

@@ -211,6 +211,10 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
     result.db_path = str(db)
     # Take the database's lock first: a second build stops here, before it touches anything.
     con = connect(db, memory_limit=memory_limit, threads=threads)
+    # One checkpoint per build, when the file is closed, instead of one at every commit
+    # that finds the WAL over DuckDB's 16 MB default: a checkpoint of a large file has a
+    # cost of its own, whatever changed (at 100 M sessions, 10 to 20 s).
+    con.execute("set checkpoint_threshold = '4GB'")
     try:
         raw = _raw_dir(project, raw_dir, result.notes, needed=bool(used_sources),
                        on_note=on_note)

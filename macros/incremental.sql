@@ -52,68 +52,61 @@
 {# The rows of `sessions` (stg_raw__charging_sessions, or a relation with its
    columns) that an incremental build of {{ this }} must recompute, as a query:
    1. rebuilt upstream after {{ this }}'s last build (a new version, a removed
-      file: _built_at of stg_raw__charging_sessions);
+      file: _built_at of stg_raw__charging_sessions); when the reference data
+      changed since that build (int_reference_fingerprint), every session:
+      the watermark moves back to -infinity;
    2. started within var('incremental_lookback_days') of the latest start (a
       safety margin for late data; the other conditions alone give a full
       refresh's rows);
    3. at a station whose station, organisation, revenue shares or settings
       changed since then (int_station_fingerprints.changed_at), which also
-      covers a station that appeared or disappeared;
-   4. every session, when the reference data changed since then
-      (int_reference_fingerprint).
+      covers a station that appeared or disappeared.
    One branch per condition, each without the rows of the branches before it,
    joined with UNION ALL: the first two are single-column filters that DuckDB
    applies inside the scan (reading the other columns only of the rows that
-   pass, and skipping row groups by their min/max), the third is a join on the
-   few changed stations, and the fourth is empty unless the reference data
-   changed. A single WHERE with the four conditions OR'd is evaluated above the
-   scan, after every column of every session has been read (at 100 M sessions,
-   40 s against 3.5 s). #}
+   pass, and skipping row groups by their min/max), the third a join on the
+   few changed stations. A single WHERE with the conditions OR'd is evaluated
+   above the scan, after every column of every session has been read (at
+   100 M sessions, 40 s against 3.5 s). No two branches may share a filter
+   either: DuckDB would materialise their common scan, every column of every
+   session (the disk filled at 100 M). #}
 {% macro sessions_to_rebuild(sessions) -%}
     {%- set lookback = var('incremental_lookback_days', 3) | int -%}
-    {%- set built_earlier = '_built_at <= ' ~ last_built_at() -%}
-    {%- set not_in_lookback -%}
-        (start_time >= (
-            select max(start_time) from {{ ref('stg_raw__charging_sessions') }}
-        ) - to_days({{ lookback }})) is not true
+    {%- set watermark -%}
+        (
+            select
+                case
+                    when max(changed_at) > {{ last_built_at() }}
+                        then '-infinity'::timestamptz
+                    else {{ last_built_at() }}
+                end
+            from {{ ref('int_reference_fingerprint') }}
+        )
     {%- endset -%}
-    {%- set changed_stations -%}
-        select station_id
-        from {{ ref('int_station_fingerprints') }}
-        where changed_at > {{ last_built_at() }}
+    {%- set lookback_start -%}
+        (
+            select max(start_time) from {{ ref('stg_raw__charging_sessions') }}
+        ) - to_days({{ lookback }})
     {%- endset -%}
     select * from {{ sessions }}
-    where _built_at > {{ last_built_at() }}
+    where _built_at > {{ watermark }}
     {%- if lookback > 0 %}
     union all
     select * from {{ sessions }}
-    where {{ built_earlier }}
-        and start_time >= (
-            select max(start_time) from {{ ref('stg_raw__charging_sessions') }}
-        ) - to_days({{ lookback }})
+    where _built_at <= {{ watermark }}
+        and start_time >= {{ lookback_start }}
     {%- endif %}
     union all
     select * from {{ sessions }}
-    where {{ built_earlier }}
+    where _built_at <= {{ watermark }}
         {%- if lookback > 0 %}
-        and {{ not_in_lookback }}
+        and (start_time >= {{ lookback_start }}) is not true
         {%- endif %}
-        and station_id in ({{ changed_stations }})
-    union all
-    select candidates.*
-    from (
-        select * from {{ sessions }}
-        where {{ built_earlier }}
-            {%- if lookback > 0 %}
-            and {{ not_in_lookback }}
-            {%- endif %}
-            and (station_id in ({{ changed_stations }})) is not true
-    ) as candidates
-    inner join (
-        select 1 as reference_changed
-        from {{ ref('int_reference_fingerprint') }}
-        where changed_at > {{ last_built_at() }}
-    ) on true
+        and station_id in (
+            select station_id
+            from {{ ref('int_station_fingerprints') }}
+            where changed_at > {{ last_built_at() }}
+        )
 {%- endmacro %}
 
 {# 'true' when the data tests are to read every row: on --full-refresh, or with

@@ -44,6 +44,10 @@ def connect(db_path: str | Path, read_only: bool = False,
             from None
     except duckdb.Error as exc:
         message = str(exc).splitlines()[0]
+        if memory_limit and isinstance(exc, duckdb.OutOfMemoryException):
+            raise DatabaseError(f"--memory-limit {memory_limit} is too low to open the "
+                                f"database file {path}: {message}",
+                                hint="raise --memory-limit (e.g. 8GB).") from None
         if memory_limit and "memory" in message.lower():
             raise DatabaseError(f"--memory-limit {memory_limit!r} is not a memory size: "
                                 f"{message}", hint="write e.g. --memory-limit 8GB.") from None

@@ -94,3 +94,15 @@ def test_sessions_are_utc_and_files_are_limited(tmp_path: Path) -> None:
             con.execute(f"select * from read_csv('{tmp_path}/outside.csv')").fetchall()
     finally:
         con.close()
+
+
+def test_a_memory_limit_too_low_to_open_the_file_says_so(tmp_path: Path) -> None:
+    import duckdb
+    path = tmp_path / "x.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create table t as select range as i from range(100000)")
+    with pytest.raises(DatabaseError) as caught:
+        connect(path, memory_limit="100KB")
+    assert "--memory-limit 100KB is too low to open the database file" in str(caught.value)
+    assert "not a memory size" not in str(caught.value)
+    assert "raise --memory-limit" in caught.value.hint

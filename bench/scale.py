@@ -321,7 +321,8 @@ def main() -> None:
             export_s += run_child([sys.executable, "-m", "runner", "export", table,
                                    "--project-dir", str(ROOT), "--db", str(db), "--out",
                                    str(work / f"export_{table}"), "--partition-by",
-                                   "month"])[0]
+                                   "month"] + (["--memory-limit", args.memory_limit]
+                                               if args.memory_limit else []))[0]
         extra = add_one_day(raw)
         try:
             extra_count = extra_rows(extra, db)

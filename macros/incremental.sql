@@ -49,6 +49,17 @@
     )
 {%- endmacro %}
 
+{# In a post-hook: the keys of the sessions int_sessions_priced recomputed
+   since {{ this }}'s previous build and found to be `state` (a predicate over
+   int_sessions_priced, e.g. 'is_rejected or is_deleted'): the rows of a
+   report or audit table that have to go. #}
+{% macro sessions_recomputed_as(state) -%}
+    select session_key
+    from {{ ref('int_sessions_priced') }}
+    where ({{ state }})
+        and _built_at > {{ built_before_this_run() }}
+{%- endmacro %}
+
 {# The rows of `sessions` (stg_raw__charging_sessions, or a relation with its
    columns) that an incremental build of {{ this }} must recompute, as a query:
    1. rebuilt upstream after {{ this }}'s last build (a new version, a removed

@@ -10,10 +10,7 @@
     post_hook="
         delete from {{ this }}
         where session_key in (
-            select session_key
-            from {{ ref('int_sessions_priced') }}
-            where (not is_rejected or is_deleted)
-                and _built_at > {{ built_before_this_run() }}
+            {{ sessions_recomputed_as('not is_rejected or is_deleted') }}
         )",
 ) }}
 

@@ -11,10 +11,7 @@
     post_hook="
         delete from {{ this }}
         where charge_id in (
-            select session_key
-            from {{ ref('int_sessions_priced') }}
-            where (is_rejected or is_deleted)
-                and _built_at > {{ built_before_this_run() }}
+            {{ sessions_recomputed_as('is_rejected or is_deleted') }}
         )",
 ) }}
 

@@ -78,8 +78,9 @@
    pass, and skipping row groups by their min/max), the third a join on the
    few changed stations. A single WHERE with the conditions OR'd is evaluated
    above the scan, after every column of every session has been read (at
-   100 M sessions, 40 s against 3.5 s). No two branches may share a filter
-   either: DuckDB would materialise their common scan, every column of every
+   100 M sessions, 40 s against 3.5 s). Nor may two branches scan with the
+   same filters (as a fourth branch for the reference data did): DuckDB
+   materialises such a common scan once for both, every column of every
    session (the disk filled at 100 M). #}
 {% macro sessions_to_rebuild(sessions) -%}
     {%- set lookback = var('incremental_lookback_days', 3) | int -%}

@@ -182,6 +182,19 @@ def export(model: Annotated[str, typer.Argument(help="A model, or schema.table."
 
 
 @app.command()
+def vacuum(project_dir: ProjectDir = Path("."), db: Db = None,
+           memory_limit: MemoryLimit = None) -> None:
+    """Merge the row groups that deletes left partly empty (DuckDB's vacuum).
+
+    Incremental builds skip it to keep hourly builds short; run it now and then,
+    e.g. nightly. Example: runner vacuum --db cpo_reports.duckdb
+    """
+    from .api import vacuum as vacuum_db
+    before, after, seconds = vacuum_db(project_dir, db, memory_limit)
+    typer.echo(f"vacuumed in {seconds:.1f} s: {before} blocks in use before, {after} after")
+
+
+@app.command()
 def generate(out: Annotated[Path, typer.Option("--out", help="The landing zone folder.")],
              sessions: Annotated[int, typer.Option("--sessions", help="How many sessions.")
                                  ] = 100_000,

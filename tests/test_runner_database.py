@@ -106,3 +106,39 @@ def test_a_memory_limit_too_low_to_open_the_file_says_so(tmp_path: Path) -> None
     assert "--memory-limit 100KB is too low to open the database file" in str(caught.value)
     assert "not a memory size" not in str(caught.value)
     assert "raise --memory-limit" in caught.value.hint
+
+
+def test_vacuum_merges_the_row_groups_deletes_left_partly_empty(tmp_path: Path, cli,
+                                                                 make_project) -> None:
+    """Incremental builds skip DuckDB's vacuum; `runner vacuum` runs it: row groups
+    that lost most of their rows are merged, and the rows stay as they were."""
+    import duckdb
+    db = tmp_path / "x.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("set max_vacuum_tasks = 0")
+        con.execute("create table t as select range as i, 'v' || range as s "
+                    "from range(1000000)")
+        con.execute("checkpoint")
+        con.execute("delete from t where i % 10 <> 0")     # 90 % of every row group
+        con.execute("checkpoint")
+        groups_before = con.execute("select count(distinct row_group_id) "
+                                    "from pragma_storage_info('t')").fetchone()[0]
+        rows_before = con.execute("select count(*), sum(i) from t").fetchone()
+    root = make_project({"models/m.sql": "select 1 as x"})
+    code, out, err = cli("vacuum", "--project-dir", str(root), "--db", str(db))
+    assert code == 0, err
+    assert out.startswith("vacuumed in ")
+    with duckdb.connect(str(db), read_only=True) as con:
+        groups_after = con.execute("select count(distinct row_group_id) "
+                                   "from pragma_storage_info('t')").fetchone()[0]
+        assert con.execute("select count(*), sum(i) from t").fetchone() == rows_before
+    assert groups_before >= 8 and groups_after <= 2
+
+
+def test_vacuum_of_a_missing_file_says_so(tmp_path: Path, cli, make_project) -> None:
+    root = make_project({"models/m.sql": "select 1 as x"})
+    code, out, err = cli("vacuum", "--project-dir", str(root),
+                         "--db", str(tmp_path / "none.duckdb"))
+    assert code == 2
+    assert "does not exist" in err and "Traceback" not in err
+    assert not (tmp_path / "none.duckdb").exists()

@@ -317,10 +317,7 @@ def vacuum(project_dir: str | Path = ".", db_path: str | Path | None = None,
     from .database import connect
     project = load_project(project_dir)
     db = Path(db_path).resolve() if db_path else default_db_path(project)
-    if not db.exists():
-        raise RunnerError(f"the database file {db} does not exist.",
-                          hint="run 'runner build' first, or pass --db with the right file.")
-    con = connect(db, read_only=False, memory_limit=memory_limit)
+    con = connect(db, memory_limit=memory_limit, must_exist=True)
     try:
         def used() -> int:
             return int(con.execute("select used_blocks from pragma_database_size() "

@@ -12,16 +12,19 @@ from .errors import DatabaseError
 
 def connect(db_path: str | Path, read_only: bool = False,
             allowed_dirs: list[Path] | None = None,
-            memory_limit: str | None = None, threads: int | None = None
-            ) -> duckdb.DuckDBPyConnection:
+            memory_limit: str | None = None, threads: int | None = None,
+            must_exist: bool | None = None) -> duckdb.DuckDBPyConnection:
     """Open the database file. With `allowed_dirs`, SQL may read and write files only
-    below those folders (DuckDB's allowed_directories with external access off)."""
+    below those folders (DuckDB's allowed_directories with external access off). A
+    missing file is an error when reading (or with `must_exist`), else it is created."""
     path = Path(db_path)
+    if read_only if must_exist is None else must_exist:
+        if not path.exists():
+            raise DatabaseError(f"the database file {path} does not exist.",
+                                hint="run 'runner build' first, or pass --db with the "
+                                     "right file.")
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    elif not path.exists():
-        raise DatabaseError(f"the database file {path} does not exist.",
-                            hint="run 'runner build' first, or pass --db with the right file.")
     config: dict[str, object] = {}
     if memory_limit:
         config["memory_limit"] = memory_limit

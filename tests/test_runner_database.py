@@ -139,6 +139,6 @@ def test_vacuum_of_a_missing_file_says_so(tmp_path: Path, cli, make_project) -> 
     root = make_project({"models/m.sql": "select 1 as x"})
     code, out, err = cli("vacuum", "--project-dir", str(root),
                          "--db", str(tmp_path / "none.duckdb"))
-    assert code == 2
+    assert code == 3                  # a database error, as for show and export
     assert "does not exist" in err and "Traceback" not in err
     assert not (tmp_path / "none.duckdb").exists()

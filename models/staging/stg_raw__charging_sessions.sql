@@ -13,8 +13,9 @@ all_versions as (
     select * from {{ ref('stg_raw__charging_session_versions') }}
 ),
 
--- read twice below (the ranking, then the rows of the winners): inlined both
--- times, since materialising it would write every version once more
+-- in a full build, read twice below (the ranking, then the rows of the
+-- winners): inlined both times, since materialising it would write every
+-- version once more
 live_versions as not materialized (
     select
         rowid as version_rowid,

@@ -87,6 +87,27 @@ def test_generic_tests_pass_on_good_data(make_project, yaml_block) -> None:
     assert [n.status for n in result.nodes if n.kind == "test"] == ["pass"]
 
 
+@pytest.mark.parametrize("children, missing", [
+    ("(0), (2), (3)", [0]),            # below every parent value
+    ("(2), (3), (7)", [7]),            # above every parent value
+    ("(1), (4), (5)", [4]),            # inside the range, not a parent value
+    ("(null), (2)", []),               # nulls are not checked
+])
+def test_relationships_finds_missing_values_at_the_ends_of_the_child_range(
+        make_project, children, missing) -> None:
+    # the parent is read only between the child's smallest and largest value
+    root = make_project({
+        "models/parents.sql": "select * from (values (1), (2), (3), (5), (6)) t(id)",
+        "models/children.sql": f"select * from (values {children}) t(parent_id)",
+        "models/_models.yml": "version: 2\nmodels:\n  - name: children\n"
+        + column_test("parent_id", "relationships: {to: ref('parents'), field: id}"),
+    })
+    result = build(root, db_path=root / "db.duckdb")
+    test = next(n for n in result.nodes if n.kind == "test")
+    assert sorted(r["from_field"] for r in test.sample) == missing
+    assert test.status == ("fail" if missing else "pass")
+
+
 def test_singular_test_in_the_default_tests_folder(make_project) -> None:
     root = orders_project(make_project, "", {
         "tests/assert_totals_are_small.sql":

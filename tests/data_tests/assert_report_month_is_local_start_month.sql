@@ -2,8 +2,10 @@
 -- falls in on the owning organisation's wall clock (not UTC's).
 with
 
+-- the rows the latest build wrote (every row after a full refresh)
 roaming as (
     select * from {{ ref('roaming_sessions_cpo') }}
+    where {{ last_build_rows('roaming_sessions_cpo') }}
 ),
 
 organisations as (

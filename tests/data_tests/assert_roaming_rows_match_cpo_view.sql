@@ -1,23 +1,37 @@
 -- Asserts that the roaming view holds exactly the CPO-view sessions of the
 -- hubject, gireve and ocpi networks, with the CPO view's values in every
 -- shared column (free_usage, read at report time, excepted).
+{%- set all_rows = tests_read_all_rows() | trim == 'true' %}
 with
 
-sessions as (
-    select * from {{ ref('int_sessions_priced') }}
-),
-
--- the CPO-view rows the latest build wrote (all after a full refresh), and
--- the roaming rows of those sessions
-charging as (
+-- the CPO-view rows the latest build wrote (all after a full refresh: then
+-- read where used, not stored)
+charging as {{ 'not materialized' if all_rows else 'materialized' }} (
     select * from {{ ref('charging_sessions_cpo') }}
     where {{ last_build_rows('charging_sessions_cpo') }}
 ),
 
+-- After an incremental build, the sessions and roaming rows are read only
+-- between the smallest and the largest of those charge ids: DuckDB applies
+-- that range to the scans, where row-group statistics skip the rest (an
+-- hourly build's rows sit in the newest row groups). Sessions outside it
+-- cannot match, so the result is the same.
+sessions as (
+    select * from {{ ref('int_sessions_priced') }}
+    {%- if not all_rows %}
+    where charge_id >= (select min(charge_id) from charging)
+        and charge_id <= (select max(charge_id) from charging)
+    {%- endif %}
+),
+
+-- the roaming rows of those sessions (every roaming row when the test reads
+-- all rows, so that a roaming row of no CPO-view session is found too)
 roaming as (
     select * from {{ ref('roaming_sessions_cpo') }}
-    {%- if tests_read_all_rows() | trim != 'true' %}
-    where cdr_id in (select charge_id from charging)
+    {%- if not all_rows %}
+    where cdr_id >= (select min(charge_id) from charging)
+        and cdr_id <= (select max(charge_id) from charging)
+        and cdr_id in (select charge_id from charging)
     {%- endif %}
 ),
 

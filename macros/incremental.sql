@@ -60,6 +60,20 @@
         and _built_at > {{ built_before_this_run() }}
 {%- endmacro %}
 
+{# `column in (keys_query)`, with the keys' smallest and largest value as a
+   range first: DuckDB applies the range to the scan, where row-group
+   statistics skip every row group outside it, instead of probing every row's
+   key (a post-hook's delete from the CPO view after one more day at 100 M
+   sessions: 2.6 s to 0.3 s). Where the keys are spread out, the range skips
+   nothing and the result is the same. #}
+{% macro key_in(column, keys_query) -%}
+    (
+        {{ column }} >= (select min(k) from ({{ keys_query }}) as keys(k))
+        and {{ column }} <= (select max(k) from ({{ keys_query }}) as keys(k))
+        and {{ column }} in ({{ keys_query }})
+    )
+{%- endmacro %}
+
 {# The rows of `sessions` (stg_raw__charging_sessions, or a relation with its
    columns) that an incremental build of {{ this }} must recompute, as a query:
    1. rebuilt upstream after {{ this }}'s last build (a new version, a removed

@@ -9,9 +9,7 @@
     tags=['audit'],
     post_hook="
         delete from {{ this }}
-        where session_key in (
-            {{ sessions_recomputed_as('not is_rejected or is_deleted') }}
-        )",
+        where {{ key_in('session_key', sessions_recomputed_as('not is_rejected or is_deleted')) }}",
 ) }}
 
 with

@@ -10,9 +10,7 @@
     tags=['report'],
     post_hook="
         delete from {{ this }}
-        where charge_id in (
-            {{ sessions_recomputed_as('is_rejected or is_deleted') }}
-        )",
+        where {{ key_in('charge_id', sessions_recomputed_as('is_rejected or is_deleted')) }}",
 ) }}
 
 with

@@ -104,12 +104,13 @@ def run(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = No
 @app.command()
 def test(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = None,
          select: Select = None, exclude: Exclude = None, vars: Vars = None,
-         fail_fast: FailFast = False) -> None:
+         fail_fast: FailFast = False, memory_limit: MemoryLimit = None) -> None:
     """Data tests against the tables already built.
 
     Example: runner test --select charging_sessions_cpo
     """
-    _run("test", project_dir, db, raw_dir, select, exclude, vars, fail_fast=fail_fast)
+    _run("test", project_dir, db, raw_dir, select, exclude, vars, fail_fast=fail_fast,
+         memory_limit=memory_limit)
 
 
 @app.command()

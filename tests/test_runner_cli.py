@@ -286,6 +286,27 @@ def test_export_with_a_memory_limit_writes_the_same_rows(shop: Path, cli, tmp_pa
         [(1, "EUR", 10.5, 9), (2, "SEK", 99.0, 10), (3, "EUR", 1.25, 10)]
 
 
+def test_test_command_takes_a_memory_limit(shop: Path, cli, monkeypatch) -> None:
+    import runner.database
+    seen: list[str] = []
+    connect = runner.database.connect
+
+    def recording_connect(*args, **kwargs):
+        con = connect(*args, **kwargs)
+        seen.append(con.execute("select current_setting('memory_limit')").fetchone()[0])
+        return con
+    monkeypatch.setattr(runner.database, "connect", recording_connect)
+    code, out, err = cli("test", "--project-dir", shop, "--db", shop / "db.duckdb",
+                         "--memory-limit", "100MB")
+    assert code == 0, out + err
+    expected = duckdb.connect(config={"memory_limit": "100MB"}).execute(
+        "select current_setting('memory_limit')").fetchone()[0]
+    assert seen == [expected]
+    code, _, err = cli("test", "--project-dir", shop, "--db", shop / "db.duckdb",
+                       "--memory-limit", "lots")
+    assert code == 3 and "--memory-limit 'lots' is not a memory size" in err
+
+
 def test_export_with_a_bad_memory_limit_names_the_option(shop: Path, cli,
                                                          tmp_path: Path) -> None:
     out_file = tmp_path / "orders.parquet"

@@ -86,6 +86,9 @@ con.execute("set TimeZone = 'UTC'")
 con.execute("set enable_progress_bar = false")
 if memory_limit != "-":
     con.execute(f"set memory_limit = '{memory_limit}'")
+# the settings the runner gives a build (runner/api.py), so that only the runner differs
+con.execute("set checkpoint_threshold = '4GB'")
+con.execute("set max_vacuum_tasks = 0")
 used = sorted({k for n in names for k in project.models[n].sources})
 prepare_sources(con, Path(raw), [project.sources[k] for k in used])
 executing = time.perf_counter()
@@ -276,6 +279,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3,
                         help="runner runs (and as many raw DuckDB runs, alternating) per "
                              "size; medians reported (default 3)")
+    parser.add_argument("--only-run", action="store_true",
+                        help="step 1 only (runner run against raw DuckDB)")
     parser.add_argument("--skip-run", action="store_true",
                         help="skip `runner run` and the raw DuckDB run (benchmark 2)")
     parser.add_argument("--one-database", action="store_true",
@@ -312,6 +317,8 @@ def main() -> None:
             step1 = runner_vs_raw(work, raw, args.repeat, not args.skip_raw,
                                   args.memory_limit, fresh)
         run_s, raw_s = step1["wall"], step1["raw"]
+        if args.only_run:
+            continue
         for leftover in work.glob("runner.duckdb*"):
             leftover.unlink()
         build_s, build_mem = run_child(runner_cmd("build", raw, db, args.memory_limit))

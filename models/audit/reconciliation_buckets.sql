@@ -156,18 +156,6 @@ dirty_buckets as materialized (
 ),
 {%- endif %}
 
-{#- the rows of the buckets to count: all of them in a full build; else the
-    dirty buckets' keys, found by the smallest dirty prefix first (every key
-    of a bucket sorts at or after its prefix), a range DuckDB applies to the
-    scan, where row-group statistics skip the older row groups #}
-{%- macro in_dirty_buckets(key) -%}
-    {%- if is_incremental() %}
-        and {{ key }} >= (select min(key_prefix) from dirty_buckets)
-        and left({{ key }}, (select length from key_prefix_length))
-            in (select key_prefix from dirty_buckets)
-    {%- endif %}
-{%- endmacro %}
-
 -- Raw side, attributed on its own path: every distinct session key in the
 -- raw files (one row each in stg_raw__charging_sessions, tombstones of
 -- removed files left out), through its latest version's station to the

@@ -120,3 +120,12 @@ def test_vat_rate_seed(empty_build, country, day, rate):
         f"select vat_pct from reference.vat_rates where country = '{country}' "
         f"and valid_from <= date '{day}' and (valid_to is null or valid_to >= date '{day}')")
     assert [r["vat_pct"] for r in rows] == [Decimal(rate)]
+
+
+def test_no_model_defines_a_macro() -> None:
+    """dbt does not see a macro defined inside a model file (bench/vs_dbt.py builds these
+    models with dbt-duckdb): macros live under macros/."""
+    import re
+    defining = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "models").rglob("*.sql"))
+                if re.search(r"\{%-?\s*macro\b", p.read_text())]
+    assert defining == []

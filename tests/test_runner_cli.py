@@ -260,8 +260,9 @@ def test_export_to_a_folder_of_other_files_deletes_nothing(shop: Path, cli,
     assert sorted(p.name for p in folder.iterdir()) == ["important.txt"]
 
 
-def test_export_with_a_memory_limit_writes_the_same_rows(shop: Path, cli, tmp_path: Path,
-                                                         monkeypatch) -> None:
+@pytest.fixture
+def memory_limits_seen(monkeypatch) -> list[str]:
+    """DuckDB's memory_limit on every connection runner.database.connect opens."""
     import runner.database
     seen: list[str] = []
     connect = runner.database.connect
@@ -271,6 +272,12 @@ def test_export_with_a_memory_limit_writes_the_same_rows(shop: Path, cli, tmp_pa
         seen.append(con.execute("select current_setting('memory_limit')").fetchone()[0])
         return con
     monkeypatch.setattr(runner.database, "connect", recording_connect)
+    return seen
+
+
+def test_export_with_a_memory_limit_writes_the_same_rows(shop: Path, cli, tmp_path: Path,
+                                                         memory_limits_seen) -> None:
+    seen = memory_limits_seen
     args = ["--partition-by", "month", "--project-dir", shop, "--db", shop / "db.duckdb"]
     assert cli("export", "orders", "--out", tmp_path / "free", *args)[0] == 0
     code, out, err = cli("export", "orders", "--out", tmp_path / "limited", *args,
@@ -286,16 +293,8 @@ def test_export_with_a_memory_limit_writes_the_same_rows(shop: Path, cli, tmp_pa
         [(1, "EUR", 10.5, 9), (2, "SEK", 99.0, 10), (3, "EUR", 1.25, 10)]
 
 
-def test_test_command_takes_a_memory_limit(shop: Path, cli, monkeypatch) -> None:
-    import runner.database
-    seen: list[str] = []
-    connect = runner.database.connect
-
-    def recording_connect(*args, **kwargs):
-        con = connect(*args, **kwargs)
-        seen.append(con.execute("select current_setting('memory_limit')").fetchone()[0])
-        return con
-    monkeypatch.setattr(runner.database, "connect", recording_connect)
+def test_test_command_takes_a_memory_limit(shop: Path, cli, memory_limits_seen) -> None:
+    seen = memory_limits_seen
     code, out, err = cli("test", "--project-dir", shop, "--db", shop / "db.duckdb",
                          "--memory-limit", "100MB")
     assert code == 0, out + err

@@ -80,12 +80,9 @@ charging_sessions as (
 sessions as (
     select * from {{ ref('int_sessions_priced') }}
     {%- if is_incremental() %}
-    -- the range first: DuckDB applies it to the scan, where row-group
-    -- statistics skip every row group outside it (an hourly build's sessions
-    -- sit in the newest), instead of probing every session's key
-    where session_key >= (select min(charge_id) from charging_sessions)
-        and session_key <= (select max(charge_id) from charging_sessions)
-        and session_key in (select charge_id from charging_sessions)
+    -- the keys' range first (an hourly build's sessions sit in the newest row
+    -- groups), instead of probing every session's key
+    where {{ key_in('session_key', 'select charge_id from charging_sessions') }}
     {%- endif %}
 ),
 

@@ -14,13 +14,11 @@ charging as {{ 'not materialized' if all_rows else 'materialized' }} (
 -- After an incremental build, the sessions and roaming rows are read only
 -- between the smallest and the largest of those charge ids: DuckDB applies
 -- that range to the scans, where row-group statistics skip the rest (an
--- hourly build's rows sit in the newest row groups). Sessions outside it
--- cannot match, so the result is the same.
+-- hourly build's rows sit in the newest row groups; key_in).
 sessions as (
     select * from {{ ref('int_sessions_priced') }}
     {%- if not all_rows %}
-    where charge_id >= (select min(charge_id) from charging)
-        and charge_id <= (select max(charge_id) from charging)
+    where {{ key_in('charge_id', 'select charge_id from charging') }}
     {%- endif %}
 ),
 
@@ -29,9 +27,7 @@ sessions as (
 roaming as (
     select * from {{ ref('roaming_sessions_cpo') }}
     {%- if not all_rows %}
-    where cdr_id >= (select min(charge_id) from charging)
-        and cdr_id <= (select max(charge_id) from charging)
-        and cdr_id in (select charge_id from charging)
+    where {{ key_in('cdr_id', 'select charge_id from charging') }}
     {%- endif %}
 ),
 

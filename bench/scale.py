@@ -70,9 +70,9 @@ import json, sys, time
 from pathlib import Path
 import duckdb
 from runner.api import Session
-from runner.compile import compile_models
-from runner.sources import prepare_sources
-from runner.render import quote_ident, relation_name
+from runner.jinja.compile import compile_models
+from runner.execute.sources import prepare_sources
+from runner.jinja.render import quote_ident, relation_name
 
 started = time.perf_counter()
 root, raw, db, report_time, memory_limit = sys.argv[1:6]
@@ -289,7 +289,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    from runner.generate import generate
+    from cpo.sample import generate
 
     rows = []
     for n in args.sizes:

@@ -204,7 +204,7 @@ def landing_zone(sessions: int, seed: int, out: Path) -> Path:
     raw = out / f"raw-{sessions}-{seed}"
     marker = raw / ".complete"
     if not marker.exists():
-        from runner.generate import generate
+        from cpo.sample import generate
         shutil.rmtree(raw, ignore_errors=True)
         print(f"generating a landing zone of {sessions:,} sessions into {raw} ...", flush=True)
         started = time.perf_counter()
@@ -240,8 +240,8 @@ def point_sources_at(project: Path, database: str) -> None:
 def raw_views(project: Path, raw: Path, db: Path) -> float:
     """Create the raw.<table> views in dbt's file with the runner's own code."""
     import duckdb
-    from runner.project import load_project
-    from runner.sources import prepare_sources
+    from runner.project.loader import load_project
+    from runner.execute.sources import prepare_sources
     started = time.perf_counter()
     sources = load_project(project).sources
     con = duckdb.connect(str(db))
@@ -319,7 +319,7 @@ def reports(dbt: Path, sessions: int, seed: int, repeat: int, work: Path, out: P
     r, d, v = (statistics.median(x) for x in (runner_s, dbt_s, views_s))
     print(f"  runner nodes: {runner_summary(ours)}; dbt nodes: {dbt_nodes}")
     print(f"  runner build (checks the raw files, creates the raw views): {r:8.2f} s")
-    print(f"  raw views for dbt (runner.sources.prepare_sources):           {v:8.2f} s")
+    print(f"  raw views for dbt (runner.execute.sources.prepare_sources):           {v:8.2f} s")
     print(f"  dbt build:                                                   {d:8.2f} s")
     print(f"  dbt / runner: {d / r:.2f}x (dbt build alone), "
           f"{(d + v) / r:.2f}x (with the raw views)")

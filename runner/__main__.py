@@ -1,5 +1,5 @@
 """`python -m runner build` works where the `runner` script is not on PATH."""
 
-from .cli import main
+from runner.cli import main
 
 main()

@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import RunnerError, SourceError
-from .project import Node, Project, TestDef, incremental_plan, load_project
+from runner.errors import RunnerError, SourceError
+from runner.project.loader import Node, Project, TestDef, incremental_plan, load_project
 
 Callback = Callable[["NodeResultT", int, int], None]
 NodeResultT = Any
@@ -76,7 +76,7 @@ class Session:
     def __init__(self, project_dir: str | Path = ".", vars: dict | None = None,
                  full_refresh: bool = False, exists: Callable[[Node], bool] | None = None,
                  which: str = "compile"):
-        from .render import Renderer
+        from runner.jinja.render import Renderer
         self.started = dt.datetime.now(dt.timezone.utc)
         self.project: Project = load_project(project_dir)
         self.target = self.project.root / "target"
@@ -90,7 +90,7 @@ class Session:
         self.graph = self._graph()
 
     def _parse(self) -> None:
-        from .datatests import generic_test_sql
+        from runner.execute.datatests import generic_test_sql
         for node in self.project.models.values():
             node.config = self.renderer.render_node(node, execute=False).config
         for name in [n for n, node in self.project.models.items()
@@ -115,14 +115,14 @@ class Session:
             self.tests.append(test)
 
     def _graph(self):
-        from .graph import Graph
+        from runner.graph.dag import Graph
         parents = {name: set() for name in self.project.seeds}
         for name, node in self.project.models.items():
             parents[name] = {r for r in node.refs if r in self.project.nodes}
         return Graph(parents)
 
     def select(self, select: list[str] | None, exclude: list[str] | None) -> list[str]:
-        from .selection import select_nodes
+        from runner.graph.selection import select_nodes
         chosen = select_nodes(self.project.nodes, self.graph, select, exclude)
         return [n for n in self.graph.topological_order() if n in chosen]
 
@@ -161,7 +161,7 @@ def _raw_dir(project: Project, raw_dir: str | Path | None, notes: list[str],
     if on_note:
         on_note(notes[-1])
     if not marker.exists():
-        from .generate import generate
+        from cpo.sample import generate
         import shutil
         shutil.rmtree(sample, ignore_errors=True)
         generate(sample, int(sessions), seed)
@@ -181,9 +181,9 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
             memory_limit: str | None = None,
             threads: int | None = None) -> RunResult:
     """build | run | seed | test: compile, check, then run the selected nodes in order."""
-    from .compile import compile_models, compile_test
-    from .database import connect, restrict
-    from .execute import Executor, NodeResult
+    from runner.jinja.compile import compile_models, compile_test
+    from runner.engines.duckdb import connect, restrict
+    from runner.execute.materialize import Executor, NodeResult
 
     started = time.perf_counter()
     executor_box: list = []
@@ -233,7 +233,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         compiled_tests = {t.name: compile_test(project, session.renderer, t,
                                                session.test_sql[t.name], session.target)
                           for t in tests}
-        from .sources import prepare_sources
+        from runner.execute.sources import prepare_sources
         prepare_sources(con, raw, [project.sources[k] for k in sorted(used_sources)],
                         recheck=full_refresh)
 
@@ -314,7 +314,7 @@ def vacuum(project_dir: str | Path = ".", db_path: str | Path | None = None,
     left partly empty are merged and their blocks freed. Incremental builds skip it (see
     execute); run it now and then, e.g. nightly. Returns the used blocks before and after
     and the seconds it took."""
-    from .database import connect
+    from runner.engines.duckdb import connect
     project = load_project(project_dir)
     db = Path(db_path).resolve() if db_path else default_db_path(project)
     con = connect(db, memory_limit=memory_limit, must_exist=True)
@@ -347,7 +347,7 @@ def compile_project(project_dir: str | Path = ".", vars: dict | None = None,
                     select: list[str] | None = None, exclude: list[str] | None = None
                     ) -> dict[str, Path | None]:
     """Render and check the selected models; write them to target/compiled."""
-    from .compile import compile_models
+    from runner.jinja.compile import compile_models
     session = Session(project_dir, vars)
     project = session.project
     names = [n for n in session.select(select, exclude) if n in project.models]
@@ -357,7 +357,7 @@ def compile_project(project_dir: str | Path = ".", vars: dict | None = None,
 
 def compile_sql(sql: str, project_dir: str | Path = ".", vars: dict | None = None) -> str:
     """Render a SQL string with the project's macros, vars and refs."""
-    from .render import Renderer
+    from runner.jinja.render import Renderer
     project = load_project(project_dir)
     return Renderer(project, vars or {}).render_string(sql, "inline").sql
 
@@ -380,8 +380,8 @@ def resolve_relation(project_dir: str | Path, name: str) -> tuple[str, str]:
         schema, table = name.split(".", 1)
         return schema, table
     from difflib import get_close_matches
-    from .errors import RenderError
-    from .render import Renderer
+    from runner.errors import RenderError
+    from runner.jinja.render import Renderer
     project = load_project(project_dir)
     nodes = project.nodes
     if name not in nodes:

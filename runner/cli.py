@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .errors import RunnerError
+from runner.errors import RunnerError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Build the CPO report models into DuckDB, test them and export them.")
@@ -64,7 +64,7 @@ def _run(command: str, project_dir: Path, db: Path | None, raw_dir: Path | None,
          select: list[str] | None, exclude: list[str] | None, vars: str | None,
          full_refresh: bool = False, fail_fast: bool = False,
          memory_limit: str | None = None) -> None:
-    from .api import execute
+    from runner.api import execute
     result = execute(command, project_dir, raw_dir=raw_dir, db_path=db, vars=_vars(vars),
                      select=select, exclude=exclude, full_refresh=full_refresh,
                      fail_fast=fail_fast, on_result=_progress, memory_limit=memory_limit,
@@ -130,7 +130,7 @@ def compile_(project_dir: ProjectDir = Path("."), select: Select = None,
 
     Example: runner compile --select stg_raw__charging_sessions
     """
-    from .api import compile_project
+    from runner.api import compile_project
     for name, path in compile_project(project_dir, _vars(vars), select, exclude).items():
         typer.echo(f"{name}: {path}")
 
@@ -142,7 +142,7 @@ def ls(project_dir: ProjectDir = Path("."), select: Select = None,
 
     Example: runner ls --select tag:reports
     """
-    from .api import list_nodes
+    from runner.api import list_nodes
     for node in list_nodes(project_dir, select, exclude, _vars(vars)):
         typer.echo(f"{node['kind']:5} {node['name']:40} {node['materialized']:11} "
                    f"{node['relation']}")
@@ -157,7 +157,7 @@ def show(model: Annotated[str, typer.Argument(help="A model, or schema.table.")]
 
     Example: runner show roaming_sessions_cpo --limit 5
     """
-    from .export import show_rows
+    from runner.publish.export import show_rows
     typer.echo(show_rows(project_dir, model, db, limit))
 
 
@@ -176,7 +176,7 @@ def export(model: Annotated[str, typer.Argument(help="A model, or schema.table."
 
     Example: runner export charging_sessions_cpo --out sessions.parquet --partition-by month
     """
-    from .export import export_table
+    from runner.publish.export import export_table
     rows = export_table(project_dir, model, out, db, partition_by or [], where,
                         memory_limit=memory_limit)
     typer.echo(f"wrote {rows} rows to {out}")
@@ -190,7 +190,7 @@ def vacuum(project_dir: ProjectDir = Path("."), db: Db = None,
     Incremental builds skip it to keep hourly builds short; run it now and then,
     e.g. nightly. Example: runner vacuum --db cpo_reports.duckdb
     """
-    from .api import vacuum as vacuum_db
+    from runner.api import vacuum as vacuum_db
     before, after, seconds = vacuum_db(project_dir, db, memory_limit)
     typer.echo(f"vacuumed in {seconds:.1f} s: {before} blocks in use before, {after} after")
 
@@ -204,7 +204,7 @@ def generate(out: Annotated[Path, typer.Option("--out", help="The landing zone f
 
     Example: runner generate --out data/raw --sessions 100000 --seed 42
     """
-    from .generate import generate as write
+    from cpo.sample import generate as write
     counts = write(out, sessions, seed)
     for table, n in counts.items():
         typer.echo(f"{table}: {n}")
@@ -227,7 +227,7 @@ def report(kind: Annotated[str, typer.Argument(help="charging-sessions or roamin
 
     Example: runner report charging-sessions --org org_fi --from 2024-09-01 --to 2024-10-01 --out sessions.xlsx
     """
-    from .report import write_report
+    from cpo.report import write_report
     message = write_report(project_dir, kind, org, date_from, date_to, out, db=db, role=role,
                            delimiter=delimiter)
     typer.echo(message)

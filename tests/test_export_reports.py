@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from runner.generate import generate
+from cpo.sample import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 

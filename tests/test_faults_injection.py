@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from runner.generate import generate
+from cpo.sample import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 PAYLOAD = "x'; drop table reports.charging_sessions_cpo; --"

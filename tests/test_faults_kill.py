@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from runner.generate import generate
+from cpo.sample import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ["reports.charging_sessions_cpo", "reports.roaming_sessions_cpo",

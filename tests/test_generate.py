@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from runner import generate as gen
+from cpo import sample as gen
 
 REPO = Path(__file__).resolve().parents[1]
 PUBLIC_DATA = REPO.parent / "shared" / "data" / "public"

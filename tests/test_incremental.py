@@ -379,7 +379,7 @@ def generated_zone(tmp_root: Path) -> dict[str, Any]:
     """The generated zone (300 sessions), once per module: its files, and a few of its
     rows to derive late rows from."""
     if not _GENERATED:
-        from runner.generate import generate
+        from cpo.sample import generate
         zone = tmp_root / "generated"
         generate(zone, BASE_SESSIONS, seed=23)
         files = sorted(p.relative_to(zone) for table in TABLES

@@ -20,7 +20,7 @@ import pytest
 
 from conftest_reports import ROOT, build_zone, empty_zone, session, write_csv
 from runner.errors import RunnerError
-from runner.report import AccessRefused, ReportError, write_report
+from cpo.report import AccessRefused, ReportError, write_report
 
 REPORT_TIME = "2024-10-15T00:00:00Z"
 SEPT = ("2024-09-01", "2024-10-01")
@@ -146,7 +146,7 @@ def zone(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory) -> Path:
     """The generated sample, built: the database file."""
-    from runner.generate import generate
+    from cpo.sample import generate
     tmp = tmp_path_factory.mktemp("report_sample")
     generate(tmp / "raw", sessions=2000, seed=1)
     return build_zone(tmp, tmp / "raw", REPORT_TIME).db_path
@@ -508,7 +508,7 @@ def test_a_refusal_leaves_an_earlier_file_as_it_was(zone, tmp_path, project_with
 
 def test_the_project_roles_file_gives_the_cpo_reports_to_reports_and_stations(sample,
                                                                              tmp_path):
-    from runner.report import load_roles
+    from cpo.report import load_roles
     roles = load_roles(ROOT)
     assert {"Reports", "Stations"} <= set(roles["platform_admin"].modules)
     out = tmp_path / "a.csv"
@@ -551,7 +551,7 @@ def test_the_definitions_say_who_may_receive_each_report(zone):
 
 
 def test_a_failing_writer_leaves_nothing_behind(zone, tmp_path, monkeypatch):
-    import runner.report as module
+    import cpo.report as module
     out = tmp_path / "half.xlsx"
     out.write_bytes(b"earlier")
 

@@ -79,7 +79,7 @@ def test_empty_landing_zone_builds_empty_reports(empty_build):
 
 
 def test_every_model_is_documented_with_its_grain():
-    from runner.project import load_project
+    from runner.project.loader import load_project
     project = load_project(ROOT)
     for name, node in project.models.items():
         assert node.description, name
@@ -90,7 +90,7 @@ def test_every_model_is_documented_with_its_grain():
 
 
 def test_generated_sample_builds_and_reconciles(tmp_path):
-    from runner.generate import generate
+    from cpo.sample import generate
     raw = tmp_path / "raw"
     generate(raw, 2000, 7)
     result = build(ROOT, raw_dir=raw, db_path=tmp_path / "x.duckdb",

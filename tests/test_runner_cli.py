@@ -262,16 +262,16 @@ def test_export_to_a_folder_of_other_files_deletes_nothing(shop: Path, cli,
 
 @pytest.fixture
 def memory_limits_seen(monkeypatch) -> list[str]:
-    """DuckDB's memory_limit on every connection runner.database.connect opens."""
-    import runner.database
+    """DuckDB's memory_limit on every connection runner.engines.duckdb.connect opens."""
+    import runner.engines.duckdb
     seen: list[str] = []
-    connect = runner.database.connect
+    connect = runner.engines.duckdb.connect
 
     def recording_connect(*args, **kwargs):
         con = connect(*args, **kwargs)
         seen.append(con.execute("select current_setting('memory_limit')").fetchone()[0])
         return con
-    monkeypatch.setattr(runner.database, "connect", recording_connect)
+    monkeypatch.setattr(runner.engines.duckdb, "connect", recording_connect)
     return seen
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from runner.api import build, compile_project
-from runner.compile import check_sql, inline_ctes
+from runner.jinja.compile import check_sql, inline_ctes
 from runner.errors import SqlSyntaxError
 
 GOOD_TABLE = "{{ config(materialized='table') }}\nselect 1 as x"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from runner.api import build
-from runner.database import connect
+from runner.engines.duckdb import connect
 from runner.errors import DatabaseError
 
 HOLD = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "

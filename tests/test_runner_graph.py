@@ -6,7 +6,7 @@ import pytest
 
 from runner.api import build, list_nodes
 from runner.errors import GraphError
-from runner.graph import Graph
+from runner.graph.dag import Graph
 
 
 def test_upstream_downstream_and_order() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from runner.api import build, list_nodes
-from runner.project import load_project
+from runner.project.loader import load_project
 
 
 def test_a_folder_with_only_models_builds_views_in_main(make_project, query) -> None:

@@ -9,8 +9,8 @@ import pytest
 
 from runner.api import build, compile_sql
 from runner.errors import RenderError
-from runner.project import load_project
-from runner.render import Renderer
+from runner.project.loader import load_project
+from runner.jinja.render import Renderer
 
 TABLE_T = "{{ config(materialized='table') }}\nselect * from (values ('a'), ('b')) v(name)"
 

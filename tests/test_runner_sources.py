@@ -347,8 +347,8 @@ def test_ndjson_and_parquet_are_recorded_and_read_from_the_record(shop: Path,
 
 def test_bench_style_callers_prepare_sources_positionally(tmp_path: Path, shop: Path,
                                                          query) -> None:
-    from runner.project import load_project
-    from runner.sources import prepare_sources
+    from runner.project.loader import load_project
+    from runner.execute.sources import prepare_sources
     raw = tmp_path / "raw"
     write_mixed_folder(raw / "orders")
     tables = list(load_project(shop).sources.values())

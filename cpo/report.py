@@ -34,9 +34,9 @@ from typing import Any, Callable, Iterable
 
 import duckdb
 
-from .database import has_relation
-from .errors import ExportError, ProjectError
-from .render import quote_ident
+from runner.engines.duckdb import has_relation
+from runner.errors import ExportError, ProjectError
+from runner.jinja.render import quote_ident
 
 FORMATS = ("text", "instant", "minutes", "integer", "money", "percent", "boolean", "month")
 FILE_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
@@ -100,10 +100,10 @@ def write_report(project_dir: str | Path, kind: str, orgs: list[str], date_from:
                  role: str | None = None, delimiter: str = ",") -> str:
     """Write report `kind` for `orgs` and [date_from, date_to) to `out`; return a message
     for the person who asked."""
-    from .api import default_db_path
-    from .database import connect
-    from .export import write_atomically
-    from .project import load_project
+    from runner.api import default_db_path
+    from runner.engines.duckdb import connect
+    from runner.publish.export import write_atomically
+    from runner.project.loader import load_project
 
     out = Path(out)
     file_format = file_format_of(out)
@@ -237,7 +237,7 @@ def _listing(items: list[str], limit: int = 12) -> str:
 
 def load_roles(root: Path) -> dict[str, Role]:
     """roles.yml: `roles: {name: {modules: [...], organisations: all | [...]}}`."""
-    from .project import read_yaml
+    from runner.project.loader import read_yaml
     path = root / ROLES_FILE
     if not path.is_file():
         raise ReportError(f"--role needs {ROLES_FILE} in the project ({path}), and there is "

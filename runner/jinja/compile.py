@@ -11,9 +11,9 @@ import duckdb
 import sqlglot
 from sqlglot.errors import ParseError, TokenError
 
-from .errors import ProjectError, SqlSyntaxError
-from .project import Node, Project, TestDef
-from .render import Renderer, ephemeral_cte_name
+from runner.errors import ProjectError, SqlSyntaxError
+from runner.project.loader import Node, Project, TestDef
+from runner.jinja.render import Renderer, ephemeral_cte_name
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 
-from .errors import GraphError
+from runner.errors import GraphError
 
 
 class Graph:

@@ -8,9 +8,9 @@ import fnmatch
 import re
 from difflib import get_close_matches
 
-from .errors import GraphError
-from .graph import Graph
-from .project import Node
+from runner.errors import GraphError
+from runner.graph.dag import Graph
+from runner.project.loader import Node
 
 _SELECTOR = re.compile(r"^(?P<up>\d*\+)?(?P<body>[^+]+?)(?P<down>\+\d*)?$")
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import duckdb
 
-from .errors import SourceError
-from .project import SourceTable
-from .render import files_view_name, quote_ident, relation_name
+from runner.errors import SourceError
+from runner.project.loader import SourceTable
+from runner.jinja.render import files_view_name, quote_ident, relation_name
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".ndjson": "ndjson", ".jsonl": "ndjson"}
 CHECKS_SCHEMA = "_runner"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .errors import ProjectError
-from .project import TestDef
-from .render import quote_ident
+from runner.errors import ProjectError
+from runner.project.loader import TestDef
+from runner.jinja.render import quote_ident
 
 
 def _literal(value: object, quote: bool = True) -> str:

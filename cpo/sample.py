@@ -1,6 +1,6 @@
 """Deterministic generator of a raw landing zone (see the spec `raw-sources.md`).
 
-    from runner.generate import generate
+    from cpo.sample import generate
     counts = generate("data/raw", sessions=1_000_000, seed=42)
 
 Everything is computed inside DuckDB: every pseudo-random value is a hash of

@@ -14,11 +14,11 @@ from typing import Any, Callable, Iterator, Sequence
 
 import duckdb
 
-from .compile import Compiled
-from .errors import ExecutionError
-from .project import Node, incremental_plan
-from .render import quote_ident, relation_name
-from .sources import sql_literal
+from runner.jinja.compile import Compiled
+from runner.errors import ExecutionError
+from runner.project.loader import Node, incremental_plan
+from runner.jinja.render import quote_ident, relation_name
+from runner.execute.sources import sql_literal
 
 FAILURE_SAMPLE = 5
 

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import duckdb
 
-from .errors import ExportError, RunnerError
-from .render import quote_ident, relation_name
-from .sources import sql_literal
+from runner.errors import ExportError, RunnerError
+from runner.jinja.render import quote_ident, relation_name
+from runner.execute.sources import sql_literal
 
 
 def _open(project_dir: str | Path, model: str, db: str | Path | None,
           memory_limit: str | None = None):
-    from .api import default_db_path, resolve_relation
-    from .database import connect, has_relation
-    from .project import load_project
+    from runner.api import default_db_path, resolve_relation
+    from runner.engines.duckdb import connect, has_relation
+    from runner.project.loader import load_project
     project = load_project(project_dir)
     schema, table = resolve_relation(project_dir, model)
     path = Path(db).resolve() if db else default_db_path(project)
@@ -118,9 +118,9 @@ def _with_local_month(con: duckdb.DuckDBPyConnection, relation: str,
                       columns: list[str]) -> str:
     """A report table has no month column (the CPO view): its month is the session
     start's month in the owning organisation's time zone, as everywhere in the reports."""
-    from .report import ORGANISATIONS, ORGANISATION_COLUMN, START_COLUMN
+    from cpo.report import ORGANISATIONS, ORGANISATION_COLUMN, START_COLUMN
     schema, table = ORGANISATIONS
-    from .database import has_relation
+    from runner.engines.duckdb import has_relation
     if not ({ORGANISATION_COLUMN, START_COLUMN} <= set(columns)
             and has_relation(con, schema, table)):
         raise ExportError("there is no 'month' column to partition by, and no start time "

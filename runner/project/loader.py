@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ProjectError
+from runner.errors import ProjectError
 
 DEFAULT_PATHS = {
     "model-paths": ["models"],

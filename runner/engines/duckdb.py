@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from .errors import DatabaseError
+from runner.errors import DatabaseError
 
 
 def connect(db_path: str | Path, read_only: bool = False,

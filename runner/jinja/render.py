@@ -14,8 +14,8 @@ from typing import Any, Callable
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from .errors import RenderError
-from .project import MATERIALIZATIONS, Node, Project, SourceTable, TestDef, merge_config
+from runner.errors import RenderError
+from runner.project.loader import MATERIALIZATIONS, Node, Project, SourceTable, TestDef, merge_config
 
 _MISSING = object()
 

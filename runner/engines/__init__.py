@@ -1,0 +1,1 @@
+"""Database engines: connecting, locking and settings (DuckDB)."""

@@ -1,0 +1,1 @@
+"""Running nodes: raw sources, materializations and data tests."""

@@ -1,0 +1,1 @@
+"""Rendering: the sandboxed Jinja environment, dbt's context, and compiling a model to SQL."""

@@ -1,0 +1,1 @@
+"""Getting built tables out: show and Parquet export."""

@@ -551,7 +551,7 @@ def test_the_definitions_say_who_may_receive_each_report(zone):
 
 
 def test_a_failing_writer_leaves_nothing_behind(zone, tmp_path, monkeypatch):
-    import cpo.report as module
+    import cpo.report.command as module
     out = tmp_path / "half.xlsx"
     out.write_bytes(b"earlier")
 

@@ -1,0 +1,127 @@
+"""`runner report`: checking the request (file format, timeframe, delimiter) and
+writing the file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+from cpo.report.access import check_role, load_roles
+from cpo.report.definitions import (
+    FILE_FORMATS, ReportError, _distinct, check_organisations, known_organisations,
+    load_report, report_query,
+)
+from cpo.report.writers import _write_csv, _write_parquet, _write_xlsx
+
+
+def write_report(project_dir: str | Path, kind: str, orgs: list[str], date_from: str,
+                 date_to: str, out: str | Path, db: str | Path | None = None,
+                 role: str | None = None, delimiter: str = ",") -> str:
+    """Write report `kind` for `orgs` and [date_from, date_to) to `out`; return a message
+    for the person who asked."""
+    from runner.api import default_db_path
+    from runner.engines.duckdb import connect
+    from runner.publish.export import write_atomically
+    from runner.project.loader import load_project
+
+    out = Path(out)
+    file_format = file_format_of(out)
+    start, end = parse_timeframe(date_from, date_to)
+    delimiter = check_delimiter(delimiter, file_format)
+    orgs = _distinct([o for o in orgs or []])
+    if not orgs:
+        raise ReportError("name at least one organisation with --org.",
+                          hint="e.g. --org ORG00001 (repeat --org for several).")
+    project = load_project(project_dir)
+    roles = load_roles(project.root) if role is not None else None
+    db_path = Path(db).resolve() if db else default_db_path(project)
+    out = out.resolve()
+    if out.is_dir():
+        raise ReportError(f"{out} is a folder; --out needs a file name.",
+                          hint=f"e.g. --out {out / ('report' + out.suffix)}")
+    con = connect(db_path, read_only=True,
+                  allowed_dirs=[project.root, db_path.parent, out.parent])
+    try:
+        report = load_report(con, kind, db_path)
+        scope = None
+        if roles is not None:
+            scope = check_role(roles, role, report, orgs)
+        known = known_organisations(con, db_path)
+        check_organisations(orgs, known, scope)
+        query, params = report_query(con, report, orgs, start, end,
+                                     minor_units=file_format != "parquet")
+        writer = {"csv": lambda tmp: _write_csv(con, query, params, report, tmp, delimiter),
+                  "xlsx": lambda tmp: _write_xlsx(con, query, params, report, tmp),
+                  "parquet": lambda tmp: _write_parquet(con, query, params, report, tmp)
+                  }[file_format]
+        counted: list[int] = []
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ReportError(f"cannot make the folder {out.parent}: {exc.strerror}.",
+                              hint="choose an --out in a folder you may write to.") from None
+        write_atomically(out, lambda tmp: counted.append(writer(tmp)))
+    finally:
+        con.close()
+    rows = counted[0]
+    who = ", ".join(f"{o} ({known[o][0]})" if known[o][0] else o for o in orgs)
+    span = f"sessions started {start.isoformat()} to {end.isoformat()} (excluded)"
+    if rows == 0:
+        return (f"{report.title} for {who} is empty: no {span}. Wrote {out} with the "
+                f"headers only.")
+    return (f"wrote {rows} row{'s' if rows != 1 else ''} of {report.title} for {who}, "
+            f"{span}, to {out}")
+
+
+# --- checking the request ----------------------------------------------------------------
+
+
+def file_format_of(out: Path) -> str:
+    suffix = out.suffix.lower()
+    if suffix not in FILE_FORMATS:
+        raise ReportError(f"cannot tell the file format of {out.name!r} from its extension.",
+                          hint="end --out with .csv, .xlsx or .parquet.")
+    return FILE_FORMATS[suffix]
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_timeframe(date_from: str, date_to: str) -> tuple[dt.date, dt.date]:
+    days = []
+    for option, text in (("--from", date_from), ("--to", date_to)):
+        text = (text or "").strip()
+        try:
+            if not _DAY.fullmatch(text):
+                raise ValueError
+            days.append(dt.date.fromisoformat(text))
+        except ValueError:
+            raise ReportError(f"{option} {text!r} is not a date written YYYY-MM-DD.",
+                              hint=f"e.g. {option} 2024-09-01.") from None
+    start, end = days
+    if end <= start:
+        raise ReportError(f"--to {end.isoformat()} must come after --from "
+                          f"{start.isoformat()}: the timeframe is from the first day up "
+                          "to, not including, the --to day.",
+                          hint=f"for the single day {start.isoformat()}, write --to "
+                               f"{(start + dt.timedelta(days=1)).isoformat()}.")
+    return start, end
+
+
+def check_delimiter(delimiter: str, file_format: str) -> str:
+    """The CSV field separator; `\\t` or `tab` is a tab."""
+    if delimiter == ",":
+        return delimiter
+    if delimiter in ("\\t", "tab"):
+        delimiter = "\t"
+    if file_format != "csv":
+        raise ReportError(f"--delimiter is for .csv files; a .{file_format} file has none.",
+                          hint="leave --delimiter out, or write a .csv file.")
+    if len(delimiter) != 1 or delimiter in "\"\r\n" or delimiter.isalnum():
+        raise ReportError(f"--delimiter must be one character other than a letter, a digit, "
+                          f"a quote or a line break, not {delimiter!r}.",
+                          hint="use ';' for Excel in locales whose decimal mark is a comma, "
+                               "or 'tab'.")
+    return delimiter
+

@@ -197,8 +197,9 @@ def vacuum(project_dir: ProjectDir = Path("."), db: Db = None,
 
 @app.command()
 def generate(out: Annotated[Path, typer.Option("--out", help="The landing zone folder.")],
-             sessions: Annotated[int, typer.Option("--sessions", help="How many sessions.")
-                                 ] = 100_000,
+             sessions: Annotated[int, typer.Option(
+                 "--sessions", min=1, help="How many sessions (charge IDs); each is "
+                                           "written as one row per version.")] = 100_000,
              seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 42) -> None:
     """Write a deterministic sample landing zone in the raw contract.
 
@@ -206,8 +207,14 @@ def generate(out: Annotated[Path, typer.Option("--out", help="The landing zone f
     """
     from cpo.sample import generate as write
     counts = write(out, sessions, seed)
+    typer.echo(f"wrote a sample landing zone of {sessions:,} sessions (seed {seed}) to "
+               f"{out.resolve()}")
     for table, n in counts.items():
-        typer.echo(f"{table}: {n}")
+        if table == "charging_sessions":
+            typer.echo(f"{table}: {sessions:,} sessions in {n:,} rows, one per version of a "
+                       "session (sent when it starts, stops and is billed; some twice)")
+        else:
+            typer.echo(f"{table}: {n:,} rows")
 
 
 @app.command()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from pathlib import Path
 
 import duckdb
@@ -532,3 +533,23 @@ def test_embedded_tables_match_the_export():
     assert t["energy"] == gen.ENERGY_WH_QUANTILES
     assert t["rank_corr"] == gen.RANK_CORRELATION
     assert t["rank_cells"] == gen.RANK_CELLS
+
+
+def test_the_command_says_sessions_versions_and_where(tmp_path, cli):
+    out = tmp_path / "zone"
+    code, stdout, stderr = cli("generate", "--out", out, "--sessions", 2000, "--seed", 3)
+    assert code == 0, stderr
+    versions = sum(1 for p in (out / "charging_sessions").iterdir()
+                   for _ in duckdb.sql(f"select 1 from '{p.as_posix()}'").fetchall())
+    assert versions > 2000
+    assert str(out.resolve()) in stdout
+    line = next(x for x in stdout.splitlines() if x.startswith("charging_sessions"))
+    assert "2,000 sessions" in line and f"{versions:,} rows" in line and "version" in line
+    assert re.search(r"^organisations: \d+ rows$", stdout, re.M)
+
+
+def test_the_command_refuses_no_sessions_without_a_traceback(tmp_path, cli):
+    code, stdout, stderr = cli("generate", "--out", tmp_path / "zone", "--sessions", 0)
+    assert code == 2
+    assert "Traceback" not in stderr and "--sessions" in stderr
+    assert not (tmp_path / "zone").exists()

@@ -438,7 +438,8 @@ def test_an_injection_like_organisation_is_just_unknown(zone, tmp_path):
 
 @pytest.mark.parametrize("args,message", [
     (dict(out="x.txt"), "extension"),
-    (dict(span=("2024-10-01", "2024-09-01")), "must come after"),
+    (dict(span=("2024-10-01", "2024-09-01")), "swapped"),
+    (dict(span=("2024-09-01", "2024-09-01")), "must come after"),
     (dict(span=("2024-9-1", "2024-10-01")), "YYYY-MM-DD"),
     (dict(out="x.xlsx", delimiter=";"), "--delimiter is for .csv"),
     (dict(delimiter="ab"), "one character"),

@@ -3,6 +3,7 @@ writing the file."""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from pathlib import Path
@@ -92,21 +93,41 @@ def parse_timeframe(date_from: str, date_to: str) -> tuple[dt.date, dt.date]:
     days = []
     for option, text in (("--from", date_from), ("--to", date_to)):
         text = (text or "").strip()
+        if not _DAY.fullmatch(text):
+            raise ReportError(f"{option} {text!r} is not a date written YYYY-MM-DD.",
+                              hint=f"e.g. {option} 2024-09-01.")
         try:
-            if not _DAY.fullmatch(text):
-                raise ValueError
             days.append(dt.date.fromisoformat(text))
         except ValueError:
-            raise ReportError(f"{option} {text!r} is not a date written YYYY-MM-DD.",
+            raise ReportError(f"{option} {text} is not a day in the calendar: "
+                              f"{_why_no_such_day(text)}.",
                               hint=f"e.g. {option} 2024-09-01.") from None
     start, end = days
-    if end <= start:
+    if end < start:
+        raise ReportError(f"--from {start.isoformat()} is after --to {end.isoformat()}: the "
+                          "dates are swapped. The timeframe is from the --from day up to, "
+                          "not including, the --to day.",
+                          hint=f"write --from {end.isoformat()} --to {start.isoformat()}.")
+    if end == start:
         raise ReportError(f"--to {end.isoformat()} must come after --from "
                           f"{start.isoformat()}: the timeframe is from the first day up "
                           "to, not including, the --to day.",
                           hint=f"for the single day {start.isoformat()}, write --to "
                                f"{(start + dt.timedelta(days=1)).isoformat()}.")
     return start, end
+
+
+def _why_no_such_day(text: str) -> str:
+    """Why a well-written YYYY-MM-DD is no day: the month, or the month's length."""
+    year, month, day = int(text[:4]), text[5:7], text[8:]
+    if year == 0:
+        return "the calendar has no year 0000"
+    if not 1 <= int(month) <= 12:
+        return f"there is no month {month}"
+    if int(day) == 0:
+        return f"there is no day {day}"
+    length = calendar.monthrange(year, int(month))[1]
+    return f"{calendar.month_name[int(month)]} {year} has {length} days"
 
 
 def check_delimiter(delimiter: str, file_format: str) -> str:

@@ -158,6 +158,10 @@ flagged as (
                     then 'priced_despite_free_usage'
             end,
             case
+                when energy_wh = 0 and price_rounded > 0
+                    then 'priced_without_energy'
+            end,
+            case
                 when is_roaming and not is_listed_roaming_network
                     then 'unlisted_roaming_network'
             end,

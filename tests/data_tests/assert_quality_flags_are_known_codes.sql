@@ -26,6 +26,7 @@ where flag not in (
     'stop_before_start',
     'no_transaction_id',
     'priced_despite_free_usage',
+    'priced_without_energy',
     'unlisted_roaming_network',
     'no_revenue_share',
     'unknown_vat_rate',

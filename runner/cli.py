@@ -228,15 +228,30 @@ def report(kind: Annotated[str, typer.Argument(help="charging-sessions or roamin
            project_dir: ProjectDir = Path("."), db: Db = None,
            role: Annotated[Optional[str], typer.Option(
                "--role", help="Check the request against this role in roles.yml.")] = None,
-           delimiter: Annotated[str, typer.Option(
-               "--delimiter", help="CSV field separator, e.g. ';'.")] = ",") -> None:
+           delimiter: Annotated[Optional[str], typer.Option(
+               "--delimiter", help="CSV field separator, e.g. ';' or tab (default: the "
+                                   "dialect's).")] = None,
+           dialect: Annotated[Optional[str], typer.Option(
+               "--dialect", help="CSV shape: 'excel' (default; UTF-8 with a byte-order "
+                                 "mark, ',', times to the second) or 'platform' (the "
+                                 "platform's own export: ISO-8859-1, ';', local times "
+                                 "dd/mm/yyyy hh.mm, a decimal comma).")] = None,
+           decimal_comma: Annotated[Optional[bool], typer.Option(
+               "--decimal-comma/--decimal-point",
+               help="Decimal mark of money and percentages in a CSV (default: the "
+                    "dialect's). A decimal comma needs --delimiter ';' (or another "
+                    "separator than ',').", show_default=False)] = None) -> None:
     """Write one report for some organisations and a timeframe, as CPO staff receive it.
 
     Example: runner report charging-sessions --org org_fi --from 2024-09-01 --to 2024-10-01 --out sessions.xlsx
+
+    For Excel where the decimal mark is a comma: --delimiter ';' --decimal-comma.
+
+    In the platform's own export shape, for scripts built on it: --dialect platform.
     """
     from cpo.report import write_report
     message = write_report(project_dir, kind, org, date_from, date_to, out, db=db, role=role,
-                           delimiter=delimiter)
+                           delimiter=delimiter, dialect=dialect, decimal_comma=decimal_comma)
     typer.echo(message)
 
 

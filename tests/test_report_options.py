@@ -65,3 +65,40 @@ def test_the_command_exits_2_without_a_traceback(tmp_path, cli, dates, expected)
     assert code == 2
     assert expected in stderr and "Traceback" not in stderr
     assert not out.exists()
+
+
+# --- the CSV's shape: --dialect, --delimiter, --decimal-comma ------------------------------
+
+
+def shape(dialect=None, delimiter=None, decimal_comma=None, file_format="csv"):
+    from cpo.report.command import csv_dialect
+    return csv_dialect(dialect, delimiter, decimal_comma, file_format)
+
+
+def test_the_default_shape_is_todays():
+    d = shape()
+    assert (d.encoding, d.delimiter, d.decimal_comma) == ("utf-8-sig", ",", False)
+    assert shape(delimiter=";").delimiter == ";" and not shape(delimiter=";").decimal_comma
+
+
+def test_the_platform_shape_and_what_overrides_it():
+    d = shape("platform")
+    assert (d.encoding, d.delimiter, d.decimal_comma, d.instant_format) == \
+        ("latin-1", ";", True, "%d/%m/%Y %H.%M")
+    assert not shape("platform", decimal_comma=False).decimal_comma
+    assert shape("platform", delimiter="tab").delimiter == "\t"
+    assert shape(delimiter=";", decimal_comma=True).decimal_comma
+
+
+@pytest.mark.parametrize("kw,message", [
+    (dict(dialect="excel-fi"), "there is no --dialect 'excel-fi'"),
+    (dict(decimal_comma=True), "--decimal-comma needs a field separator other than ','"),
+    (dict(dialect="platform", delimiter=",", decimal_comma=None),
+     "--decimal-comma needs a field separator other than ','"),
+    (dict(dialect="platform", file_format="xlsx"), "--dialect is for .csv files"),
+    (dict(decimal_comma=True, delimiter=";", file_format="parquet"),
+     "is for .csv files"),
+])
+def test_shapes_that_cannot_be_written_are_errors(kw, message):
+    with pytest.raises(ReportError, match=message):
+        shape(**kw)

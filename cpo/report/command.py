@@ -1,11 +1,12 @@
-"""`runner report`: checking the request (file format, timeframe, delimiter) and
-writing the file."""
+"""`runner report`: checking the request (file format, timeframe, the CSV's dialect,
+delimiter and decimal mark) and writing the file."""
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from cpo.report.access import check_role, load_roles
@@ -13,14 +14,17 @@ from cpo.report.definitions import (
     FILE_FORMATS, ReportError, _distinct, check_organisations, known_organisations,
     load_report, report_query,
 )
-from cpo.report.writers import _write_csv, _write_parquet, _write_xlsx
+from cpo.report.writers import DIALECTS, CsvDialect, _write_csv, _write_parquet, _write_xlsx
 
 
 def write_report(project_dir: str | Path, kind: str, orgs: list[str], date_from: str,
                  date_to: str, out: str | Path, db: str | Path | None = None,
-                 role: str | None = None, delimiter: str = ",") -> str:
+                 role: str | None = None, delimiter: str | None = None,
+                 dialect: str | None = None, decimal_comma: bool | None = None) -> str:
     """Write report `kind` for `orgs` and [date_from, date_to) to `out`; return a message
-    for the person who asked."""
+    for the person who asked. A CSV file is written in `dialect` ('excel', the default,
+    or 'platform'), whose delimiter and decimal mark `delimiter` and `decimal_comma`
+    override."""
     from runner.api import default_db_path
     from runner.engines.duckdb import connect
     from runner.publish.export import write_atomically
@@ -29,7 +33,7 @@ def write_report(project_dir: str | Path, kind: str, orgs: list[str], date_from:
     out = Path(out)
     file_format = file_format_of(out)
     start, end = parse_timeframe(date_from, date_to)
-    delimiter = check_delimiter(delimiter, file_format)
+    csv_shape = csv_dialect(dialect, delimiter, decimal_comma, file_format)
     orgs = _distinct([o for o in orgs or []])
     if not orgs:
         raise ReportError("name at least one organisation with --org.",
@@ -52,7 +56,7 @@ def write_report(project_dir: str | Path, kind: str, orgs: list[str], date_from:
         check_organisations(orgs, known, scope)
         query, params = report_query(con, report, orgs, start, end,
                                      minor_units=file_format != "parquet")
-        writer = {"csv": lambda tmp: _write_csv(con, query, params, report, tmp, delimiter),
+        writer = {"csv": lambda tmp: _write_csv(con, query, params, report, tmp, csv_shape),
                   "xlsx": lambda tmp: _write_xlsx(con, query, params, report, tmp),
                   "parquet": lambda tmp: _write_parquet(con, query, params, report, tmp)
                   }[file_format]
@@ -146,3 +150,31 @@ def check_delimiter(delimiter: str, file_format: str) -> str:
                                "or 'tab'.")
     return delimiter
 
+
+def csv_dialect(dialect: str | None, delimiter: str | None, decimal_comma: bool | None,
+                file_format: str) -> CsvDialect:
+    """The CSV's shape: the dialect's (default 'excel'), with the delimiter and the
+    decimal mark given overriding it. A decimal comma needs another field separator."""
+    name = (dialect or "excel").strip().lower()
+    if name not in DIALECTS:
+        raise ReportError(f"there is no --dialect {dialect!r}.",
+                          hint="--dialect excel (the default: UTF-8 with a byte-order mark, "
+                               "',', a decimal point) or --dialect platform (the platform's "
+                               "own export: ISO-8859-1, ';', dd/mm/yyyy hh.mm, a decimal "
+                               "comma).")
+    if delimiter is not None:
+        delimiter = check_delimiter(delimiter, file_format)
+    if file_format != "csv" and (name != "excel" or decimal_comma is not None):
+        option = "--dialect" if name != "excel" else "--decimal-comma"
+        raise ReportError(f"{option} is for .csv files; a .{file_format} file has typed "
+                          "cells.", hint=f"leave {option} out, or write a .csv file.")
+    shape = DIALECTS[name]
+    shape = replace(shape, delimiter=shape.delimiter if delimiter is None else delimiter,
+                    decimal_comma=shape.decimal_comma if decimal_comma is None
+                    else decimal_comma)
+    if shape.decimal_comma and shape.delimiter == ",":
+        raise ReportError("--decimal-comma needs a field separator other than ',': "
+                          "12,40 would read as two fields.",
+                          hint="add --delimiter ';' (what Excel expects where the decimal "
+                               "mark is a comma), or use --decimal-point.")
+    return shape

@@ -1,18 +1,40 @@
-"""The report files: CSV (UTF-8 with a byte-order mark, RFC 4180 quoting, CRLF), XLSX
-(typed cells, a frozen header row) and Parquet (typed columns, zstd), each written to a
-temporary path that the command then moves into place."""
+"""The report files: CSV in a dialect (by default UTF-8 with a byte-order mark, or the
+platform's own export shape), RFC 4180 quoting, CRLF; XLSX (typed cells, a frozen header
+row) and Parquet (typed columns, zstd), each written to a temporary path that the command
+then moves into place."""
 
 from __future__ import annotations
 
 import csv
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from cpo.report.definitions import Report, _batches
+from cpo.report.definitions import Report, ReportError, _batches
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    """How a CSV file is written: encoding, separator, decimal mark, format of instants."""
+    name: str
+    encoding: str
+    delimiter: str
+    decimal_comma: bool
+    instant_format: str
+
+
+DIALECTS = {
+    # Excel-friendly: UTF-8 with a byte-order mark, times to the second
+    "excel": CsvDialect("excel", "utf-8-sig", ",", False, "%Y-%m-%d %H:%M:%S"),
+    # the platform's own export (the Turku file): ISO-8859-1, ';', local times to the
+    # minute written dd/mm/yyyy hh.mm, a decimal comma
+    "platform": CsvDialect("platform", "latin-1", ";", True, "%d/%m/%Y %H.%M"),
+}
+ENCODING_NAMES = {"utf-8-sig": "UTF-8", "latin-1": "ISO-8859-1"}
 
 
 def _money_text(value: Decimal, minor_units: int | None) -> str:
@@ -26,18 +48,20 @@ def _plain_decimal(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def csv_cell(value: Any, fmt: str, minor_units: int | None = None) -> str:
+def csv_cell(value: Any, fmt: str, minor_units: int | None = None,
+             dialect: CsvDialect = DIALECTS["excel"]) -> str:
     """One value as the CSV shows it."""
     if value is None:
         return ""
     if fmt == "instant":
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return value.strftime(dialect.instant_format)
     if fmt == "boolean":
         return "true" if value else "false"
-    if fmt == "money" and isinstance(value, Decimal):
-        return _money_text(value, minor_units)
     if isinstance(value, Decimal):
-        return _plain_decimal(value)
+        text = _money_text(value, minor_units) if fmt == "money" else _plain_decimal(value)
+        return text.replace(".", ",") if dialect.decimal_comma else text
+    if isinstance(value, float) and dialect.decimal_comma:
+        return str(value).replace(".", ",")
     text = str(value)
     if fmt == "text" and text.startswith(_FORMULA_START):
         # a spreadsheet would run it as a formula; the apostrophe keeps it text
@@ -46,19 +70,49 @@ def csv_cell(value: Any, fmt: str, minor_units: int | None = None) -> str:
 
 
 def _write_csv(con, query: str, params: list[Any], report: Report, tmp: Path,
-               delimiter: str) -> int:
+               dialect: CsvDialect) -> int:
     formats = [c.format for c in report.columns]
     width = len(formats)
     count = 0
-    with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
-        writer = csv.writer(f, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL,
+    with open(tmp, "w", encoding=dialect.encoding, newline="") as f:
+        writer = csv.writer(f, delimiter=dialect.delimiter, quoting=csv.QUOTE_MINIMAL,
                             lineterminator="\r\n")
         writer.writerow([c.header for c in report.columns])
         for row in _batches(con, query, params):
             minor = row[width] if len(row) > width else None
-            writer.writerow([csv_cell(row[i], formats[i], minor) for i in range(width)])
+            cells = [csv_cell(row[i], formats[i], minor, dialect) for i in range(width)]
+            try:
+                writer.writerow(cells)
+            except UnicodeEncodeError:
+                raise _unwritable(report, row, cells, dialect) from None
             count += 1
     return count
+
+
+def _unwritable(report: Report, row: tuple, cells: list[str],
+                dialect: CsvDialect) -> ReportError:
+    """The error for a row holding a character the dialect's encoding has not."""
+    encoding = ENCODING_NAMES.get(dialect.encoding, dialect.encoding)
+    key = next((i for i, c in enumerate(report.columns)
+                if c.column_name == report.key_column), None)
+    which = f"{report.columns[key].header} {row[key]}" if key is not None else "a row"
+    for column, cell in zip(report.columns, cells):
+        bad = next((ch for ch in cell if not _encodes(ch, dialect.encoding)), None)
+        if bad is not None:
+            return ReportError(
+                f"the {column.header} of {which} is {cell!r}, and {bad!r} cannot be written "
+                f"in {encoding}, the encoding of --dialect {dialect.name}. No file was "
+                "written.", hint="write the default dialect (UTF-8) instead, or correct the "
+                                 "name where it is kept.")
+    return ReportError(f"{which} cannot be written in {encoding}. No file was written.")
+
+
+def _encodes(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 _WIDTH = {"instant": 20, "minutes": 10, "integer": 12, "money": 12, "percent": 9,

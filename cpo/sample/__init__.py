@@ -21,8 +21,8 @@ session IDs (see `PLANTED`), so each of them is present in any output of at leas
 
 The generator is split by purpose: `shape` (the platform's shape, its scale, the
 organisation and station tables), `sessions` (the SQL of the sessions and their
-versions), `write` (`generate()` and the files it writes) and `reference` (the tables
-derived from the Turku export).
+versions), `write` (`generate()` and the files it writes), `reference` (the tables
+derived from the Turku export) and `turku` (a landing zone made from that export itself).
 """
 
 from cpo.sample.reference import (
@@ -34,6 +34,7 @@ from cpo.sample.shape import (
     SPAN_DAYS, SPAN_START, STREETS, TABLES, charge_id, planted_kind, scale,
 )
 from cpo.sample.sessions import charge_id_sql
+from cpo.sample.turku import export_landing_zone
 from cpo.sample.write import generate
 
 __all__ = [
@@ -41,5 +42,5 @@ __all__ = [
     "HOUR_WEIGHTS", "ORG_NAMES", "OTHER_NETWORK", "PLANTED", "PLANT_PERIOD", "PROVIDERS",
     "QUANTILE_STEPS", "RANK_BINS", "RANK_CELLS", "RANK_CORRELATION", "SPAN_DAYS",
     "SPAN_START", "STREETS", "TABLES", "charge_id", "charge_id_sql",
-    "derive_reference_tables", "generate", "planted_kind", "scale",
+    "derive_reference_tables", "export_landing_zone", "generate", "planted_kind", "scale",
 ]

@@ -539,9 +539,10 @@ def test_the_command_says_sessions_versions_and_where(tmp_path, cli):
     out = tmp_path / "zone"
     code, stdout, stderr = cli("generate", "--out", out, "--sessions", 2000, "--seed", 3)
     assert code == 0, stderr
-    versions = sum(1 for p in (out / "charging_sessions").iterdir()
-                   for _ in duckdb.sql(f"select 1 from '{p.as_posix()}'").fetchall())
-    assert versions > 2000
+    ids = [r[0] for p in (out / "charging_sessions").iterdir()
+           for r in duckdb.sql(f"select charge_id::varchar from '{p.as_posix()}'").fetchall()]
+    versions = len(ids)
+    assert len(set(ids)) == 2000 and versions > 2000
     assert str(out.resolve()) in stdout
     line = next(x for x in stdout.splitlines() if x.startswith("charging_sessions"))
     assert "2,000 sessions" in line and f"{versions:,} rows" in line and "version" in line

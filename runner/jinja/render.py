@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from difflib import get_close_matches
@@ -182,7 +183,10 @@ class Renderer:
         name = str(args[-1])
         nodes = self.project.nodes
         if name not in nodes:
-            close = get_close_matches(name, nodes.keys(), n=1, cutoff=0.5)
+            # Never the model itself nor anything downstream of it: that ref would be a cycle.
+            cycle = _downstream(self.project, self._state.get("node"))
+            close = get_close_matches(name, [n for n in nodes if n not in cycle], n=1,
+                                      cutoff=0.5)
             hint = f"did you mean ref('{close[0]}')?" if close else \
                 "check the model's file name under models/ (a ref names a file without .sql)."
             raise RenderError(f"ref('{name}') names a model that does not exist.",
@@ -323,6 +327,27 @@ class Renderer:
                               node=label, path=path,
                               hint=f"use one of {', '.join(sorted(MATERIALIZATIONS))}.")
         return Rendered(sql, state["refs"], state["sources"], state["config"])
+
+
+_REF = re.compile(r"""\bref\s*\(\s*(?:['"][^'"]*['"]\s*,\s*)?['"]([^'"]+)['"]\s*\)""")
+
+
+def _downstream(project: Project, node: Node | None) -> set[str]:
+    """A model and every model that refs it, directly or not: from the refs rendering
+    has recorded so far and, for models not rendered yet, the ref('...') calls in their
+    text (asked only on the error path, so reading every model's text costs nothing)."""
+    if node is None:
+        return set()
+    parents = {name: set(other.refs) | set(_REF.findall(other.raw_sql))
+               for name, other in project.models.items()}
+    found, todo = {node.name}, [node.name]
+    while todo:
+        current = todo.pop()
+        for name, refs in parents.items():
+            if current in refs and name not in found:
+                found.add(name)
+                todo.append(name)
+    return found
 
 
 def _template_line(exc: BaseException, path: str) -> int | None:

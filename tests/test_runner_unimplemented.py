@@ -247,3 +247,14 @@ def test_one_list_of_implemented_keys() -> None:
     assert "materialized" in IMPLEMENTED["model_config"]
     assert "contract" not in IMPLEMENTED["model_config"]
     assert "unit_tests" not in IMPLEMENTED["property_file"]
+
+
+def test_config_of_a_singular_test_is_checked_against_the_test_configs(make_project) -> None:
+    root = make_project({
+        "models/a.sql": "select 1 as id",
+        "tests/assert_a.sql": "{{ config(severity='warn', store_failures=true) }}\n"
+                              "select * from {{ ref('a') }} where id < 0",
+    })
+    seen: list[str] = []
+    list_nodes(root, on_warning=seen.append)
+    assert _lines(seen) == {("tests/assert_a.sql", 1, "store_failures")}, seen

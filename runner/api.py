@@ -79,8 +79,10 @@ class Session:
                  which: str = "compile", on_warning: Callable[[str], None] | None = None):
         from runner.jinja.render import Renderer
         from runner.project.keys import WarningLog
+        from runner.project.typed_vars import check_vars
         self.started = dt.datetime.now(dt.timezone.utc)
         self.project: Project = load_project(project_dir)
+        check_vars(self.project, vars or {})
         self.log = WarningLog(on_warning)
         self.target = self.project.root / "target"
         self.renderer = Renderer(self.project, vars or {}, exists=exists,

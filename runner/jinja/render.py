@@ -146,7 +146,7 @@ class Renderer:
             "exceptions": {"raise_compiler_error": self._raise},
             # dbt's flags: WHICH is the command (build, run, test, seed, compile, ...)
             "flags": {"FULL_REFRESH": self.full_refresh, "WHICH": self.which},
-            "modules": {"datetime": _SafeDatetime()},
+            "modules": {"datetime": _SafeDatetime(), "re": re},
         }
 
     def _raise(self, message: str) -> None:

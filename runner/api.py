@@ -246,6 +246,8 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                                                session.test_sql[t.name], session.target)
                           for t in tests}
         session.flush_warnings()
+        from runner.jinja.columns import check_columns, database_columns
+        check_columns(project, compiled, seeds, database_columns(con), session.log.add)
         from runner.execute.sources import prepare_sources
         prepare_sources(con, raw, [project.sources[k] for k in sorted(used_sources)],
                         recheck=full_refresh)
@@ -364,10 +366,13 @@ def compile_project(project_dir: str | Path = ".", vars: dict | None = None,
     from runner.jinja.compile import compile_models
     session = Session(project_dir, vars, on_warning=on_warning)
     project = session.project
+    from runner.jinja.columns import check_columns
     chosen = session.select(select, exclude)
     names = [n for n in chosen if n in project.models]
     compiled = compile_models(project, session.renderer, names, session.target)
     session.flush_warnings()
+    check_columns(project, compiled, [n for n in chosen if n in project.seeds], {},
+                  session.log.add)
     return {name: item.compiled_path for name, item in compiled.items()}
 
 

@@ -197,7 +197,7 @@ def test_columns_of_sources_seeds_and_incremental_models_resolve(make_project, t
                           "select cast(o.id as int) as id, c.minor_units, o._source_file\n"
                           "from {{ source('raw', 'orders') }} as o\n"
                           "join {{ ref('currencies') }} as c on c.code = o.code\n"
-                          "{% if is_incremental() %}where o.id > (select max(id) "
+                          "{% if is_incremental() %}where cast(o.id as int) > (select max(id) "
                           "from {{ this }}){% endif %}",
         "models/inc.yml": """\
             version: 2

@@ -223,3 +223,27 @@ def test_the_projects_own_models_have_every_yaml_column() -> None:
     seen: list[str] = []
     compile_project(REPO, on_warning=seen.append)
     assert [w for w in seen if "column" in w] == []
+
+
+def test_duckdb_messages_are_shown_without_their_padding(make_project) -> None:
+    # errors only DuckDB finds, when a model or a data test runs: its message on one
+    # line, without the spaces and carets that point into the SQL
+    root = make_project({
+        "models/orders.sql": "{{ config(materialized='table') }}\n"
+                             "select s\nfrom (select 'a' as s) as t\n        where s > 1",
+        "models/items.sql": "{{ config(materialized='table') }}\nselect 1 as order_id",
+        "models/items.yml": """\
+            version: 2
+            models:
+              - name: items
+                data_tests:
+                  - expression_is_true:
+                      expression: "order_idd > 0"
+            """,
+    })
+    result = build(root, db_path=root / "db.duckdb")
+    failed = {n.name: n for n in result.nodes if n.status == "error"}
+    assert set(failed) == {"orders", "expression_is_true_items"}, result.summary()
+    for node in failed.values():
+        assert "Error" in node.message, node.message
+        assert "  " not in node.message and "^^" not in node.message, node.message

@@ -40,9 +40,18 @@
 {%- endmacro %}
 
 {# "When the report is generated", as TIMESTAMPTZ: var('report_time') if set
-   (an ISO instant; without an offset it is UTC), else the build's start. #}
+   (an ISO instant; without an offset it is UTC), else the build's start. Its default
+   is empty, which gives the runner no type to check --vars against: checked here, when
+   the project is parsed, before anything runs. #}
 {% macro report_time() -%}
     {%- set value = var('report_time', '') -%}
+    {%- if value and not modules.re.fullmatch(
+            '\\d{4}-\\d{2}-\\d{2}([Tt ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?\\s*([Zz]|[+-]\\d{2}(:?\\d{2})?)?)?',
+            value | string) -%}
+    {{- exceptions.raise_compiler_error(
+            "--vars report_time: '" ~ value ~ "' is not an ISO instant, e.g. "
+            ~ "2024-10-01T00:00:00Z (without an offset it is UTC); nothing was run") -}}
+    {%- endif -%}
     {%- if value -%}
     cast('{{ value }}' as timestamptz)
     {%- else -%}

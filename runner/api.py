@@ -35,6 +35,7 @@ class RunResult:
     db_path: str | None = None
     raw_dir: str | None = None
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -66,7 +67,7 @@ class RunResult:
         return {"command": self.command, "started_at": self.started_at,
                 "seconds": round(self.seconds, 4), "db_seconds": round(self.db_seconds, 4),
                 "ok": self.ok, "db_path": self.db_path, "raw_dir": self.raw_dir,
-                "counts": self.counts(), "notes": self.notes,
+                "counts": self.counts(), "notes": self.notes, "warnings": self.warnings,
                 "results": [asdict(n) for n in self.nodes]}
 
 
@@ -75,10 +76,14 @@ class Session:
 
     def __init__(self, project_dir: str | Path = ".", vars: dict | None = None,
                  full_refresh: bool = False, exists: Callable[[Node], bool] | None = None,
-                 which: str = "compile"):
+                 which: str = "compile", on_warning: Callable[[str], None] | None = None):
         from runner.jinja.render import Renderer
+        from runner.project.keys import WarningLog
+        from runner.project.typed_vars import check_vars
         self.started = dt.datetime.now(dt.timezone.utc)
         self.project: Project = load_project(project_dir)
+        check_vars(self.project, vars or {})
+        self.log = WarningLog(on_warning)
         self.target = self.project.root / "target"
         self.renderer = Renderer(self.project, vars or {}, exists=exists,
                                  full_refresh=full_refresh, run_started_at=self.started,
@@ -88,6 +93,11 @@ class Session:
         self.test_sql: dict[str, str] = {}
         self._parse()
         self.graph = self._graph()
+        self.flush_warnings()
+
+    def flush_warnings(self) -> None:
+        """Keys of the project and its config() blocks the runner does not act on."""
+        self.log.add(*self.project.warnings, *self.renderer.warnings)
 
     def _parse(self) -> None:
         from runner.execute.datatests import generic_test_sql
@@ -178,8 +188,8 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
             select: list[str] | None = None, exclude: list[str] | None = None,
             full_refresh: bool = False, fail_fast: bool = False,
             on_result: Callable | None = None, on_note: Callable | None = None,
-            memory_limit: str | None = None,
-            threads: int | None = None) -> RunResult:
+            memory_limit: str | None = None, threads: int | None = None,
+            on_warning: Callable[[str], None] | None = None) -> RunResult:
     """build | run | seed | test: compile, check, then run the selected nodes in order."""
     from runner.jinja.compile import compile_models, compile_test
     from runner.engines.duckdb import connect, restrict
@@ -191,9 +201,11 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
     def exists(node: Node) -> bool:
         return bool(executor_box) and executor_box[0].exists(node)
 
-    session = Session(project_dir, vars, full_refresh, exists, which=command)
+    session = Session(project_dir, vars, full_refresh, exists, which=command,
+                      on_warning=on_warning)
     project = session.project
     result = RunResult(command, started_at=session.started.isoformat())
+    result.warnings = session.log.messages
     order = session.select(select, exclude)
     models = [n for n in order if n in project.models
               and project.models[n].materialized != "ephemeral"] \
@@ -233,6 +245,9 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         compiled_tests = {t.name: compile_test(project, session.renderer, t,
                                                session.test_sql[t.name], session.target)
                           for t in tests}
+        session.flush_warnings()
+        from runner.jinja.columns import check_columns, database_columns
+        check_columns(project, compiled, seeds, database_columns(con), session.log.add)
         from runner.execute.sources import prepare_sources
         prepare_sources(con, raw, [project.sources[k] for k in sorted(used_sources)],
                         recheck=full_refresh)
@@ -344,14 +359,20 @@ def _write_run_results(target: Path, result: RunResult) -> None:
 
 
 def compile_project(project_dir: str | Path = ".", vars: dict | None = None,
-                    select: list[str] | None = None, exclude: list[str] | None = None
+                    select: list[str] | None = None, exclude: list[str] | None = None,
+                    on_warning: Callable[[str], None] | None = None
                     ) -> dict[str, Path | None]:
     """Render and check the selected models; write them to target/compiled."""
     from runner.jinja.compile import compile_models
-    session = Session(project_dir, vars)
+    session = Session(project_dir, vars, on_warning=on_warning)
     project = session.project
-    names = [n for n in session.select(select, exclude) if n in project.models]
+    from runner.jinja.columns import check_columns
+    chosen = session.select(select, exclude)
+    names = [n for n in chosen if n in project.models]
     compiled = compile_models(project, session.renderer, names, session.target)
+    session.flush_warnings()
+    check_columns(project, compiled, [n for n in chosen if n in project.seeds], {},
+                  session.log.add)
     return {name: item.compiled_path for name, item in compiled.items()}
 
 
@@ -363,8 +384,9 @@ def compile_sql(sql: str, project_dir: str | Path = ".", vars: dict | None = Non
 
 
 def list_nodes(project_dir: str | Path = ".", select: list[str] | None = None,
-               exclude: list[str] | None = None, vars: dict | None = None) -> list[dict]:
-    session = Session(project_dir, vars)
+               exclude: list[str] | None = None, vars: dict | None = None,
+               on_warning: Callable[[str], None] | None = None) -> list[dict]:
+    session = Session(project_dir, vars, on_warning=on_warning)
     out = []
     for name in session.select(select, exclude):
         node = session.project.node(name)

@@ -60,6 +60,10 @@ def _progress(result, index: int, total: int) -> None:
                f"{label}{detail} ({result.seconds:.2f}s)")
 
 
+def _warn(message: str) -> None:
+    typer.echo(f"warning: {message}", err=True)
+
+
 def _run(command: str, project_dir: Path, db: Path | None, raw_dir: Path | None,
          select: list[str] | None, exclude: list[str] | None, vars: str | None,
          full_refresh: bool = False, fail_fast: bool = False,
@@ -68,7 +72,7 @@ def _run(command: str, project_dir: Path, db: Path | None, raw_dir: Path | None,
     result = execute(command, project_dir, raw_dir=raw_dir, db_path=db, vars=_vars(vars),
                      select=select, exclude=exclude, full_refresh=full_refresh,
                      fail_fast=fail_fast, on_result=_progress, memory_limit=memory_limit,
-                     on_note=lambda note: typer.echo(f"note: {note}"))
+                     on_note=lambda note: typer.echo(f"note: {note}"), on_warning=_warn)
     typer.echo(result.summary())
     typer.echo(f"database: {result.db_path}")
     if not result.ok:
@@ -131,7 +135,8 @@ def compile_(project_dir: ProjectDir = Path("."), select: Select = None,
     Example: runner compile --select stg_raw__charging_sessions
     """
     from runner.api import compile_project
-    for name, path in compile_project(project_dir, _vars(vars), select, exclude).items():
+    for name, path in compile_project(project_dir, _vars(vars), select, exclude,
+                                      on_warning=_warn).items():
         typer.echo(f"{name}: {path}")
 
 
@@ -143,7 +148,7 @@ def ls(project_dir: ProjectDir = Path("."), select: Select = None,
     Example: runner ls --select tag:reports
     """
     from runner.api import list_nodes
-    for node in list_nodes(project_dir, select, exclude, _vars(vars)):
+    for node in list_nodes(project_dir, select, exclude, _vars(vars), on_warning=_warn):
         typer.echo(f"{node['kind']:5} {node['name']:40} {node['materialized']:11} "
                    f"{node['relation']}")
 

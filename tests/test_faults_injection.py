@@ -40,14 +40,18 @@ def test_a_drop_table_in_vars_drops_nothing(built: tuple[Path, Path]) -> None:
     proc = subprocess.run([sys.executable, "-m", "runner", "build", "--project-dir", str(ROOT),
                            "--raw-dir", str(tmp / "raw"), "--db", str(db), "--vars",
                            f'{{report_time: "{PAYLOAD}"}}'], capture_output=True, text=True)
-    # The value is not an instant: the models that read it fail, clearly, and stay as
-    # they were; nothing is dropped.
-    assert proc.returncode == 1
+    # The value is not an instant: refused before anything runs, naming the var; nothing
+    # is dropped.
+    assert proc.returncode == 2, proc.stdout[-3000:] + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
+    assert "report_time" in proc.stderr and "not an ISO instant" in proc.stderr
     assert count(db) == before
-    compiled = (ROOT / "target" / "compiled" / "models" / "reports"
-                / "roaming_sessions_cpo.sql").read_text()
-    assert "x''; drop table reports.charging_sessions_cpo; --" in compiled
+    # And a var's value is escaped at the source, whatever reaches SQL.
+    from runner.api import compile_sql
+    sql = compile_sql("select '{{ var('report_time') }}' as v", ROOT,
+                      vars={"report_time": PAYLOAD})
+    assert sql == "select 'x''; drop table reports.charging_sessions_cpo; --' as v"
+    assert duckdb.sql(sql).fetchall() == [(PAYLOAD,)]
 
 
 def test_an_organisation_filter_is_only_ever_a_value(built: tuple[Path, Path]) -> None:

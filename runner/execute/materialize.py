@@ -314,5 +314,8 @@ def _plain(value: Any) -> Any:
 
 
 def _first_lines(message: str, n: int = 3) -> str:
-    lines = [line for line in message.strip().splitlines() if line.strip()]
+    """DuckDB's message on one line: its first lines, without the caret line that points
+    into the SQL and without runs of spaces (the compiled SQL's path is given beside)."""
+    lines = [" ".join(line.split()) for line in message.strip().splitlines()]
+    lines = [line for line in lines if line and set(line) != {"^"}]
     return " ".join(lines[:n]).rstrip(".")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from difflib import get_close_matches
@@ -15,6 +17,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from runner.errors import RenderError
+from runner.project.keys import IMPLEMENTED, unimplemented
 from runner.project.loader import MATERIALIZATIONS, Node, Project, SourceTable, TestDef, merge_config
 
 _MISSING = object()
@@ -123,6 +126,8 @@ class Renderer:
                                         keep_trailing_newline=True,
                                         extensions=["jinja2.ext.do"])
         self._state: dict[str, Any] = {}
+        # config() keys the runner does not act on: one message each, in order
+        self.warnings: dict[str, None] = {}
         # Jinja's own globals (range, dict, namespace, ...) too: macro modules share this
         # dict as is, without the environment's globals.
         self.context = {**self.env.globals, **self._base_context()}
@@ -141,7 +146,7 @@ class Renderer:
             "exceptions": {"raise_compiler_error": self._raise},
             # dbt's flags: WHICH is the command (build, run, test, seed, compile, ...)
             "flags": {"FULL_REFRESH": self.full_refresh, "WHICH": self.which},
-            "modules": {"datetime": _SafeDatetime()},
+            "modules": {"datetime": _SafeDatetime(), "re": re},
         }
 
     def _raise(self, message: str) -> None:
@@ -182,7 +187,10 @@ class Renderer:
         name = str(args[-1])
         nodes = self.project.nodes
         if name not in nodes:
-            close = get_close_matches(name, nodes.keys(), n=1, cutoff=0.5)
+            # Never the model itself nor anything downstream of it: that ref would be a cycle.
+            cycle = _downstream(self.project, self._state.get("node"))
+            close = get_close_matches(name, [n for n in nodes if n not in cycle], n=1,
+                                      cutoff=0.5)
             hint = f"did you mean ref('{close[0]}')?" if close else \
                 "check the model's file name under models/ (a ref names a file without .sql)."
             raise RenderError(f"ref('{name}') names a model that does not exist.",
@@ -223,7 +231,34 @@ class Renderer:
         if args and isinstance(args[0], dict):
             kwargs = {**args[0], **kwargs}
         self._state["config"] = merge_config(self._state["config"], kwargs)
+        kind = self._state.get("kind")
+        if kind:
+            for key in kwargs:
+                if str(key) not in IMPLEMENTED[f"{kind}_config"]:
+                    self._warn_config(str(key), kind)
         return ""
+
+    def _warn_config(self, key: str, kind: str) -> None:
+        """A config() key the runner does not act on, at the line of the model (or test)
+        file that sets it: the template line of the config() call, then the first line
+        from there that names the key."""
+        path, line = self._state.get("path"), None
+        frame = sys._getframe(1)
+        while frame is not None:
+            template = frame.f_globals.get("__jinja_template__")
+            if template is not None and template.name == self._state.get("template"):
+                line = template.get_corresponding_lineno(frame.f_lineno)
+                source = self.loader.templates.get(template.name, ("",))[0].splitlines()
+                named = re.compile(rf"""(\b{re.escape(key)}\s*=|['"]{re.escape(key)}['"]\s*:)""")
+                line = next((n for n in range(line, len(source) + 1)
+                             if named.search(source[n - 1])), line)
+                break
+            frame = frame.f_back
+        where = path
+        if path and Path(path).is_absolute() and Path(path).is_relative_to(self.project.root):
+            where = Path(path).relative_to(self.project.root).as_posix()
+        self.warnings[unimplemented(where, line, key, f"config() of {kind} "
+                                                      f"{self._state.get('name')}")] = None
 
     def _var(self, name: str, default: Any = _MISSING) -> Any:
         if name in self.vars:
@@ -261,17 +296,18 @@ class Renderer:
             self.loader.templates[name] = (node.raw_sql, str(node.path))
         this = Relation(node.schema, node.alias)
         rendered = self._render(name, node.name, node.rel_path, node.config, execute,
-                                node=node, this=this)
+                                node=node, this=this, kind="model")
         node.refs, node.sources = rendered.refs, rendered.sources
         return rendered
 
     def render_string(self, text: str, label: str, path: str | None = None,
-                      config: dict | None = None, execute: bool = True) -> Rendered:
+                      config: dict | None = None, execute: bool = True,
+                      kind: str | None = None) -> Rendered:
         import hashlib
         name = f"string:{label}:{hashlib.sha1(text.encode()).hexdigest()[:16]}"
         if name not in self.loader.templates:
             self.loader.templates[name] = (text, path or label)
-        return self._render(name, label, path or label, config or {}, execute)
+        return self._render(name, label, path or label, config or {}, execute, kind=kind)
 
     def render_hook(self, node: Node, text: str) -> str:
         """A pre_hook or post_hook of a model, rendered with the model's context
@@ -284,15 +320,18 @@ class Renderer:
                             this=Relation(node.schema, node.alias)).sql
 
     def render_test(self, test: TestDef, text: str) -> Rendered:
-        rendered = self.render_string(text, test.name, str(test.path), test.config)
+        rendered = self.render_string(text, test.name, str(test.path), test.config,
+                                      kind="test")
         test.refs, test.sources = rendered.refs, rendered.sources
         return rendered
 
     def _render(self, name: str, label: str, path: str, config: dict, execute: bool,
-                node: Node | None = None, this: Relation | None = None) -> Rendered:
+                node: Node | None = None, this: Relation | None = None,
+                kind: str | None = None) -> Rendered:
         template = self._get(name, label, path)
         state = {"name": label, "path": path, "refs": set(), "sources": set(),
-                 "config": dict(config), "execute": execute, "node": node}
+                 "config": dict(config), "execute": execute, "node": node, "kind": kind,
+                 "template": name}
         previous = self._state
         self._state = state
         self.context["this"] = this
@@ -323,6 +362,21 @@ class Renderer:
                               node=label, path=path,
                               hint=f"use one of {', '.join(sorted(MATERIALIZATIONS))}.")
         return Rendered(sql, state["refs"], state["sources"], state["config"])
+
+
+_REF = re.compile(r"""\bref\s*\(\s*(?:['"][^'"]*['"]\s*,\s*)?['"]([^'"]+)['"]\s*\)""")
+
+
+def _downstream(project: Project, node: Node | None) -> set[str]:
+    """A model and every model downstream of it: from the refs rendering has recorded so
+    far and, for models not rendered yet, the ref('...') calls in their text (asked only
+    on the error path, so reading every model's text costs nothing)."""
+    if node is None:
+        return set()
+    from runner.graph.dag import Graph
+    parents = {name: (set(other.refs) | set(_REF.findall(other.raw_sql))) & set(project.models)
+               for name, other in project.models.items()}
+    return {node.name} | Graph(parents).downstream(node.name)
 
 
 def _template_line(exc: BaseException, path: str) -> int | None:

@@ -1,0 +1,133 @@
+"""What a loaded project is made of: models and seeds (nodes), source tables, data
+tests, macro files and the project itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Column:
+    name: str
+    description: str = ""
+    data_type: str | None = None
+    tests: list[Any] = field(default_factory=list)
+    line: int | None = None       # of its entry in the YAML property file
+
+
+@dataclass
+class Node:
+    """A model or a seed."""
+    kind: str                     # "model" | "seed"
+    name: str
+    path: Path                    # the .sql or .csv file
+    rel_path: str                 # relative to the project root, with "/"
+    raw_sql: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+    columns: dict[str, Column] = field(default_factory=dict)
+    tests: list[Any] = field(default_factory=list)   # model-level data tests
+    yaml_path: Path | None = None
+    # Filled in by rendering:
+    refs: set[str] = field(default_factory=set)
+    sources: set[tuple[str, str]] = field(default_factory=set)
+
+    @property
+    def materialized(self) -> str:
+        return self.config.get("materialized", "view" if self.kind == "model" else "seed")
+
+    @property
+    def schema(self) -> str:
+        return self.config.get("schema") or "main"
+
+    @property
+    def alias(self) -> str:
+        return self.config.get("alias") or self.name
+
+    @property
+    def tags(self) -> list[str]:
+        tags = self.config.get("tags") or []
+        return [tags] if isinstance(tags, str) else list(tags)
+
+
+@dataclass
+class SourceTable:
+    source: str
+    name: str
+    folder: str                   # folder name under the raw directory
+    schema: str                   # DuckDB schema of the source views
+    columns: dict[str, Column]
+    required: list[str]
+    yaml_path: Path
+    description: str = ""
+
+
+@dataclass
+class TestDef:
+    """A data test: generic (from YAML) or singular (a SQL file)."""
+    name: str
+    kind: str                     # "generic" | "singular"
+    path: Path
+    test_type: str = ""           # unique, not_null, ... for generic tests
+    model: str | None = None      # the model a generic test is attached to
+    column: str | None = None
+    args: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    raw_sql: str = ""             # singular tests
+    refs: set[str] = field(default_factory=set)
+    sources: set[tuple[str, str]] = field(default_factory=set)
+
+    @property
+    def severity(self) -> str:
+        return str(self.config.get("severity", "error")).lower()
+
+    @property
+    def tags(self) -> list[str]:
+        tags = self.config.get("tags") or []
+        return [tags] if isinstance(tags, str) else list(tags)
+
+
+@dataclass
+class MacroFile:
+    path: Path
+    name: str                     # template name, e.g. "macros/money.sql"
+    text: str
+
+
+@dataclass
+class Project:
+    root: Path
+    name: str
+    vars: dict[str, Any]
+    models: dict[str, Node]
+    seeds: dict[str, Node]
+    sources: dict[tuple[str, str], SourceTable]
+    tests: list[TestDef]
+    macros: list[MacroFile]
+    paths: dict[str, list[str]]
+    # What the runner does not act on, one message per key ("file:line: ..."), and the
+    # line of each var's default in dbt_project.yml.
+    warnings: list[str] = field(default_factory=list)
+    var_lines: dict[str, int] = field(default_factory=dict)
+
+    def node(self, name: str) -> Node:
+        return self.models.get(name) or self.seeds[name]
+
+    @property
+    def nodes(self) -> dict[str, Node]:
+        return {**self.seeds, **self.models}
+
+
+def merge_config(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if key == "tags":
+            tags = [value] if isinstance(value, str) else list(value or [])
+            merged["tags"] = list(dict.fromkeys([*merged.get("tags", []), *tags]))
+        elif key == "column_types" and isinstance(value, dict):
+            merged[key] = {**merged.get(key, {}), **value}
+        else:
+            merged[key] = value
+    return merged

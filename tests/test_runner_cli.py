@@ -303,7 +303,7 @@ def test_test_command_takes_a_memory_limit(shop: Path, cli, memory_limits_seen) 
     assert seen == [expected]
     code, _, err = cli("test", "--project-dir", shop, "--db", shop / "db.duckdb",
                        "--memory-limit", "lots")
-    assert code == 3 and "--memory-limit 'lots' is not a memory size" in err
+    assert code == 2 and "--memory-limit 'lots' is not a memory size" in err
 
 
 def test_export_with_a_bad_memory_limit_names_the_option(shop: Path, cli,
@@ -311,10 +311,21 @@ def test_export_with_a_bad_memory_limit_names_the_option(shop: Path, cli,
     out_file = tmp_path / "orders.parquet"
     code, out, err = cli("export", "orders", "--out", out_file, "--memory-limit", "lots",
                          "--project-dir", shop, "--db", shop / "db.duckdb")
-    assert code == 3
+    assert code == 2
     assert "--memory-limit 'lots' is not a memory size" in err
     assert "e.g. --memory-limit 8GB" in err and "Traceback" not in out + err
     assert not out_file.exists()
+
+
+@pytest.mark.parametrize("command", ["build", "run", "test", "vacuum", "export"])
+def test_a_bad_memory_limit_is_an_option_error_not_a_file_in_use(shop: Path, cli, command,
+                                                                 tmp_path: Path) -> None:
+    extra = ["orders", "--out", tmp_path / "o.parquet"] if command == "export" else []
+    code, out, err = cli(command, *extra, "--project-dir", shop, "--db", shop / "db.duckdb",
+                         "--memory-limit", "8XB")
+    assert code == 2, out + err
+    assert "--memory-limit '8XB' is not a memory size" in err
+    assert "e.g. --memory-limit 8GB" in err and "Traceback" not in out + err
 
 
 def test_an_export_over_its_memory_limit_says_so_and_leaves_nothing(make_project, cli,

@@ -10,7 +10,10 @@ import typer
 
 from runner.errors import RunnerError
 
+# rich_markup_mode=None: click's own help layout, where a flag reads as a flag (typer's
+# rich panels print a type after every option, `--full-refresh <bool>` included).
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,
                   help="Build the CPO report models into DuckDB, test them and export them.")
 
 ProjectDir = Annotated[Path, typer.Option("--project-dir", help="The project folder.")]
@@ -46,6 +49,21 @@ def _vars(text: str | None) -> dict:
     if not isinstance(value, dict):
         raise RunnerError("--vars must be a YAML mapping, e.g. '{report_time: 2024-10-01}'.")
     return {str(k): (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in value.items()}
+
+
+def _version(value: bool) -> None:
+    if value:
+        import duckdb
+        from runner import __version__
+        typer.echo(f"runner {__version__} (DuckDB {duckdb.__version__})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_version,
+        help="Print the runner's and DuckDB's versions and exit.")] = False) -> None:
+    """Build the CPO report models into DuckDB, test them and export them."""
 
 
 _MARK = {"success": "OK", "pass": "PASS", "warn": "WARN", "fail": "FAIL",

@@ -181,8 +181,8 @@ def show(model: Annotated[str, typer.Argument(help="A model, or schema.table.")]
 
 @app.command()
 def export(model: Annotated[str, typer.Argument(help="A model, or schema.table.")],
-           out: Annotated[Path, typer.Option("--out", help="The Parquet file (or folder "
-                                                           "with --partition-by).")],
+           out: Annotated[Path, typer.Option("--out", help="The file, .parquet or .csv "
+                                                           "(a folder with --partition-by).")],
            project_dir: ProjectDir = Path("."), db: Db = None,
            partition_by: Annotated[Optional[list[str]], typer.Option(
                "--partition-by", help="Hive-partition by these columns (month works too).")
@@ -190,13 +190,14 @@ def export(model: Annotated[str, typer.Argument(help="A model, or schema.table."
            where: Annotated[Optional[str], typer.Option(
                "--where", help="A plain predicate over the table's columns.")] = None,
            memory_limit: MemoryLimit = None) -> None:
-    """Write a table to Parquet (zstd), atomically.
+    """Write a table to Parquet (zstd) or CSV, as the extension says, atomically.
 
-    Example: runner export charging_sessions_cpo --out sessions.parquet --partition-by month
+    Example: runner export charging_sessions_cpo --out sessions_by_month --partition-by month
     """
+    from cpo.partitions import PARTITION_KEYS
     from runner.publish.export import export_table
     rows = export_table(project_dir, model, out, db, partition_by or [], where,
-                        memory_limit=memory_limit)
+                        memory_limit=memory_limit, partition_keys=PARTITION_KEYS)
     typer.echo(f"wrote {rows} rows to {out}")
 
 

@@ -215,6 +215,30 @@ def vacuum(project_dir: ProjectDir = Path("."), db: Db = None,
 
 
 @app.command()
+def prune(project_dir: ProjectDir = Path("."), db: Db = None, vars: Vars = None,
+          yes: Annotated[bool, typer.Option(
+              "--yes", help="Drop the orphaned relations listed (without it, only list).")
+          ] = False) -> None:
+    """List the orphaned relations: tables and views in the project's schemas that no
+    model, seed or source owns any more (e.g. a deleted model's table); --yes drops them.
+
+    Example: runner prune --db cpo_reports.duckdb
+    """
+    from runner.execute.prune import prune as find
+    schemas, orphans, dropped = find(project_dir, db, yes, _vars(vars))
+    where = f"in schemas {', '.join(schemas)}"
+    if not orphans:
+        typer.echo(f"no orphaned relations {where}.")
+        return
+    typer.echo(f"orphaned relations {where} (no model, seed or source owns them):")
+    for orphan in orphans:
+        typer.echo(f"  {orphan.kind:5} {orphan.label}")
+    n = f"{len(orphans)} orphaned relation{'s' if len(orphans) != 1 else ''}"
+    typer.echo(f"dropped {n}." if dropped else
+               f"{n}; nothing was dropped: run again with --yes to drop them.")
+
+
+@app.command()
 def generate(out: Annotated[Path, typer.Option("--out", help="The landing zone folder.")],
              sessions: Annotated[int, typer.Option("--sessions", help="How many sessions.")
                                  ] = 100_000,

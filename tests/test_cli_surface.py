@@ -34,7 +34,8 @@ def test_boolean_flags_show_as_flags_without_a_value() -> None:
         for param in command.params:
             if getattr(param, "is_flag", False):
                 flags_seen += 1
-                line = next(line for line in text.splitlines() if param.opts[0] in line)
+                line = next(line for line in text.splitlines()
+                            if line.lstrip().startswith(param.opts[0]))
                 # the option's name is followed by its help text, not by a value
                 assert re.search(re.escape(param.opts[0]) + r"\s{2,}\S", line), (name, line)
     assert flags_seen >= 4          # --full-refresh and --fail-fast of build and run at least

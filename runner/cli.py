@@ -158,7 +158,7 @@ def ls(project_dir: ProjectDir = Path("."), select: Select = None,
        exclude: Exclude = None, vars: Vars = None) -> None:
     """List the models and seeds, in build order.
 
-    Example: runner ls --select tag:reports
+    Example: runner ls --select tag:report
     """
     from runner.api import list_nodes
     for node in list_nodes(project_dir, select, exclude, _vars(vars)):
@@ -268,7 +268,7 @@ def report(kind: Annotated[str, typer.Argument(help="charging-sessions or roamin
                "--delimiter", help="CSV field separator, e.g. ';'.")] = ",") -> None:
     """Write one report for some organisations and a timeframe, as CPO staff receive it.
 
-    Example: runner report charging-sessions --org org_fi --from 2024-09-01 --to 2024-10-01 --out sessions.xlsx
+    Example: runner report charging-sessions --org ORG00001 --from 2024-09-01 --to 2024-10-01 --out sessions.xlsx
     """
     from cpo.report import write_report
     message = write_report(project_dir, kind, org, date_from, date_to, out, db=db, role=role,

@@ -166,8 +166,10 @@ def _raw_dir(project: Project, raw_dir: str | Path | None, notes: list[str],
     seed = int(project.vars.get("sample_seed", 42))
     sample = project.root / "target" / "sample-raw"
     marker = sample / f".generated-{int(sessions)}-{seed}"
-    notes.append(f"no landing zone at {default}: building the generated sample "
-                 f"({int(sessions):,} sessions, seed {seed}) in {sample}")
+    described = f"{int(sessions):,} sessions, seed {seed}"
+    notes.append(f"no landing zone at {default}: " +
+                 (f"reusing the generated sample in {sample} ({described})" if marker.exists()
+                  else f"building the generated sample ({described}) in {sample}"))
     if on_note:
         on_note(notes[-1])
     if not marker.exists():

@@ -10,7 +10,10 @@ import typer
 
 from runner.errors import RunnerError
 
+# rich_markup_mode=None: click's own help layout, where a flag reads as a flag (typer's
+# rich panels print a type after every option, `--full-refresh <bool>` included).
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,
                   help="Build the CPO report models into DuckDB, test them and export them.")
 
 ProjectDir = Annotated[Path, typer.Option("--project-dir", help="The project folder.")]
@@ -46,6 +49,21 @@ def _vars(text: str | None) -> dict:
     if not isinstance(value, dict):
         raise RunnerError("--vars must be a YAML mapping, e.g. '{report_time: 2024-10-01}'.")
     return {str(k): (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in value.items()}
+
+
+def _version(value: bool) -> None:
+    if value:
+        import duckdb
+        from runner import __version__
+        typer.echo(f"runner {__version__} (DuckDB {duckdb.__version__})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_version,
+        help="Print the runner's and DuckDB's versions and exit.")] = False) -> None:
+    """Build the CPO report models into DuckDB, test them and export them."""
 
 
 _MARK = {"success": "OK", "pass": "PASS", "warn": "WARN", "fail": "FAIL",
@@ -145,7 +163,7 @@ def ls(project_dir: ProjectDir = Path("."), select: Select = None,
        exclude: Exclude = None, vars: Vars = None) -> None:
     """List the models and seeds, in build order.
 
-    Example: runner ls --select tag:reports
+    Example: runner ls --select tag:report
     """
     from runner.api import list_nodes
     for node in list_nodes(project_dir, select, exclude, _vars(vars), on_warning=_warn):
@@ -168,8 +186,8 @@ def show(model: Annotated[str, typer.Argument(help="A model, or schema.table.")]
 
 @app.command()
 def export(model: Annotated[str, typer.Argument(help="A model, or schema.table.")],
-           out: Annotated[Path, typer.Option("--out", help="The Parquet file (or folder "
-                                                           "with --partition-by).")],
+           out: Annotated[Path, typer.Option("--out", help="The file, .parquet or .csv "
+                                                           "(a folder with --partition-by).")],
            project_dir: ProjectDir = Path("."), db: Db = None,
            partition_by: Annotated[Optional[list[str]], typer.Option(
                "--partition-by", help="Hive-partition by these columns (month works too).")
@@ -177,13 +195,14 @@ def export(model: Annotated[str, typer.Argument(help="A model, or schema.table."
            where: Annotated[Optional[str], typer.Option(
                "--where", help="A plain predicate over the table's columns.")] = None,
            memory_limit: MemoryLimit = None) -> None:
-    """Write a table to Parquet (zstd), atomically.
+    """Write a table to Parquet (zstd) or CSV, as the extension says, atomically.
 
-    Example: runner export charging_sessions_cpo --out sessions.parquet --partition-by month
+    Example: runner export charging_sessions_cpo --out sessions_by_month --partition-by month
     """
+    from cpo.partitions import PARTITION_KEYS
     from runner.publish.export import export_table
     rows = export_table(project_dir, model, out, db, partition_by or [], where,
-                        memory_limit=memory_limit)
+                        memory_limit=memory_limit, partition_keys=PARTITION_KEYS)
     typer.echo(f"wrote {rows} rows to {out}")
 
 
@@ -198,6 +217,30 @@ def vacuum(project_dir: ProjectDir = Path("."), db: Db = None,
     from runner.api import vacuum as vacuum_db
     before, after, seconds = vacuum_db(project_dir, db, memory_limit)
     typer.echo(f"vacuumed in {seconds:.1f} s: {before} blocks in use before, {after} after")
+
+
+@app.command()
+def prune(project_dir: ProjectDir = Path("."), db: Db = None, vars: Vars = None,
+          yes: Annotated[bool, typer.Option(
+              "--yes", help="Drop the orphaned relations listed (without it, only list).")
+          ] = False) -> None:
+    """List the orphaned relations: tables and views in the project's schemas that no
+    model, seed or source owns any more (e.g. a deleted model's table); --yes drops them.
+
+    Example: runner prune --db cpo_reports.duckdb
+    """
+    from runner.execute.prune import prune as find
+    schemas, orphans, dropped = find(project_dir, db, yes, _vars(vars))
+    where = f"in schemas {', '.join(schemas)}"
+    if not orphans:
+        typer.echo(f"no orphaned relations {where}.")
+        return
+    typer.echo(f"orphaned relations {where} (no model, seed or source owns them):")
+    for orphan in orphans:
+        typer.echo(f"  {orphan.kind:5} {orphan.label}")
+    n = f"{len(orphans)} orphaned relation{'s' if len(orphans) != 1 else ''}"
+    typer.echo(f"dropped {n}." if dropped else
+               f"{n}; nothing was dropped: run again with --yes to drop them.")
 
 
 @app.command()
@@ -248,7 +291,7 @@ def report(kind: Annotated[str, typer.Argument(help="charging-sessions or roamin
                     "separator than ',').", show_default=False)] = None) -> None:
     """Write one report for some organisations and a timeframe, as CPO staff receive it.
 
-    Example: runner report charging-sessions --org org_fi --from 2024-09-01 --to 2024-10-01 --out sessions.xlsx
+    Example: runner report charging-sessions --org ORG00001 --from 2024-09-01 --to 2024-10-01 --out sessions.xlsx
 
     For Excel where the decimal mark is a comma: --delimiter ';' --decimal-comma.
 

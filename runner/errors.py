@@ -59,6 +59,11 @@ class SourceError(RunnerError):
     stage = "Raw data"
 
 
+class OptionError(RunnerError):
+    """A command-line option whose value cannot be used, e.g. --memory-limit 8XB."""
+    stage = "Option"
+
+
 class DatabaseError(RunnerError):
     """The DuckDB file: locked by another process, unreadable."""
     exit_code = 3

@@ -1,9 +1,11 @@
 """Exporting the report tables as Hive-partitioned Parquet: by organisation_id, and by
 month, which for the CPO view (no month column) is the start's month in the owning
-organisation's time zone."""
+organisation's time zone, and for the roaming view its month column: one key, `month`,
+written `YYYY-MM` for both."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +68,24 @@ def test_roaming_view_by_month_and_cpo_view_by_organisation(db: Path, tmp_path: 
         sorted(f"organisation_id={o}" for o in orgs)
     assert duckdb.sql(f"select count(*) from read_parquet('{tmp_path}/roaming/**/*.parquet')"
                       ).fetchall() == roaming
+
+
+def test_both_reports_partition_by_month_as_yyyy_mm_text(db: Path, tmp_path: Path) -> None:
+    folders, types = {}, {}
+    for model in ("charging_sessions_cpo", "roaming_sessions_cpo"):
+        out = tmp_path / model
+        export(db, model, out, "month")
+        folders[model] = sorted(p.name for p in out.iterdir())
+        assert folders[model], model
+        assert all(re.fullmatch(r"month=\d{4}-\d{2}", name) for name in folders[model]), \
+            (model, folders[model])
+        types[model] = duckdb.sql(f"select distinct typeof(month) from read_parquet("
+                                  f"'{out}/**/*.parquet', hive_partitioning = true)"
+                                  ).fetchall()
+    assert types["charging_sessions_cpo"] == types["roaming_sessions_cpo"] == [("VARCHAR",)]
+    # the roaming view's months are months of the CPO view (its rows are a subset)
+    assert set(folders["roaming_sessions_cpo"]) <= set(folders["charging_sessions_cpo"])
+    with duckdb.connect(str(db), read_only=True) as con:
+        months = con.execute("select distinct strftime(month, 'month=%Y-%m') "
+                             "from reports.roaming_sessions_cpo order by 1").fetchall()
+    assert [m for m, in months] == folders["roaming_sessions_cpo"]

@@ -138,6 +138,46 @@ def test_export_writes_zstd_parquet(shop: Path, cli, tmp_path: Path) -> None:
     assert sorted(p.name for p in out_file.parent.iterdir()) == ["orders.parquet"]
 
 
+def test_export_to_csv_follows_the_extension(make_project, cli, tmp_path: Path) -> None:
+    root = make_project({"models/towns.sql": "{{ config(materialized='table') }}\n"
+                                             "select * from (values (1, 'Åbo', 2.5), "
+                                             "(2, 'Göteborg, Väst', null)) t(id, town, km)"})
+    assert build(root, db_path=root / "db.duckdb").ok
+    out_file = tmp_path / "out" / "towns.csv"
+    code, out, err = cli("export", "towns", "--out", out_file, "--project-dir", root,
+                         "--db", root / "db.duckdb")
+    assert code == 0, err
+    assert f"wrote 2 rows to {out_file}" in out
+    assert out_file.read_bytes().decode("utf-8").splitlines() == \
+        ["id,town,km", "1,Åbo,2.5", '2,"Göteborg, Väst",']
+    assert sorted(p.name for p in out_file.parent.iterdir()) == ["towns.csv"]
+
+
+@pytest.mark.parametrize("name, extra", [
+    ("orders.xlsx", []), ("orders.txt", []), ("orders", []), ("orders.json", []),
+    ("orders.csv", ["--partition-by", "currency"]),
+    ("orders.xlsx", ["--partition-by", "currency"]),
+])
+def test_export_refuses_an_extension_it_does_not_write(shop: Path, cli, tmp_path: Path,
+                                                       name, extra) -> None:
+    folder = tmp_path / "exports"
+    code, out, err = cli("export", "orders", "--out", folder / name, *extra,
+                         "--project-dir", shop, "--db", shop / "db.duckdb")
+    assert code == 2, out + err
+    assert str(folder / name) in err and "Traceback" not in out + err
+    assert (".parquet" in err and ".csv" in err) if not extra else "a folder" in err
+    assert not folder.exists()                 # refused before anything was written
+
+
+def test_export_partitioned_into_a_folder_named_parquet(shop: Path, cli, tmp_path: Path
+                                                        ) -> None:
+    out_dir = tmp_path / "orders.parquet"
+    code, _, err = cli("export", "orders", "--out", out_dir, "--partition-by", "currency",
+                       "--project-dir", shop, "--db", shop / "db.duckdb")
+    assert code == 0, err
+    assert sorted(p.name for p in out_dir.iterdir()) == ["currency=EUR", "currency=SEK"]
+
+
 def test_export_partitioned_by_a_column(shop: Path, cli, tmp_path: Path) -> None:
     out_dir = tmp_path / "orders"
     code, _, err = cli("export", "orders", "--out", out_dir, "--partition-by", "month",
@@ -248,12 +288,13 @@ def test_commands_that_render_models_take_vars(make_project, cli, command, liste
     assert listed in out.split()
 
 
-def test_export_to_a_folder_of_other_files_deletes_nothing(shop: Path, cli,
-                                                           tmp_path: Path) -> None:
+@pytest.mark.parametrize("extra", [[], ["--partition-by", "currency"]])
+def test_export_to_a_folder_of_other_files_deletes_nothing(shop: Path, cli, tmp_path: Path,
+                                                           extra) -> None:
     folder = tmp_path / "reports"
     folder.mkdir()
     (folder / "important.txt").write_text("keep me\n")
-    code, _, err = cli("export", "orders", "--out", folder, "--project-dir", shop,
+    code, _, err = cli("export", "orders", "--out", folder, *extra, "--project-dir", shop,
                        "--db", shop / "db.duckdb")
     assert code == 2 and str(folder) in err
     assert (folder / "important.txt").read_text() == "keep me\n"
@@ -303,7 +344,7 @@ def test_test_command_takes_a_memory_limit(shop: Path, cli, memory_limits_seen) 
     assert seen == [expected]
     code, _, err = cli("test", "--project-dir", shop, "--db", shop / "db.duckdb",
                        "--memory-limit", "lots")
-    assert code == 3 and "--memory-limit 'lots' is not a memory size" in err
+    assert code == 2 and "--memory-limit 'lots' is not a memory size" in err
 
 
 def test_export_with_a_bad_memory_limit_names_the_option(shop: Path, cli,
@@ -311,10 +352,21 @@ def test_export_with_a_bad_memory_limit_names_the_option(shop: Path, cli,
     out_file = tmp_path / "orders.parquet"
     code, out, err = cli("export", "orders", "--out", out_file, "--memory-limit", "lots",
                          "--project-dir", shop, "--db", shop / "db.duckdb")
-    assert code == 3
+    assert code == 2
     assert "--memory-limit 'lots' is not a memory size" in err
     assert "e.g. --memory-limit 8GB" in err and "Traceback" not in out + err
     assert not out_file.exists()
+
+
+@pytest.mark.parametrize("command", ["build", "run", "test", "vacuum", "export"])
+def test_a_bad_memory_limit_is_an_option_error_not_a_file_in_use(shop: Path, cli, command,
+                                                                 tmp_path: Path) -> None:
+    extra = ["orders", "--out", tmp_path / "o.parquet"] if command == "export" else []
+    code, out, err = cli(command, *extra, "--project-dir", shop, "--db", shop / "db.duckdb",
+                         "--memory-limit", "8XB")
+    assert code == 2, out + err
+    assert "--memory-limit '8XB' is not a memory size" in err
+    assert "e.g. --memory-limit 8GB" in err and "Traceback" not in out + err
 
 
 def test_an_export_over_its_memory_limit_says_so_and_leaves_nothing(make_project, cli,

@@ -84,7 +84,7 @@ def test_a_sql_error_at_run_time_names_model_and_compiled_file(make_project, cli
 @pytest.mark.parametrize("args, expected", [
     (["--vars", "{a: [1"], "--vars is not valid YAML"),
     (["--vars", "[1, 2]"], "--vars must be a YAML mapping"),
-    (["--select", "nosuch"], "no model or seed matches 'nosuch'"),
+    (["--select", "nosuch"], "--select 'nosuch' matches no model or seed"),
 ])
 def test_bad_options_are_one_line(make_project, cli, args, expected) -> None:
     root = make_project(ORDERS)

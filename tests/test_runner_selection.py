@@ -108,3 +108,46 @@ def test_selection_on_the_cli(dag: Path, cli) -> None:
     code, out, _ = cli("ls", "--project-dir", dag, "-s", "+side", "-s", "top")
     assert [line.split()[1] for line in out.strip().splitlines()] == \
         ["src", "stg", "side", "top"]
+
+
+@pytest.mark.parametrize("option, spec, named, closest", [
+    ("--select", "tag:dialy", "tag:dialy", "'tag:daily'"),
+    ("--select", "+tag:financ+", "tag:financ", "'tag:finance'"),
+    ("--exclude", "tag:finanse", "tag:finanse", "'tag:finance'"),
+    ("--select", "path:models/stagin", "path:models/stagin", "'path:models/staging'"),
+    ("--exclude", "models/mart", "models/mart", "'models/marts'"),
+    ("--select", "path:models/marts/tpo.sql", "path:models/marts/tpo.sql",
+     "'path:models/marts/top.sql'"),
+    ("--select", "sidee+", "sidee", "'side'"),
+    ("--exclude", "2+topp", "topp", "'top'"),
+    ("--select", "config.materialized:tabel", "config.materialized:tabel",
+     "'config.materialized:table'"),
+])
+def test_a_selector_that_matches_nothing_is_an_error(dag: Path, option, spec, named,
+                                                     closest) -> None:
+    select, exclude = ([spec], None) if option == "--select" else (None, [spec])
+    with pytest.raises(GraphError) as info:
+        names(dag, select, exclude)
+    message = str(info.value)
+    assert info.value.exit_code == 2
+    assert f"{option} {named!r} matches no model or seed" in message, message
+    assert f"did you mean {closest}?" in message, message
+
+
+def test_a_selector_matching_nothing_among_others_is_still_an_error(dag: Path) -> None:
+    with pytest.raises(GraphError, match="'tag:nightly' matches no model or seed"):
+        names(dag, ["mid tag:nightly"])
+    with pytest.raises(GraphError, match="'path:models/nowhere' matches no"):
+        names(dag, ["tag:daily,path:models/nowhere"])
+
+
+def test_a_selector_matching_nothing_on_the_cli_exits_2_and_builds_nothing(dag: Path,
+                                                                           cli) -> None:
+    db = dag / "db.duckdb"
+    code, out, err = cli("build", "--project-dir", dag, "--db", db, "-s", "tag:dialy")
+    assert code == 2, out + err
+    assert "--select 'tag:dialy' matches no model or seed" in err
+    assert "did you mean 'tag:daily'?" in err and "Traceback" not in out + err
+    assert not db.exists()
+    code, out, err = cli("ls", "--project-dir", dag, "--exclude", "path:models/stagin")
+    assert code == 2 and "did you mean 'path:models/staging'?" in err

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from runner.errors import DatabaseError
+from runner.errors import DatabaseError, OptionError
 
 
 def connect(db_path: str | Path, read_only: bool = False,
@@ -52,8 +52,8 @@ def connect(db_path: str | Path, read_only: bool = False,
                                 f"database file {path}: {message}",
                                 hint="raise --memory-limit (e.g. 8GB).") from None
         if memory_limit and "memory" in message.lower():
-            raise DatabaseError(f"--memory-limit {memory_limit!r} is not a memory size: "
-                                f"{message}", hint="write e.g. --memory-limit 8GB.") from None
+            raise OptionError(f"--memory-limit {memory_limit!r} is not a memory size: "
+                              f"{message}", hint="write e.g. --memory-limit 8GB.") from None
         raise DatabaseError(f"cannot open the database file {path}: {message}",
                             hint="check that the file is a DuckDB database of this version.") \
             from None

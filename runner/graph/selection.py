@@ -1,6 +1,10 @@
 """dbt's node selection syntax: `model`, `+model`, `model+`, `2+model`, `tag:x`,
 `path:models/staging`, `config.materialized:view`, several separated by spaces (a
-union), and `a,b` (an intersection)."""
+union), and `a,b` (an intersection).
+
+A selector whose method and value match no node is an error naming the option, the
+selector and the closest existing name, tag, path or value: a misspelt selector would
+otherwise build nothing and succeed."""
 
 from __future__ import annotations
 
@@ -17,9 +21,9 @@ _SELECTOR = re.compile(r"^(?P<up>\d*\+)?(?P<body>[^+]+?)(?P<down>\+\d*)?$")
 
 def select_nodes(nodes: dict[str, Node], graph: Graph, select: list[str] | None,
                  exclude: list[str] | None) -> set[str]:
-    chosen = set(nodes) if not select else _union(nodes, graph, select)
+    chosen = set(nodes) if not select else _union(nodes, graph, select, "--select")
     if exclude:
-        chosen -= _union(nodes, graph, exclude)
+        chosen -= _union(nodes, graph, exclude, "--exclude")
     return chosen
 
 
@@ -27,15 +31,15 @@ def _split(specs: list[str]) -> list[str]:
     return [part for spec in specs for part in str(spec).split()]
 
 
-def _union(nodes: dict[str, Node], graph: Graph, specs: list[str]) -> set[str]:
+def _union(nodes: dict[str, Node], graph: Graph, specs: list[str], option: str) -> set[str]:
     result: set[str] = set()
     for spec in _split(specs):
-        parts = [_one(nodes, graph, p) for p in spec.split(",")]
+        parts = [_one(nodes, graph, p, option) for p in spec.split(",")]
         result |= set.intersection(*parts)
     return result
 
 
-def _one(nodes: dict[str, Node], graph: Graph, spec: str) -> set[str]:
+def _one(nodes: dict[str, Node], graph: Graph, spec: str, option: str) -> set[str]:
     match = _SELECTOR.match(spec)
     if not match:
         raise GraphError(f"cannot read the selector {spec!r}.",
@@ -43,6 +47,8 @@ def _one(nodes: dict[str, Node], graph: Graph, spec: str) -> set[str]:
                               "or path:models/staging.")
     body = match["body"]
     base = _method(nodes, body)
+    if not base:
+        raise _matches_nothing(nodes, body, option)
     result = set(base)
     if match["up"]:
         depth = int(match["up"][:-1]) if len(match["up"]) > 1 else None
@@ -67,10 +73,7 @@ def _within(edges: dict[str, set[str]], start: str, depth: int | None) -> set[st
 
 
 def _method(nodes: dict[str, Node], body: str) -> set[str]:
-    if ":" in body:
-        method, value = body.split(":", 1)
-    else:
-        method, value = ("path", body) if "/" in body else ("fqn", body)
+    method, value, _ = _split_method(body)
     if method == "tag":
         return {n for n, node in nodes.items() if value in node.tags}
     if method == "path":
@@ -84,12 +87,44 @@ def _method(nodes: dict[str, Node], body: str) -> set[str]:
     if method in ("fqn", "model", "seed", "resource_type"):
         if method == "resource_type":
             return {n for n, node in nodes.items() if node.kind == value}
-        found = {n for n in nodes if fnmatch.fnmatchcase(n, value)}
-        if not found:
-            close = get_close_matches(value, nodes.keys(), n=1, cutoff=0.5)
-            raise GraphError(f"no model or seed matches {value!r}.",
-                             hint=f"did you mean {close[0]!r}?" if close else
-                             "run 'runner ls' to list the nodes.")
-        return found
+        return {n for n in nodes if fnmatch.fnmatchcase(n, value)}
     raise GraphError(f"unknown selector method {method!r} in {body!r}.",
                      hint="use tag:, path:, config.<key>: or a model name.")
+
+
+def _split_method(body: str) -> tuple[str, str, str]:
+    """(method, value, prefix as written): `tag:x` -> ("tag", "x", "tag:")."""
+    if ":" in body:
+        method, value = body.split(":", 1)
+        return method, value, method + ":"
+    return ("path" if "/" in body else "fqn"), body, ""
+
+
+def _candidates(nodes: dict[str, Node], method: str) -> set[str]:
+    """The values a selector method could have matched: tags, paths and their folders,
+    config values, resource types, or node names."""
+    if method == "tag":
+        return {tag for node in nodes.values() for tag in node.tags}
+    if method == "path":
+        paths = {node.rel_path for node in nodes.values()}
+        return paths | {"/".join(p.split("/")[:i]) for p in paths
+                        for i in range(1, p.count("/") + 1)}
+    if method.startswith("config."):
+        key = method.split(".", 1)[1]
+        return {str(node.config.get(key)) for node in nodes.values()
+                if node.config.get(key) is not None}
+    if method == "resource_type":
+        return {node.kind for node in nodes.values()}
+    return set(nodes)
+
+
+def _matches_nothing(nodes: dict[str, Node], body: str, option: str) -> GraphError:
+    method, value, prefix = _split_method(body)
+    close = get_close_matches(value.rstrip("/"), sorted(_candidates(nodes, method)), n=1,
+                              cutoff=0.5)
+    what = {"tag": "tag", "path": "path", "resource_type": "resource type"}.get(
+        method, "value" if method.startswith("config.") else "model or seed name")
+    return GraphError(f"{option} {body!r} matches no model or seed.",
+                      hint=f"did you mean {prefix + close[0]!r}?" if close else
+                      f"no {what} is like {value!r}; run 'runner ls' to list the models "
+                      "and seeds.")

@@ -1,7 +1,10 @@
-"""Reading built tables back: the first rows for a person, Parquet files for tools.
+"""Reading built tables back: the first rows for a person, files for tools.
 
-A file or folder appears complete or not at all: it is written beside its destination
-under a temporary name and renamed into place."""
+The format follows the extension of --out: `.parquet` Parquet (zstd), `.csv` CSV (a
+header row, UTF-8); with --partition-by a folder of Hive-partitioned Parquet. Any other
+extension is refused before anything is written. A file or folder appears complete or
+not at all: it is written beside its destination under a temporary name and renamed
+into place."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import os
 import shutil
 import uuid
 from pathlib import Path
+from typing import Callable, Mapping
 
 import duckdb
 
@@ -57,21 +61,54 @@ def table_columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
     return [d[0] for d in con.execute(f"select * from {relation} limit 0").description]
 
 
+# A partition key computed for the export: called with the connection, the query or
+# relation to read and its columns, it returns a query over it that holds the key as a
+# column of that name, or None to partition by the table's own column as it is.
+PartitionKey = Callable[[duckdb.DuckDBPyConnection, str, list[str]], "str | None"]
+
+FILE_FORMATS = {".parquet": "format parquet, compression zstd",
+                ".csv": "format csv, header true"}          # DuckDB writes UTF-8
+
+
+def export_options(out: Path, partitioned: bool) -> str:
+    """DuckDB's COPY options for the file `out` names, or an ExportError (nothing
+    written) for an extension the export does not write."""
+    suffix = out.suffix.lower()
+    if partitioned:
+        if suffix not in ("", ".parquet"):
+            raise ExportError(f"--partition-by writes a folder of Parquet files, and {out} "
+                              f"names a {suffix} file; nothing was written.",
+                              hint=f"name a folder, e.g. --out {out.with_suffix('')}.")
+        return FILE_FORMATS[".parquet"]
+    if suffix not in FILE_FORMATS:
+        raise ExportError(f"cannot tell the format of {out}: export writes .parquet "
+                          "(Parquet, zstd) or .csv (CSV with a header, UTF-8); nothing was "
+                          "written.", hint="name the file .parquet or .csv, or pass "
+                          "--partition-by COLUMN to write a folder of Parquet files.")
+    return FILE_FORMATS[suffix]
+
+
 def export_table(project_dir: str | Path, model: str, out: str | Path,
                  db: str | Path | None, partition_by: list[str],
-                 where: str | None = None, memory_limit: str | None = None) -> int:
-    """Write the table (or the rows `where` keeps) to `out`. With `memory_limit` DuckDB
-    holds to it as in a build, spilling to a folder beside the database file (<db>.tmp)."""
+                 where: str | None = None, memory_limit: str | None = None,
+                 partition_keys: Mapping[str, PartitionKey] | None = None) -> int:
+    """Write the table (or the rows `where` keeps) to `out`, in the format its extension
+    names. `partition_keys` computes partition columns a table need not hold (the
+    project's domain supplies them). With `memory_limit` DuckDB holds to it as in a
+    build, spilling to a folder beside the database file (<db>.tmp)."""
     out = Path(out).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
+    options = export_options(out, bool(partition_by))
     con, relation = _open(project_dir, model, db, memory_limit)
     try:
         columns = table_columns(con, relation)
         source = relation
         partitions = []
         for col in partition_by:
-            if col == "month" and "month" not in columns:
-                source = _with_local_month(con, relation, columns)
+            key = (partition_keys or {}).get(col)
+            derived = key(con, source, columns) if key else None
+            if derived:
+                source = derived
+                columns = columns if col in columns else columns + [col]
                 partitions.append(quote_ident(col))
                 continue
             if col not in columns:
@@ -88,9 +125,9 @@ def export_table(project_dir: str | Path, model: str, out: str | Path,
             raise ExportError(f"cannot read {relation}: {str(exc).splitlines()[0]}",
                               hint="build it again; a view also needs the raw files it "
                                    "reads.") from None
-        options = "format parquet, compression zstd"
         if partitions:
             options += f", partition_by ({', '.join(partitions)})"
+        out.parent.mkdir(parents=True, exist_ok=True)
 
         def copy(tmp: Path) -> None:
             try:
@@ -112,23 +149,6 @@ def _out_of_memory(what: str, exc: duckdb.Error, memory_limit: str | None,
             "pass --memory-limit (e.g. 8GB) below this machine's free memory, so that "
             "DuckDB spills to disk sooner.")
     return ExportError(f"{what}: {str(exc).splitlines()[0]}{after}", hint=hint)
-
-
-def _with_local_month(con: duckdb.DuckDBPyConnection, relation: str,
-                      columns: list[str]) -> str:
-    """A report table has no month column (the CPO view): its month is the session
-    start's month in the owning organisation's time zone, as everywhere in the reports."""
-    from cpo.report import ORGANISATIONS, ORGANISATION_COLUMN, START_COLUMN
-    schema, table = ORGANISATIONS
-    from runner.engines.duckdb import has_relation
-    if not ({ORGANISATION_COLUMN, START_COLUMN} <= set(columns)
-            and has_relation(con, schema, table)):
-        raise ExportError("there is no 'month' column to partition by, and no start time "
-                          "and organisation to derive it from.",
-                          hint=f"partition by one of: {', '.join(columns)}.")
-    return (f"(select t.*, strftime(timezone(o.timezone_name, t.{quote_ident(START_COLUMN)}), "
-            f"'%Y-%m') as month from {relation} as t left join "
-            f"{relation_name(schema, table)} as o using ({quote_ident(ORGANISATION_COLUMN)}))")
 
 
 def check_where(where: str, columns: list[str]) -> str:

@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest_reports import (ROOT, assert_reconciles, build_zone, empty_zone, session,
-                              write_csv)
+from conftest_reports import (ROOT, SESSION_COLUMNS, assert_reconciles, build_zone,
+                              empty_zone, session, write_csv)
 from runner.api import execute
 
 # exactly the instant st1's free usage went on (the setting before it: off)
@@ -50,10 +50,9 @@ SESSIONS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("zone_e")
-    raw = empty_zone(tmp / "raw")
+def write_zone_e(raw: Path) -> Path:
+    """Zone E's landing zone in `raw`."""
+    empty_zone(raw)
     write_csv(raw / "organisations" / "o.csv", [ORG])
     write_csv(raw / "stations" / "s.csv", STATIONS)
     write_csv(raw / "station_roaming_ids" / "r.csv",
@@ -62,9 +61,14 @@ def built(tmp_path_factory):
     write_csv(raw / "revenue_share_agreements" / "a.csv",
               [{"organisation_id": "org_fi", "valid_from": "2024-01-01",
                 "cpo_share_pct": "80"}])
-    from conftest_reports import SESSION_COLUMNS
     write_csv(raw / "charging_sessions" / "s.csv", SESSIONS, SESSION_COLUMNS)
-    return build_zone(tmp, raw, REPORT_TIME)
+    return raw
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("zone_e")
+    return build_zone(tmp, write_zone_e(tmp / "raw"), REPORT_TIME)
 
 
 def cpo(built, charge_id: str) -> dict:

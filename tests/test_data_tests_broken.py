@@ -71,7 +71,6 @@ def data_test_statuses(db: Path, raw: Path) -> dict[str, str]:
     return {n.name: n.status for n in result.nodes}
 
 
-
 def test_every_singular_data_test_has_a_break() -> None:
     assert sorted({name for name, _ in BREAKS}) == SINGULAR
 

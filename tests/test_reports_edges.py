@@ -47,7 +47,20 @@ SESSIONS = [
     # stopped the instant it started: a duration of zero, not an unknown one
     S("e_zero", "st2", "2024-05-13T10:00:00Z", "2024-05-13T10:00:00Z", 0, 0, "0.00",
       charge_method="app", billing_type="prepaid", transaction_id="t-z"),
+    # billed with a fraction of a cent: 1.005 is 1.01, and VAT, net and share are
+    # taken from that (a share of 1.005 would be 0.804 -> 0.80)
+    S("e_sub_cent", "st2", "2024-05-14T10:00:00Z", "2024-05-14T11:00:00Z", 0, 1000, "1.005",
+      charge_method="app", billing_type="prepaid", transaction_id="t-sc"),
+    # two versions: one with an unreadable updated_at, which sorts oldest, and the
+    # readable one, which wins
+    S("e_versions", "st2", "2024-05-15T10:00:00Z", "2024-05-15T11:00:00Z", 0, 1000, "9.99",
+      charge_method="app", billing_type="prepaid", transaction_id="t-v",
+      updated_at="yesterday-ish"),
+    S("e_versions", "st2", "2024-05-15T10:00:00Z", "2024-05-15T10:30:00Z", 0, 500, "1.24",
+      charge_method="app", billing_type="prepaid", transaction_id="t-v",
+      updated_at="2024-05-15T10:30:00Z"),
 ]
+DISTINCT_SESSIONS = len({s["charge_id"] for s in SESSIONS})
 
 
 def write_zone_e(raw: Path) -> Path:
@@ -105,8 +118,22 @@ def test_zero_length_session_lasts_zero_minutes(built):
     assert row["quality_flags"] == []
 
 
+def test_money_is_taken_from_the_price_rounded_to_cents(built):
+    row = cpo(built, "e_sub_cent")
+    assert {k: str(row[k]) for k in ("price", "vat", "net", "cpo_share")} == \
+        {"price": "1.0100", "vat": "0.2000", "net": "0.8100", "cpo_share": "0.8100"}
+
+
+def test_a_version_with_an_unreadable_updated_at_does_not_win(built):
+    row = cpo(built, "e_versions")
+    assert (str(row["price"]), row["energy_wh"]) == ("1.2400", 500)
+    [staged] = built.query("select version_count from staging.stg_raw__charging_sessions "
+                           "where charge_id = 'e_versions'")
+    assert staged["version_count"] == 2
+
+
 def test_zone_reconciles(built):
-    assert_reconciles(built, len(SESSIONS))
+    assert_reconciles(built, DISTINCT_SESSIONS)
 
 
 @pytest.mark.parametrize("change", [-1, 1], ids=["fewer_reported", "more_reported"])

@@ -59,6 +59,20 @@ SESSIONS = [
     S("e_versions", "st2", "2024-05-15T10:00:00Z", "2024-05-15T10:30:00Z", 0, 500, "1.24",
       charge_method="app", billing_type="prepaid", transaction_id="t-v",
       updated_at="2024-05-15T10:30:00Z"),
+    # versions with the same updated_at: the one that knows more wins (stopped, then
+    # billed), wherever it sits in the file
+    S("e_tie_stop", "st2", "2024-05-16T10:00:00Z", "2024-05-16T11:00:00Z", 0, 1000, "1.24",
+      charge_method="app", billing_type="prepaid", transaction_id="t-ts",
+      updated_at="2024-05-16T11:00:00Z"),
+    S("e_tie_stop", "st2", "2024-05-16T10:00:00Z", None, 0, None, None,
+      charge_method="app", billing_type="prepaid", transaction_id="t-ts",
+      updated_at="2024-05-16T11:00:00Z"),
+    S("e_tie_price", "st2", "2024-05-17T10:00:00Z", "2024-05-17T11:00:00Z", 0, 1000, None,
+      charge_method="app", billing_type="prepaid", transaction_id="t-tp",
+      updated_at="2024-05-17T11:00:00Z"),
+    S("e_tie_price", "st2", "2024-05-17T10:00:00Z", "2024-05-17T11:00:00Z", 0, 1000, "1.24",
+      charge_method="app", billing_type="prepaid", transaction_id="t-tp",
+      updated_at="2024-05-17T11:00:00Z"),
 ]
 DISTINCT_SESSIONS = len({s["charge_id"] for s in SESSIONS})
 
@@ -130,6 +144,13 @@ def test_a_version_with_an_unreadable_updated_at_does_not_win(built):
     [staged] = built.query("select version_count from staging.stg_raw__charging_sessions "
                            "where charge_id = 'e_versions'")
     assert staged["version_count"] == 2
+
+
+def test_on_an_updated_at_tie_the_stopped_then_the_billed_version_wins(built):
+    stopped = cpo(built, "e_tie_stop")
+    assert (stopped["energy_wh"], str(stopped["price"])) == (1000, "1.2400")
+    billed = cpo(built, "e_tie_price")
+    assert str(billed["price"]) == "1.2400"
 
 
 def test_zone_reconciles(built):

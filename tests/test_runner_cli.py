@@ -203,6 +203,8 @@ def test_export_with_a_where_filter(shop: Path, cli, tmp_path: Path) -> None:
       "--partition-by", "month"], "could not write"),
     (["--where", "id in (select 1)"], "--where may only compare"),
     (["--where", "nosuch > 1"], "not a column"),
+    # a column of another table, even one named like a column of this one
+    (["--where", "other.currency = 'EUR'"], "not a column"),
 ])
 def test_a_failed_export_leaves_no_file(shop: Path, cli, tmp_path: Path, extra,
                                         message) -> None:

@@ -157,6 +157,30 @@ def test_a_failing_table_keeps_its_previous_rows(make_project, query) -> None:
     assert query(db, "select x from t order by x") == [(1,), (2,), (3,)]
 
 
+def test_an_interrupt_before_the_commit_keeps_the_previous_rows(make_project, query,
+                                                               monkeypatch) -> None:
+    """Stopped after the new table and its hooks ran but before the commit (Ctrl-C, or
+    any error that is not DuckDB's): the transaction is rolled back, not committed."""
+    from runner.execute.materialize import Executor
+
+    root = make_project({
+        "models/t.sql": "{{ config(materialized='table') }}\n"
+                        "select * from (values (1), (2), (3)) v(x)",
+    })
+    db = root / "db.duckdb"
+    assert build(root, db_path=db).ok
+    (root / "models" / "t.sql").write_text(
+        "{{ config(materialized='table') }}\nselect 4 as x")
+
+    def interrupted(self, node):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Executor, "_comment", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build(root, db_path=db)
+    assert query(db, "select x from t order by x") == [(1,), (2,), (3,)]
+
+
 def test_a_failing_view_keeps_its_previous_definition(make_project, query) -> None:
     root = make_project({"models/v.sql": "select 1 as x"})
     db = root / "db.duckdb"

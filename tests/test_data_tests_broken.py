@@ -1,0 +1,96 @@
+"""Every invariant a build checks (the singular data tests in tests/data_tests/) is shown
+to work: in a copy of zone E's built database, one table is broken the way the invariant
+forbids, and `runner test` then fails exactly that data test, which passed before the
+break. (The reconciliation's own test: tests/test_reports_edges.py.)"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest_reports import ROOT, build_zone
+from runner.api import execute
+from test_reports_edges import REPORT_TIME, write_zone_e
+
+VARS = {"report_time": REPORT_TIME, "test_all_rows": True}
+CPO = "reports.charging_sessions_cpo"
+ROAMING = "reports.roaming_sessions_cpo"
+
+# (data test, the statement that breaks the invariant it checks)
+BREAKS = [
+    ("assert_code_labels_unique",
+     "insert into reference.code_labels values ('billing_type', 'prepaid', 'Pre-paid')"),
+    # FI's 24 % rate ends on the day the 25.5 % rate starts
+    ("assert_vat_rates_do_not_overlap",
+     "update reference.vat_rates set valid_to = date '2024-09-01' "
+     "where country = 'FI' and valid_to = date '2024-08-31'"),
+    ("assert_free_usage_is_setting_at_start",
+     f"update {CPO} set free_usage = not free_usage where charge_id = 'e_no_method'"),
+    # not whole cents
+    ("assert_money_rounded_to_minor_units",
+     f"update {CPO} set price = price + 0.001 where charge_id = 'e_no_method'"),
+    # whole cents, but the VAT one cent off the exact price * 24 / 124
+    ("assert_money_rounded_to_minor_units",
+     f"update {CPO} set vat = vat + 0.01 where charge_id = 'e_no_method'"),
+    ("assert_quality_flags_are_known_codes",
+     f"update {CPO} set quality_flags = ['made_up'] where charge_id = 'e_no_method'"),
+    ("assert_quality_flags_are_known_codes",
+     f"update {CPO} set quality_flags = ['meter_rollback', 'meter_rollback'] "
+     f"where charge_id = 'e_no_method'"),
+    ("assert_raw_charge_ids_reconcile",
+     f"delete from {CPO} where charge_id = 'e_no_method'"),
+    ("assert_report_month_is_local_start_month",
+     f"update {ROAMING} set month = date '2024-04-01' where cdr_id = 'e_roaming'"),
+    ("assert_roaming_free_usage_is_setting_at_report_time",
+     f"update {ROAMING} set free_usage = not free_usage where cdr_id = 'e_roaming'"),
+    ("assert_roaming_rows_match_cpo_view",
+     f"update {ROAMING} set price = price + 1 where cdr_id = 'e_roaming'"),
+    ("assert_roaming_rows_match_cpo_view",
+     f"delete from {ROAMING} where cdr_id = 'e_roaming'"),
+    # a roaming row of a session that is not roaming
+    ("assert_roaming_rows_match_cpo_view",
+     f"insert into {ROAMING} by name select * replace ('e_no_method' as cdr_id) "
+     f"from {ROAMING} where cdr_id = 'e_roaming'"),
+]
+SINGULAR = sorted(p.stem for p in (ROOT / "tests" / "data_tests").glob("*.sql"))
+
+
+@pytest.fixture(scope="module")
+def zone(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("zone_e_broken")
+    raw = tmp / "raw"
+    built = build_zone(tmp, write_zone_e(raw), REPORT_TIME)
+    return built.db_path, raw
+
+
+def data_test_statuses(db: Path, raw: Path) -> dict[str, str]:
+    result = execute("test", ROOT, db_path=db, raw_dir=raw, vars=VARS)
+    return {n.name: n.status for n in result.nodes}
+
+
+def test_every_singular_data_test_has_a_break() -> None:
+    assert sorted({name for name, _ in BREAKS}) == SINGULAR
+
+
+def test_every_data_test_passes_before_a_break(zone, tmp_path: Path) -> None:
+    db, raw = zone
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(db, copy)
+    statuses = data_test_statuses(copy, raw)
+    assert set(SINGULAR) <= set(statuses)
+    assert {n: s for n, s in statuses.items() if s != "pass"} == {}
+
+
+@pytest.mark.parametrize("name, statement", BREAKS,
+                         ids=[f"{n}-{i}" for i, (n, _) in enumerate(BREAKS)])
+def test_broken_table_fails_its_data_test(zone, tmp_path: Path, name: str,
+                                          statement: str) -> None:
+    db, raw = zone
+    copy = tmp_path / "broken.duckdb"
+    shutil.copy(db, copy)
+    with duckdb.connect(str(copy)) as con:
+        assert con.execute(statement).fetchone()[0] >= 1, "the break changed no row"
+    assert data_test_statuses(copy, raw)[name] == "fail"

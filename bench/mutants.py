@@ -140,7 +140,7 @@ MUTANTS: list[Mutant] = [
       "cast(date_trunc('month', start_time) as date) as start_month_local",
       "the roaming view's month read in UTC",
       (ZONE_A,)),
-    M("report_days_to_inclusive", "cpo/report.py",
+    M("report_days_to_inclusive", "cpo/report/definitions.py",
       "and {local_day} >= ?::date and {local_day} < ?::date",
       "and {local_day} >= ?::date and {local_day} <= ?::date",
       "runner report includes the --to day",

@@ -36,8 +36,12 @@ def test_boolean_flags_show_as_flags_without_a_value() -> None:
                 flags_seen += 1
                 line = next(line for line in text.splitlines()
                             if line.lstrip().startswith(param.opts[0]))
-                # the option's name is followed by its help text, not by a value
-                assert re.search(re.escape(param.opts[0]) + r"\s{2,}\S", line), (name, line)
+                # the option's name (and its off switch, if any) is followed by its
+                # help text or the end of the line, not by a value
+                off = (r"(\s/\s" + re.escape(param.secondary_opts[0]) + ")?"
+                       if param.secondary_opts else "")
+                assert re.search(re.escape(param.opts[0]) + off + r"(\s{2,}\S|$)", line), \
+                    (name, line)
     assert flags_seen >= 4          # --full-refresh and --fail-fast of build and run at least
     assert "--full-refresh  " in _help("build") and "<bool>" not in _help()
 

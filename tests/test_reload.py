@@ -169,7 +169,7 @@ def test_reconciliation_flags_a_changed_file_staging_did_not_reload(tmp_path: Pa
     result = build(ROOT, raw_dir=raw, db_path=db, vars=VARS,
                    select=["reconciliation_files"])
     assert not result.ok
-    assert failed_nodes(result) == ["expression_is_true_reconciliation_files_is_reconciled"]
+    assert failed_nodes(result) == ["expression_is_true_reconciliation_files"]
     assert file_gaps(db) == [("sessions_1.csv", 4, 3)]
     # same rows, another modification time: still a gap (staging loaded another version)
     write_csv(raw / SESSIONS / "sessions_1.csv", base_sessions(), SESSION_COLUMNS)
@@ -192,7 +192,7 @@ def test_reconciliation_flags_tampered_records(tmp_path: Path) -> None:
         con.execute("update _runner.source_file_checks set row_count = row_count + 1 "
                     "where path like '%sessions_1.csv'")
     result = build(ROOT, raw_dir=raw, db_path=counted, vars=VARS)
-    assert failed_nodes(result) == ["expression_is_true_reconciliation_files_is_reconciled"]
+    assert failed_nodes(result) == ["expression_is_true_reconciliation_files"]
     assert file_gaps(counted) == [("sessions_1.csv", 4, 3)]
 
     loaded = tmp_path / "loaded.duckdb"
@@ -208,5 +208,5 @@ def test_reconciliation_flags_tampered_records(tmp_path: Path) -> None:
     # and so does a full refresh of the reconciliation of raw files
     result = build(ROOT, raw_dir=raw, db_path=loaded, vars=VARS, full_refresh=True,
                    select=["reconciliation_files"])
-    assert failed_nodes(result) == ["expression_is_true_reconciliation_files_is_reconciled"]
+    assert failed_nodes(result) == ["expression_is_true_reconciliation_files"]
     assert file_gaps(loaded) == [("sessions_1.csv", 3, 2)]

@@ -1,6 +1,7 @@
-"""source_files('src', 'table'): the files of a source's folder as a view, one row per file,
-without reading them; an incremental model joins it to its own `_source_file` values to
-read only the files it has not loaded."""
+"""source_files('src', 'table'): the files of a source's folder as a view, one row per file
+(size, modification time, and the row count of its check), without reading them; an
+incremental model joins it to its own `_source_file` values to read only the files it has
+not loaded."""
 
 from __future__ import annotations
 

@@ -234,8 +234,11 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                                                session.test_sql[t.name], session.target)
                           for t in tests}
         from runner.execute.sources import prepare_sources
-        prepare_sources(con, raw, [project.sources[k] for k in sorted(used_sources)],
-                        recheck=full_refresh)
+        sources = [project.sources[k] for k in sorted(used_sources)]
+        for note in prepare_sources(con, raw, sources, recheck=full_refresh):
+            result.notes.append(note)
+            if on_note:
+                on_note(note)
 
         total = len(seeds) + len(models) + len(tests)
         broken: dict[str, str] = {}       # node -> why its children are skipped

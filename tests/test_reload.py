@@ -57,7 +57,10 @@ def test_a_new_version_and_a_new_session_appended_to_a_loaded_csv(tmp_path: Path
            charge_method="app", billing_type="prepaid", transaction_id="t8")
     write_csv(raw / SESSIONS / "sessions_1.csv", base_sessions() + [newer_c1, c8],
               SESSION_COLUMNS)                       # the same file, two rows longer
-    build_ok(raw, db)
+    result = build_ok(raw, db)
+    [note] = result.notes                                 # and the build says so
+    assert "raw.charging_sessions: 1 file(s) changed" in note
+    assert str(raw / SESSIONS / "sessions_1.csv") in note
     assert cpo(db, "c1", "cast(price as varchar), energy_wh") == ("15.0000", 8500)
     assert cpo(db, "c8", "cast(price as varchar)") == ("3.0000",)
     assert_equals_a_full_refresh(raw, db, tmp_path)

@@ -195,9 +195,11 @@ def load_checks(con: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, F
 
 
 def _checked(con: duckdb.DuckDBPyConnection, table: SourceTable, files: list[_Listed],
-             cache: dict[str, FileCheck], fresh: list[FileCheck]) -> str:
+             cache: dict[str, FileCheck], fresh: list[FileCheck],
+             changed: list[str] | None = None) -> str:
     """The SELECT over one source folder, after checking every file in it that `cache`
-    does not hold unchanged; the files checked here are appended to `fresh`."""
+    does not hold unchanged; the files checked here are appended to `fresh`, and those
+    `cache` holds with another size or time to `changed`."""
     declared = list(table.columns)
     groups: dict[str, list[str]] = {}
     present: dict[str, set[str]] = {}
@@ -210,6 +212,9 @@ def _checked(con: duckdb.DuckDBPyConnection, table: SourceTable, files: list[_Li
                 (fmt != "ndjson" or not declared or list(known.columns) == declared):
             names, item.row_count = list(known.columns), known.row_count
         else:
+            if known is not None and changed is not None and \
+                    (known.size_bytes, known.modified_ns) != (item.size_bytes, item.modified_ns):
+                changed.append(path)
             names, item.row_count = file_columns(con, fmt, path, declared)
             fresh.append(FileCheck(path, item.size_bytes, item.modified_ns, fmt,
                                    tuple(names), item.row_count))
@@ -270,7 +275,7 @@ def files_select(files: list[_Listed]) -> str:
 
 
 def prepare_sources(con: duckdb.DuckDBPyConnection, raw_dir: Path | None,
-                    tables: list[SourceTable], recheck: bool = False) -> None:
+                    tables: list[SourceTable], recheck: bool = False) -> list[str]:
     """Check every file of the given source tables, then (re)create their views: the
     source view `<schema>.<table>` and `<schema>.<table>__files`, one row per file.
 
@@ -282,9 +287,11 @@ def prepare_sources(con: duckdb.DuckDBPyConnection, raw_dir: Path | None,
     `__files` view then shows its new size, time and row count: what an incremental
     model compares with what it loaded. The rows are written in the transaction that (re)creates the views, so a
     failed check records nothing. `recheck` (the build's --full-refresh) ignores the
-    record and checks every file again; the file's row is then replaced."""
+    record and checks every file again; the file's row is then replaced.
+
+    Returns notes for the user: per table, the files that changed since their check."""
     if not tables:
-        return
+        return []
     if raw_dir is None:
         raise SourceError("the models read raw data, but no raw folder was given.",
                           hint="pass --raw-dir DIR (or keep the landing zone in data/raw/).")
@@ -296,7 +303,9 @@ def prepare_sources(con: duckdb.DuckDBPyConnection, raw_dir: Path | None,
     cache = {} if recheck else \
         load_checks(con, [str(f.path) for files in listed.values() for f in files])
     fresh: list[FileCheck] = []
-    selects = {(t.schema, t.name): _checked(con, t, listed[(t.schema, t.name)], cache, fresh)
+    changed: dict[tuple[str, str], list[str]] = {(t.schema, t.name): [] for t in tables}
+    selects = {(t.schema, t.name): _checked(con, t, listed[(t.schema, t.name)], cache, fresh,
+                                            changed[(t.schema, t.name)])
                for t in tables}
     con.execute("begin")
     try:
@@ -324,3 +333,12 @@ def prepare_sources(con: duckdb.DuckDBPyConnection, raw_dir: Path | None,
     except duckdb.Error:
         con.execute("rollback")
         raise
+    return [_changed_note(schema, name, paths) for (schema, name), paths in changed.items()
+            if paths]
+
+
+def _changed_note(schema: str, name: str, paths: list[str]) -> str:
+    shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+    return (f"{schema}.{name}: {len(paths)} file(s) changed (size or modification time) "
+            f"since they were checked: {shown}; checked again, and reloaded by the "
+            "incremental models that compare source_files() with what they loaded")

@@ -12,12 +12,11 @@ from pathlib import Path
 
 import duckdb
 
-from conftest_reports import (ROOT, SESSION_COLUMNS, write_csv, write_ndjson,
+from conftest_reports import (ROOT, SESSION_COLUMNS, empty_zone, write_csv, write_ndjson,
                               write_parquet)
 from runner.api import build, execute
 from test_incremental import (S, VARS, base_sessions, build_ok, cpo, differences,
                               first_drop, rows, write_drop)
-from conftest_reports import empty_zone
 
 SESSIONS = "charging_sessions"
 
@@ -203,8 +202,8 @@ def test_reconciliation_flags_tampered_records(tmp_path: Path) -> None:
     with duckdb.connect(str(loaded)) as con:
         con.execute("delete from staging.stg_raw__charging_session_versions "
                     "where session_key = 'c2'")
-    # an hourly build keeps the counts it recorded when staging loaded the file; the
-    # tests over every row read the raw files and what staging holds
+    # an hourly build compares the counts recorded when staging loaded the file; the
+    # tests over every row count the raw files and staging's rows themselves
     result = execute("test", ROOT, raw_dir=raw, db_path=loaded,
                      vars={**VARS, "test_all_rows": True})
     assert "assert_raw_file_rows_loaded" in failed_nodes(result)

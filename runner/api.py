@@ -251,8 +251,11 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         from runner.jinja.columns import check_columns, database_columns
         check_columns(project, compiled, seeds, database_columns(con), session.log.add)
         from runner.execute.sources import prepare_sources
-        prepare_sources(con, raw, [project.sources[k] for k in sorted(used_sources)],
-                        recheck=full_refresh)
+        sources = [project.sources[k] for k in sorted(used_sources)]
+        for note in prepare_sources(con, raw, sources, recheck=full_refresh):
+            result.notes.append(note)
+            if on_note:
+                on_note(note)
 
         total = len(seeds) + len(models) + len(tests)
         broken: dict[str, str] = {}       # node -> why its children are skipped

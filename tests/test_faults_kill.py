@@ -20,7 +20,7 @@ from cpo.sample import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ["reports.charging_sessions_cpo", "reports.roaming_sessions_cpo",
-          "audit.rejected_sessions", "audit.reconciliation"]
+          "audit.rejected_sessions", "audit.reconciliation", "audit.reconciliation_files"]
 TRIALS = int(os.environ.get("KILL_TRIALS", "20"))
 SESSIONS = int(os.environ.get("KILL_SESSIONS", "20000"))
 VARS = "{report_time: '2025-06-01T00:00:00Z'}"

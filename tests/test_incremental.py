@@ -1,7 +1,7 @@
 """Incremental builds equal a full refresh: the landing zone arrives as a sequence of
-drops (files appended to the raw folders, possibly out of order: a late stop or price, a
-counter-charge, a setting, an agreement or a station logged days late, an older version
-after a newer one); after building it drop by drop into one database, every report and
+drops (files added to the raw folders, or rows appended to a file already loaded,
+possibly out of order: a late stop or price, a counter-charge, a setting, an agreement or
+a station logged days late, an older version after a newer one); after building it drop by drop into one database, every report and
 audit table equals, row for row (EXCEPT ALL both ways), a --full-refresh build of the
 final landing zone into another."""
 
@@ -31,7 +31,7 @@ VARS = {"report_time": REPORT_TIME, "incremental_lookback_days": 0,
         "reconciliation_key_prefix_length": 2}
 SAMPLED_BUCKETS = {k: v for k, v in VARS.items() if k != "reconciliation_key_prefix_length"}
 COMPARED = ["reports.charging_sessions_cpo", "reports.roaming_sessions_cpo",
-            "audit.rejected_sessions", "audit.reconciliation"]
+            "audit.rejected_sessions", "audit.reconciliation", "audit.reconciliation_files"]
 
 
 # -- building drop by drop -------------------------------------------------------------
@@ -459,7 +459,7 @@ def late_rows(draw, zone: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 @st.composite
-def drop_plans(draw) -> tuple[int, list[int], list[tuple[int, str, dict[str, Any]]]]:
+def drop_plans(draw) -> tuple[int, list[int], list[tuple[int, str, dict[str, Any]]], bool]:
     zone = _GENERATED
     n_drops = draw(st.integers(2, 4))
     # each generated file goes to a random drop, so files arrive in any order
@@ -467,7 +467,8 @@ def drop_plans(draw) -> tuple[int, list[int], list[tuple[int, str, dict[str, Any
                               max_size=len(zone["files"])))
     late = draw(late_rows(zone))
     late_placed = [(draw(st.integers(0, n_drops - 1)), table, row) for table, row in late]
-    return n_drops, placement, late_placed
+    # the late rows in a file per drop, or appended to one file per table
+    return n_drops, placement, late_placed, draw(st.booleans())
 
 
 @pytest.fixture(scope="module")
@@ -480,21 +481,27 @@ def zone(tmp_path_factory) -> dict[str, Any]:
 @given(plan=st.data())
 def test_any_sequence_of_drops_builds_what_a_full_refresh_builds(tmp_path_factory, zone,
                                                                  plan) -> None:
-    n_drops, placement, late = plan.draw(drop_plans())
+    n_drops, placement, late, append = plan.draw(drop_plans())
     tmp = tmp_path_factory.mktemp("drops")
     raw = empty_zone(tmp / "raw")
     incremental, full = tmp / "inc.duckdb", tmp / "full.duckdb"
+    by_table: dict[str, list[dict[str, Any]]] = {}
     for number in range(n_drops):
         for relative, where in zip(zone["files"], placement):
             if where == number:
                 shutil.copy(zone["zone"] / relative, raw / relative)
-        by_table: dict[str, list[dict[str, Any]]] = {}
+        if not append:
+            by_table = {}
+        arrived = set()
         for where, table, row in late:
             if where == number:
                 by_table.setdefault(table, []).append(row)
-        for table, table_rows in by_table.items():
+                arrived.add(table)
+        for table in arrived:
+            table_rows = by_table[table]
             columns = SESSION_COLUMNS if table == "charging_sessions" else list(table_rows[0])
-            write_csv(raw / table / f"late_drop_{number}.csv", table_rows, columns)
+            name = "late.csv" if append else f"late_drop_{number}.csv"
+            write_csv(raw / table / name, table_rows, columns)
         # the reconciliation's buckets as sampled from the keys (a few here)
         build_ok(raw, incremental, vars=SAMPLED_BUCKETS)
     build_ok(raw, full, full_refresh=True, vars=SAMPLED_BUCKETS)

@@ -103,6 +103,8 @@ def check_invariants(db: Path, expected_raw: int) -> None:
         rejected = one("select count(*) from audit.rejected_sessions")
         assert reported + rejected == expected_raw
         assert one("select count(*) from audit.reconciliation where not is_reconciled") == 0
+        assert one("select count(*) from audit.reconciliation_files "
+                   "where not is_reconciled") == 0
         assert one("select coalesce(sum(raw_sessions), 0) from audit.reconciliation") \
             == expected_raw
         assert one("select count(*) - count(distinct charge_id) "

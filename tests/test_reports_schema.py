@@ -74,7 +74,8 @@ def test_columns_types_and_headers(empty_build, table, expected):
 
 def test_empty_landing_zone_builds_empty_reports(empty_build):
     for table in ("reports.charging_sessions_cpo", "reports.roaming_sessions_cpo",
-                  "audit.rejected_sessions", "audit.reconciliation"):
+                  "audit.rejected_sessions", "audit.reconciliation",
+                  "audit.reconciliation_files"):
         assert empty_build.query(f"select * from {table}") == [], table
 
 

@@ -1,6 +1,7 @@
-"""source_files('src', 'table'): the files of a source's folder as a view, one row per file,
-without reading them; an incremental model joins it to its own `_source_file` values to
-read only the files it has not loaded."""
+"""source_files('src', 'table'): the files of a source's folder as a view, one row per file
+(size, modification time, and the row count of its check), without reading them; an
+incremental model joins it to its own `_source_file` values to read only the files it has
+not loaded."""
 
 from __future__ import annotations
 
@@ -65,15 +66,15 @@ def test_source_files_lists_exactly_the_files_of_the_folder(shop: Path, tmp_path
     assert result.ok, result.summary()
 
     names = ["a.csv", "b.parquet", "c.ndjson", "it's here.csv"]
-    rows = query(db, "select _source_file, size_bytes, modified_at from shop.orders__files "
-                     "order by 1")
-    assert rows == [(str(folder / n), (folder / n).stat().st_size, mtime(folder / n))
-                    for n in names]
+    rows = query(db, "select _source_file, size_bytes, modified_at, row_count "
+                     "from shop.orders__files order by 1")
+    assert rows == [(str(folder / n), (folder / n).stat().st_size, mtime(folder / n), count)
+                    for n, count in zip(names, [2, 1, 1, 1])]
     # the same table through a model, with the declared types
     assert query(db, "select column_name, data_type from duckdb_columns() "
                      "where table_name = 'orders_files' order by column_index") == \
         [("_source_file", "VARCHAR"), ("size_bytes", "BIGINT"),
-         ("modified_at", "TIMESTAMP WITH TIME ZONE")]
+         ("modified_at", "TIMESTAMP WITH TIME ZONE"), ("row_count", "BIGINT")]
     assert query(db, "select count(*) from orders_files") == [(4,)]
     # every row of the source view comes from a listed file, and every listed file has rows
     assert query(db, "select count(*) from stg_orders s "
@@ -93,7 +94,7 @@ def test_source_files_of_an_empty_folder_is_an_empty_view(shop: Path, tmp_path: 
     assert query(db, "select column_name, data_type from duckdb_columns() "
                      "where table_name = 'orders__files' order by column_index") == \
         [("_source_file", "VARCHAR"), ("size_bytes", "BIGINT"),
-         ("modified_at", "TIMESTAMP WITH TIME ZONE")]
+         ("modified_at", "TIMESTAMP WITH TIME ZONE"), ("row_count", "BIGINT")]
     assert query(db, "select count(*) from orders_loaded") == [(0,)]
 
 

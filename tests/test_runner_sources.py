@@ -108,6 +108,29 @@ def test_a_missing_source_subfolder_names_folder_and_yaml(shop: Path, tmp_path: 
     assert "_sources.yml" in text
 
 
+def test_every_missing_source_folder_is_named_in_one_error(make_project, tmp_path: Path,
+                                                           cli) -> None:
+    project = make_project({
+        "models/staging/_sources.yml": SOURCES_YML.replace(
+            "          - name: orders\n", "          - name: orders\n"
+            "          - name: refunds\n          - name: invoices\n"
+            "          - name: customers\n", 1),
+        "models/staging/stg_all.sql":
+            "select * from {{ source('shop', 'orders') }}, {{ source('shop', 'refunds') }}, "
+            "{{ source('shop', 'invoices') }}, {{ source('shop', 'customers') }}",
+    })
+    raw = tmp_path / "raw"
+    (raw / "invoices").mkdir(parents=True)
+    code, out, err = cli("build", "--project-dir", project, "--raw-dir", raw,
+                         "--db", tmp_path / "db.duckdb")
+    assert code == 2
+    assert "Traceback" not in err + out
+    missing = [raw / "orders", raw / "refunds", raw / "customers"]
+    assert all(str(folder) in err for folder in missing), err
+    assert str(raw / "invoices") not in err
+    assert "3 source tables" in err and "_sources.yml" in err
+
+
 def test_a_missing_raw_folder_is_one_clear_message(shop: Path, tmp_path: Path, cli) -> None:
     missing = tmp_path / "nowhere"
     db = tmp_path / "db.duckdb"
@@ -245,6 +268,24 @@ def test_an_unchanged_file_is_not_checked_again(shop: Path, tmp_path: Path, quer
     with pytest.raises(SourceError) as info:
         build(shop, raw_dir=raw, db_path=db)
     assert str(csv) in info.value.render()
+
+
+def test_the_record_keeps_the_row_count_and_a_record_without_one_is_checked_again(
+        shop: Path, tmp_path: Path, query) -> None:
+    raw, csv, db = landed_good_csv(tmp_path)
+    assert build(shop, raw_dir=raw, db_path=db).ok
+    assert query(db, "select row_count from _runner.source_file_checks") == [(50_001,)]
+    assert query(db, "select row_count from shop.orders__files") == [(50_001,)]
+    # a record made before row counts were kept: the file is checked (read) again
+    with duckdb.connect(str(db)) as con:
+        con.execute("alter table _runner.source_file_checks drop column row_count")
+    replace_keeping_size_and_mtime(csv, BROKEN)
+    with pytest.raises(SourceError) as info:
+        build(shop, raw_dir=raw, db_path=db)
+    assert str(csv) in info.value.render()
+    replace_keeping_size_and_mtime(csv, GOOD)
+    assert build(shop, raw_dir=raw, db_path=db).ok
+    assert query(db, "select row_count from _runner.source_file_checks") == [(50_001,)]
 
 
 def test_a_changed_size_is_checked_again_and_the_record_updated(shop: Path, tmp_path: Path,

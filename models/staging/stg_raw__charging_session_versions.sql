@@ -1,15 +1,17 @@
 {#- Every raw row of charging_sessions, typed; stg_raw__charging_sessions keeps
     the latest version of each. Kept as its own relation so that the audit layer
     can count raw sessions without going through the dedupe. Incremental
-    (delete+insert on _source_file): a landed raw file never changes (the raw
-    contract appends files), so a build reads only the files it has not loaded
-    before (the file list comes from source_files(), and the IN filter lets
-    DuckDB skip every other Parquet file), stamped with the build's start
-    (_loaded_at). A loaded file that is no longer in the landing zone (removed,
-    or the zone given from another folder) is replaced by one tombstone row per
-    session key it held (_is_removed_file), which every reader leaves out and
-    which tells stg_raw__charging_sessions to recompute those keys; if the file
-    comes back, its rows replace the tombstones. -#}
+    (delete+insert on _source_file): every row carries the size and modification
+    time its file had when it was loaded (_file_size_bytes, _file_modified_at),
+    and a build (re)loads every file whose size or time in source_files() is not
+    the one its rows carry: a new file, or one appended to, rewritten, shrunk or
+    replaced (the IN filter lets DuckDB skip every other Parquet file). Its rows
+    replace the file's earlier ones, stamped with the build's start (_loaded_at).
+    A key the file held before and holds no longer, or every key of a loaded
+    file no longer in the landing zone (removed, or the zone given from another
+    folder: its time is then NULL), gets a tombstone row (_is_tombstone), which
+    every reader leaves out and which tells stg_raw__charging_sessions to
+    recompute the key. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -17,46 +19,42 @@
 ) }}
 with
 
-source as (
-    select * from {{ source('raw', 'charging_sessions') }}
+landed_files as (
+    select _source_file, size_bytes, modified_at
+    from {{ source_files('raw', 'charging_sessions') }}
 ),
 
 {%- if is_incremental() %}
 
-landed_files as (
-    select _source_file
-    from {{ source_files('raw', 'charging_sessions') }}
+-- each file as it was loaded (every row of a file is written by one build)
+loaded_files as (
+    select
+        _source_file,
+        any_value(_file_size_bytes) as size_bytes,
+        any_value(_file_modified_at) as modified_at,
+    from {{ this }}
+    group by _source_file
 ),
 
-loaded_files as (
-    select distinct _source_file
-    from {{ this }}
-    where not _is_removed_file
+-- new, changed, removed or back: the files whose rows this build rewrites
+changed_files as (
+    select coalesce(landed_files._source_file, loaded_files._source_file)
+        as _source_file
+    from landed_files
+    full outer join loaded_files
+        on landed_files._source_file = loaded_files._source_file
+    where landed_files.size_bytes is distinct from loaded_files.size_bytes
+        or landed_files.modified_at is distinct from loaded_files.modified_at
 ),
 
 new_rows as (
-    select * from source
-    where _source_file in (
-        select _source_file from landed_files
-        where _source_file not in (select _source_file from loaded_files)
-    )
-),
-
-removed_files as (
-    select _source_file
-    from loaded_files
-    where _source_file not in (select _source_file from landed_files)
-),
-
-removed_keys as (
-    select distinct session_key, _source_file
-    from {{ this }}
-    where _source_file in (select _source_file from removed_files)
+    select * from {{ source('raw', 'charging_sessions') }}
+    where _source_file in (select _source_file from changed_files)
 ),
 {%- else %}
 
 new_rows as (
-    select * from source
+    select * from {{ source('raw', 'charging_sessions') }}
 ),
 {%- endif %}
 
@@ -153,18 +151,42 @@ flagged as (
         created_at_raw is not null and created_at is null
             as has_unreadable_created_at,
         counter_charge_of is not null as is_counter_charge,
-        cast('{{ run_started_at }}' as timestamptz) as _loaded_at,
-        false as _is_removed_file,
+        false as _is_tombstone,
     from keyed
+),
+
+{%- if is_incremental() %}
+
+-- the keys of the changed files' earlier rows that their current rows lack
+gone_keys as (
+    select session_key, _source_file from {{ this }}
+    where _source_file in (select _source_file from changed_files)
+    except
+    select session_key, _source_file from flagged
+),
+
+rows_and_tombstones as (
+    select * from flagged
+    union all by name
+    select session_key, _source_file, true as _is_tombstone
+    from gone_keys
+),
+{%- else %}
+
+rows_and_tombstones as (
+    select * from flagged
+),
+{%- endif %}
+
+stamped as (
+    select
+        rows_and_tombstones.*,
+        landed_files.size_bytes as _file_size_bytes,
+        landed_files.modified_at as _file_modified_at,
+        cast('{{ run_started_at }}' as timestamptz) as _loaded_at,
+    from rows_and_tombstones
+    left join landed_files
+        on rows_and_tombstones._source_file = landed_files._source_file
 )
 
-select * from flagged
-{%- if is_incremental() %}
-union all by name
-select
-    session_key,
-    _source_file,
-    cast('{{ run_started_at }}' as timestamptz) as _loaded_at,
-    true as _is_removed_file,
-from removed_keys
-{%- endif %}
+select * from stamped

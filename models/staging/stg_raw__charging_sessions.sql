@@ -1,7 +1,8 @@
 {#- Incremental (delete+insert on session_key): a build recomputes, from all
-    their versions, only the session keys that have a version (or a removed
-    file's tombstone) loaded after this table's last build (_built_at); a key
-    none of whose versions is left gets a tombstone row (is_deleted). -#}
+    their versions, only the session keys that have a version (or a tombstone:
+    a key its file no longer holds) loaded after this table's last build
+    (_built_at); a key none of whose versions is left gets a tombstone row
+    (is_deleted). -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -21,7 +22,7 @@ live_versions as not materialized (
         rowid as version_rowid,
         *,
     from {{ ref('stg_raw__charging_session_versions') }}
-    where not _is_removed_file
+    where not _is_tombstone
 ),
 
 {%- if is_incremental() %}
@@ -88,7 +89,9 @@ ranked as (
 
 deduplicated as (
     select
-        versions.* exclude (version_rowid),
+        versions.* exclude (
+            version_rowid, _is_tombstone, _file_size_bytes, _file_modified_at
+        ),
         ranked.version_count,
         ranked.last_loaded_at,
         false as is_deleted,

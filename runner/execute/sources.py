@@ -4,7 +4,8 @@ files by their footer and schema: a damaged page further in fails the staging mo
 reads it, and every table downstream stays as it was), then the folder becomes one view
 whose declared columns are all VARCHAR (staging models cast them), plus `_source_file`.
 Beside it, a view `<table>__files` lists the folder's files (for `source_files()`), and
-`_runner.source_file_checks` remembers the files that passed the check."""
+`_runner.source_file_checks` remembers the files that passed the check, with their row
+counts."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ CHECKS_SCHEMA = "_runner"
 CHECKS_TABLE = "source_file_checks"
 CHECKS = relation_name(CHECKS_SCHEMA, CHECKS_TABLE)
 CHECKS_DDL = (f"create table if not exists {CHECKS} (path VARCHAR, size_bytes BIGINT, "
-              "modified_ns BIGINT, format VARCHAR, columns VARCHAR[], checked_at TIMESTAMPTZ)")
+              "modified_ns BIGINT, format VARCHAR, columns VARCHAR[], checked_at TIMESTAMPTZ, "
+              "row_count BIGINT)")
 CSV_OPTIONS = "header = true, all_varchar = true, delim = ',', quote = '\"', " \
               "escape = '\"', strict_mode = true, encoding = 'utf-8'"
 
@@ -46,8 +48,9 @@ def _reader(fmt: str, files: list[str], declared: list[str]) -> str:
 
 
 def file_columns(con: duckdb.DuckDBPyConnection, fmt: str, path: str,
-                 declared: list[str]) -> list[str]:
-    """The columns of one file, reading it whole, so that a broken row fails here."""
+                 declared: list[str]) -> tuple[list[str], int]:
+    """The columns and the row count of one file, reading it whole, so that a broken row
+    fails here."""
     reader = _reader(fmt, [path], declared)
     try:
         names = [row[0] for row in con.execute(f"describe select * from {reader}").fetchall()]
@@ -61,12 +64,12 @@ def file_columns(con: duckdb.DuckDBPyConnection, fmt: str, path: str,
             # Text formats: touch every declared column so that each row is parsed.
             probe = ", ".join(f"max(length(cast({quote_ident(c)} as varchar)))"
                               for c in present) or "count(*)"
-        con.execute(f"select count(*), {probe} from {reader}").fetchall()
+        row_count = con.execute(f"select count(*), {probe} from {reader}").fetchone()[0]
     except duckdb.Error as exc:
         line = _first_bad_json_line(path) if fmt == "ndjson" else None
         raise SourceError(_explain(str(exc), fmt), path=path,
                           line=line or _line_of(str(exc)), hint=_hint(str(exc), fmt)) from None
-    return [n for n in names if n != "filename"]
+    return [n for n in names if n != "filename"], row_count
 
 
 def _explain(message: str, fmt: str) -> str:
@@ -115,13 +118,31 @@ def _line_of(message: str) -> int | None:
 
 
 def source_files(raw_dir: Path, table: SourceTable) -> list[Path]:
+    check_folders(raw_dir, [table])
     folder = raw_dir / table.folder
-    if not folder.is_dir():
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FORMATS)
+
+
+def check_folders(raw_dir: Path, tables: list[SourceTable]) -> None:
+    """One error naming every source table whose folder is missing."""
+    missing = [t for t in tables if not (raw_dir / t.folder).is_dir()]
+    if not missing:
+        return
+    yamls = sorted({str(t.yaml_path) for t in missing})
+    where = yamls[0] if len(yamls) == 1 else None
+    if len(missing) == 1:
+        [table] = missing
+        folder = raw_dir / table.folder
         raise SourceError(f"the raw folder for source {table.source}.{table.name} is missing: "
-                          f"{folder}.", path=str(table.yaml_path),
+                          f"{folder}.", path=where,
                           hint=f"create {folder} (it may be empty) or pass --raw-dir with the "
                                "folder that holds the landing zone.")
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FORMATS)
+    listed = "\n".join(f"    {t.source}.{t.name}: {raw_dir / t.folder}" for t in missing)
+    declared = "" if where else f" (declared in {', '.join(yamls)})"
+    raise SourceError(f"the raw folders of {len(missing)} source tables are missing"
+                      f"{declared}:\n{listed}", path=where,
+                      hint="create them (they may be empty) or pass --raw-dir with the "
+                           "folder that holds the landing zone.")
 
 
 @dataclass(frozen=True)
@@ -132,6 +153,7 @@ class FileCheck:
     modified_ns: int
     format: str
     columns: tuple[str, ...]
+    row_count: int
 
 
 @dataclass
@@ -139,6 +161,7 @@ class _Listed:
     path: Path
     size_bytes: int
     modified_ns: int
+    row_count: int | None = None        # set by the check (or its record)
 
 
 def _listed(raw_dir: Path, table: SourceTable) -> list[_Listed]:
@@ -155,24 +178,28 @@ def _listed(raw_dir: Path, table: SourceTable) -> list[_Listed]:
 
 
 def load_checks(con: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, FileCheck]:
-    """The recorded checks of these files (none in a database that has no record yet)."""
+    """The recorded checks of these files (none in a database that has no record yet; a
+    record made before row counts were kept is no record: the file is checked again)."""
     if not paths:
         return {}
-    present = con.execute("select count(*) from duckdb_tables() where database_name = "
-                          "current_database() and schema_name = ? and table_name = ?",
-                          [CHECKS_SCHEMA, CHECKS_TABLE]).fetchone()[0]
-    if not present:
+    present = {r[0] for r in con.execute(
+        "select column_name from duckdb_columns() where database_name = current_database() "
+        "and schema_name = ? and table_name = ?", [CHECKS_SCHEMA, CHECKS_TABLE]).fetchall()}
+    if "row_count" not in present:
         return {}
-    rows = con.execute(f"select path, size_bytes, modified_ns, format, columns from {CHECKS} "
-                       f"where path in (select unnest(?::varchar[]))", [paths]).fetchall()
-    return {path: FileCheck(path, size, mtime, fmt, tuple(columns or ()))
-            for path, size, mtime, fmt, columns in rows}
+    rows = con.execute(f"select path, size_bytes, modified_ns, format, columns, row_count "
+                       f"from {CHECKS} where path in (select unnest(?::varchar[])) "
+                       f"and row_count is not null", [paths]).fetchall()
+    return {path: FileCheck(path, size, mtime, fmt, tuple(columns or ()), row_count)
+            for path, size, mtime, fmt, columns, row_count in rows}
 
 
 def _checked(con: duckdb.DuckDBPyConnection, table: SourceTable, files: list[_Listed],
-             cache: dict[str, FileCheck], fresh: list[FileCheck]) -> str:
+             cache: dict[str, FileCheck], fresh: list[FileCheck],
+             changed: list[str] | None = None) -> str:
     """The SELECT over one source folder, after checking every file in it that `cache`
-    does not hold unchanged; the files checked here are appended to `fresh`."""
+    does not hold unchanged; the files checked here are appended to `fresh`, and those
+    `cache` holds with another size or time to `changed`."""
     declared = list(table.columns)
     groups: dict[str, list[str]] = {}
     present: dict[str, set[str]] = {}
@@ -183,11 +210,14 @@ def _checked(con: duckdb.DuckDBPyConnection, table: SourceTable, files: list[_Li
         if known is not None and (known.size_bytes, known.modified_ns, known.format) == \
                 (item.size_bytes, item.modified_ns, fmt) and \
                 (fmt != "ndjson" or not declared or list(known.columns) == declared):
-            names = list(known.columns)
+            names, item.row_count = list(known.columns), known.row_count
         else:
-            names = file_columns(con, fmt, path, declared)
+            if known is not None and changed is not None and \
+                    (known.size_bytes, known.modified_ns) != (item.size_bytes, item.modified_ns):
+                changed.append(path)
+            names, item.row_count = file_columns(con, fmt, path, declared)
             fresh.append(FileCheck(path, item.size_bytes, item.modified_ns, fmt,
-                                   tuple(names)))
+                                   tuple(names), item.row_count))
         columns = {c.lower() for c in names}
         if fmt != "ndjson":
             missing = [c for c in table.required if c.lower() not in columns]
@@ -225,46 +255,57 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 def files_select(files: list[_Listed]) -> str:
     """One row per file: `_source_file` (the very string the source view's rows carry),
-    `size_bytes` and `modified_at`, from a VALUES list: the files are not read."""
+    `size_bytes`, `modified_at` and `row_count` (the rows the check counted in the file
+    as it is now), from a VALUES list: the files are not read."""
     if not files:
         return ("select cast(null as varchar) as _source_file, cast(null as bigint) as "
-                "size_bytes, cast(null as timestamptz) as modified_at where false")
+                "size_bytes, cast(null as timestamptz) as modified_at, "
+                "cast(null as bigint) as row_count where false")
     rows = ",\n  ".join(
         f"({sql_literal(str(f.path))}, {int(f.size_bytes)}, "
-        f"{sql_literal((_EPOCH + dt.timedelta(microseconds=f.modified_ns // 1000)).isoformat())})"
+        f"{sql_literal((_EPOCH + dt.timedelta(microseconds=f.modified_ns // 1000)).isoformat())}, "
+        f"{'null' if f.row_count is None else int(f.row_count)})"
         for f in files)
     return ("select cast(_source_file as varchar) as _source_file, "
             "cast(size_bytes as bigint) as size_bytes, "
-            "cast(modified_at as timestamptz) as modified_at\n"
-            f"from (values\n  {rows}\n) as files(_source_file, size_bytes, modified_at)")
+            "cast(modified_at as timestamptz) as modified_at, "
+            "cast(row_count as bigint) as row_count\n"
+            f"from (values\n  {rows}\n) as files(_source_file, size_bytes, modified_at, "
+            "row_count)")
 
 
 def prepare_sources(con: duckdb.DuckDBPyConnection, raw_dir: Path | None,
-                    tables: list[SourceTable], recheck: bool = False) -> None:
+                    tables: list[SourceTable], recheck: bool = False) -> list[str]:
     """Check every file of the given source tables, then (re)create their views: the
     source view `<schema>.<table>` and `<schema>.<table>__files`, one row per file.
 
     Checks are remembered in the database being built, in `_runner.source_file_checks`
-    (path, size_bytes, modified_ns, format, columns, checked_at): a landed raw file never
-    changes, so a file whose path, size and modification time (in ns) match a recorded
-    row is not read again, and its recorded columns are used (the required-columns check
-    still applies to them). A file with another size or modification time is checked
-    again. The rows are written in the transaction that (re)creates the views, so a
+    (path, size_bytes, modified_ns, format, columns, checked_at, row_count): a file whose
+    path, size and modification time (in ns) match a recorded row is not read again, and
+    its recorded columns and row count are used (the required-columns check still applies
+    to them). A file with another size or modification time is checked again, and the
+    `__files` view then shows its new size, time and row count: what an incremental
+    model compares with what it loaded. The rows are written in the transaction that (re)creates the views, so a
     failed check records nothing. `recheck` (the build's --full-refresh) ignores the
-    record and checks every file again; the file's row is then replaced."""
+    record and checks every file again; the file's row is then replaced.
+
+    Returns notes for the user: per table, the files that changed since their check."""
     if not tables:
-        return
+        return []
     if raw_dir is None:
         raise SourceError("the models read raw data, but no raw folder was given.",
                           hint="pass --raw-dir DIR (or keep the landing zone in data/raw/).")
     if not raw_dir.is_dir():
         raise SourceError(f"the raw folder {raw_dir} does not exist.",
                           hint="pass --raw-dir with the folder that holds the landing zone.")
+    check_folders(raw_dir, tables)
     listed = {(t.schema, t.name): _listed(raw_dir, t) for t in tables}
     cache = {} if recheck else \
         load_checks(con, [str(f.path) for files in listed.values() for f in files])
     fresh: list[FileCheck] = []
-    selects = {(t.schema, t.name): _checked(con, t, listed[(t.schema, t.name)], cache, fresh)
+    changed: dict[tuple[str, str], list[str]] = {(t.schema, t.name): [] for t in tables}
+    selects = {(t.schema, t.name): _checked(con, t, listed[(t.schema, t.name)], cache, fresh,
+                                            changed[(t.schema, t.name)])
                for t in tables}
     con.execute("begin")
     try:
@@ -277,15 +318,27 @@ def prepare_sources(con: duckdb.DuckDBPyConnection, raw_dir: Path | None,
             fresh = list({f.path: f for f in fresh}.values())   # two tables, one folder
             con.execute(f"create schema if not exists {quote_ident(CHECKS_SCHEMA)}")
             con.execute(CHECKS_DDL)
+            con.execute(f"alter table {CHECKS} add column if not exists row_count BIGINT")
             paths = [f.path for f in fresh]
             con.execute(f"delete from {CHECKS} where path in (select unnest(?::varchar[]))",
                         [paths])
-            con.execute(f"insert into {CHECKS} select unnest(?::varchar[]), "
+            con.execute(f"insert into {CHECKS} (path, size_bytes, modified_ns, format, "
+                        "columns, checked_at, row_count) select unnest(?::varchar[]), "
                         "unnest(?::bigint[]), unnest(?::bigint[]), unnest(?::varchar[]), "
-                        "unnest(?::varchar[][]), now()",
+                        "unnest(?::varchar[][]), now(), unnest(?::bigint[])",
                         [paths, [f.size_bytes for f in fresh], [f.modified_ns for f in fresh],
-                         [f.format for f in fresh], [list(f.columns) for f in fresh]])
+                         [f.format for f in fresh], [list(f.columns) for f in fresh],
+                         [f.row_count for f in fresh]])
         con.execute("commit")
     except duckdb.Error:
         con.execute("rollback")
         raise
+    return [_changed_note(schema, name, paths) for (schema, name), paths in changed.items()
+            if paths]
+
+
+def _changed_note(schema: str, name: str, paths: list[str]) -> str:
+    shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+    return (f"{schema}.{name}: {len(paths)} file(s) changed (size or modification time) "
+            f"since they were checked: {shown}; checked again, and reloaded by the "
+            "incremental models that compare source_files() with what they loaded")

@@ -206,7 +206,8 @@ class Renderer:
 
     def _source_files(self, source_name: str, table_name: str) -> Relation:
         """The view of the files in the source's folder: `_source_file` (as the source
-        view's rows carry it), `size_bytes`, `modified_at`. Listing it reads no file."""
+        view's rows carry it), `size_bytes`, `modified_at`, `row_count` (as the file's
+        check counted it). Listing it reads no file."""
         table = self._source_table(source_name, table_name)
         return Relation(table.schema, files_view_name(table.name))
 

@@ -1,0 +1,214 @@
+"""A raw file already loaded that changes (appended to, rewritten, shrunk, replaced: another
+size or modification time) is reloaded by an ordinary incremental build: its previously
+loaded rows are replaced by its current ones, and every report and audit table equals a
+--full-refresh build row for row. And audit.reconciliation_files sees a gap between what
+the raw files hold now and what staging loaded."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from conftest_reports import (ROOT, SESSION_COLUMNS, empty_zone, write_csv, write_ndjson,
+                              write_parquet)
+from runner.api import build, execute
+from test_incremental import (S, VARS, base_sessions, build_ok, cpo, differences,
+                              first_drop, rows, write_drop)
+
+SESSIONS = "charging_sessions"
+
+
+def landed(tmp_path: Path) -> tuple[Path, Path]:
+    """The small zone of test_incremental, built once incrementally."""
+    raw = empty_zone(tmp_path / "raw")
+    write_drop(raw, first_drop())
+    db = tmp_path / "inc.duckdb"
+    build_ok(raw, db)
+    return raw, db
+
+
+def assert_equals_a_full_refresh(raw: Path, db: Path, tmp_path: Path) -> None:
+    full = tmp_path / "full.duckdb"
+    full.unlink(missing_ok=True)
+    build_ok(raw, full, full_refresh=True)
+    assert differences(db, full) == {}
+
+
+def later_mtime(path: Path, seconds: int = 5) -> None:
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + seconds * 1_000_000_000))
+
+
+def reported(db: Path) -> list[str]:
+    return [r[0] for r in rows(db, "select charge_id from reports.charging_sessions_cpo "
+                                   "order by 1")]
+
+
+def test_a_new_version_and_a_new_session_appended_to_a_loaded_csv(tmp_path: Path) -> None:
+    raw, db = landed(tmp_path)
+    assert cpo(db, "c1", "cast(price as varchar)") == ("12.4000",)
+    newer_c1 = dict(base_sessions()[0], stop_time="2024-05-10T11:30:00Z",
+                    meter_stop_wh=9500, price="15.00", updated_at="2024-05-11T00:00:00Z")
+    c8 = S("c8", "st2", "2024-08-05T10:00:00Z", "2024-08-05T11:00:00Z", 0, 700, "3.00",
+           charge_method="app", billing_type="prepaid", transaction_id="t8")
+    write_csv(raw / SESSIONS / "sessions_1.csv", base_sessions() + [newer_c1, c8],
+              SESSION_COLUMNS)                       # the same file, two rows longer
+    result = build_ok(raw, db)
+    [note] = result.notes                                 # and the build says so
+    assert "raw.charging_sessions: 1 file(s) changed" in note
+    assert str(raw / SESSIONS / "sessions_1.csv") in note
+    assert cpo(db, "c1", "cast(price as varchar), energy_wh") == ("15.0000", 8500)
+    assert cpo(db, "c8", "cast(price as varchar)") == ("3.0000",)
+    assert_equals_a_full_refresh(raw, db, tmp_path)
+
+
+def test_a_rewritten_parquet_file_is_reloaded(tmp_path: Path) -> None:
+    raw = empty_zone(tmp_path / "raw")
+    drop = dict(first_drop())
+    del drop[(SESSIONS, "sessions_1.csv")]
+    write_drop(raw, drop)
+    parquet = raw / SESSIONS / "sessions.parquet"
+    write_parquet(parquet, base_sessions(), SESSION_COLUMNS)
+    db = tmp_path / "inc.duckdb"
+    build_ok(raw, db)
+    changed = base_sessions()
+    changed[1] = dict(changed[1], price="7.77", updated_at="2024-06-12T00:00:00Z")
+    changed[2] = S("c9", "st2", "2024-07-02T10:00:00Z", "2024-07-02T10:30:00Z", 100, 900,
+                   "2.00", charge_method="app", billing_type="postpaid", transaction_id="t9")
+    write_parquet(parquet, changed, SESSION_COLUMNS)      # c3 gone, c2 repriced, c9 new
+    later_mtime(parquet)
+    build_ok(raw, db)
+    assert reported(db) == ["c1", "c2", "c9"]
+    assert cpo(db, "c2", "cast(price as varchar)") == ("7.7700",)
+    assert_equals_a_full_refresh(raw, db, tmp_path)
+
+
+def test_a_shrunk_ndjson_file_is_reloaded(tmp_path: Path) -> None:
+    raw, db = landed(tmp_path)
+    extra = [S("c4", "st2", "2024-08-01T10:00:00Z", "2024-08-01T11:00:00Z", 0, 500, "2.00",
+               charge_method="app", billing_type="prepaid", transaction_id="t4"),
+             S("c5", "st2", "2024-08-02T10:00:00Z", "2024-08-02T11:00:00Z", 0, 600, "2.50",
+               charge_method="app", billing_type="prepaid", transaction_id="t5")]
+    ndjson = raw / SESSIONS / "extra.ndjson"
+    write_ndjson(ndjson, extra)
+    build_ok(raw, db)
+    assert reported(db) == ["c1", "c2", "c3", "c4", "c5"]
+    write_ndjson(ndjson, extra[:1])                       # c5 no longer in the file
+    build_ok(raw, db)
+    assert reported(db) == ["c1", "c2", "c3", "c4"]
+    assert rows(db, "select count(*) from audit.rejected_sessions") == [(0,)]
+    assert_equals_a_full_refresh(raw, db, tmp_path)
+    write_ndjson(ndjson, [])                              # emptied: every session gone
+    build_ok(raw, db)
+    assert reported(db) == ["c1", "c2", "c3"]
+    assert_equals_a_full_refresh(raw, db, tmp_path)
+
+
+def test_a_file_replaced_by_other_content_of_the_same_size(tmp_path: Path) -> None:
+    raw, db = landed(tmp_path)
+    csv = raw / SESSIONS / "sessions_1.csv"
+    size = csv.stat().st_size
+    replaced = base_sessions()
+    replaced[2] = dict(replaced[2], price="4.00")        # "1.00" -> "4.00": same size
+    write_csv(csv, replaced, SESSION_COLUMNS)
+    assert csv.stat().st_size == size
+    later_mtime(csv)
+    build_ok(raw, db)
+    assert cpo(db, "c3", "cast(price as varchar)") == ("4.0000",)
+    assert_equals_a_full_refresh(raw, db, tmp_path)
+
+
+def test_a_file_changed_while_its_build_failed_is_reloaded_by_the_next(tmp_path: Path) -> None:
+    """The file is checked (and the check recorded) in a build that does not load it: the
+    next build still reloads it."""
+    raw, db = landed(tmp_path)
+    csv = raw / SESSIONS / "sessions_1.csv"
+    newer_c3 = dict(base_sessions()[2], price="6.00", updated_at="2024-07-02T00:00:00Z")
+    write_csv(csv, base_sessions() + [newer_c3], SESSION_COLUMNS)
+    result = build(ROOT, raw_dir=raw, db_path=db, vars=VARS,
+                   select=["stg_raw__charging_sessions"])     # checks the file, no reload
+    assert result.ok, result.summary()
+    build_ok(raw, db)
+    assert cpo(db, "c3", "cast(price as varchar)") == ("6.0000",)
+    assert_equals_a_full_refresh(raw, db, tmp_path)
+
+
+# -- the reconciliation of raw files -----------------------------------------------------
+
+def file_gaps(db: Path) -> list[tuple]:
+    return rows(db, "select parse_filename(_source_file), raw_rows, loaded_rows "
+                    "from audit.reconciliation_files where not is_reconciled order by 1")
+
+
+def failed_nodes(result) -> list[str]:
+    return sorted(n.name for n in result.nodes if n.status in ("fail", "error"))
+
+
+def test_reconciliation_files_counts_each_file_and_holds_after_a_reload(
+        tmp_path: Path) -> None:
+    raw, db = landed(tmp_path)
+    assert rows(db, "select parse_filename(_source_file), raw_rows, loaded_rows, "
+                    "is_reconciled from audit.reconciliation_files") == \
+        [("sessions_1.csv", 3, 3, True)]
+    c8 = S("c8", "st2", "2024-08-05T10:00:00Z", "2024-08-05T11:00:00Z", 0, 700, "3.00",
+           charge_method="app", billing_type="prepaid", transaction_id="t8")
+    write_csv(raw / SESSIONS / "sessions_1.csv", base_sessions() + [c8], SESSION_COLUMNS)
+    build_ok(raw, db)
+    assert rows(db, "select raw_rows, loaded_rows, is_reconciled "
+                    "from audit.reconciliation_files") == [(4, 4, True)]
+
+
+def test_reconciliation_flags_a_changed_file_staging_did_not_reload(tmp_path: Path) -> None:
+    """The file grows, but only the audit models are built: staging still holds the file
+    as it was, and the reconciliation of raw files says so (its data test fails)."""
+    raw, db = landed(tmp_path)
+    c8 = S("c8", "st2", "2024-08-05T10:00:00Z", "2024-08-05T11:00:00Z", 0, 700, "3.00",
+           charge_method="app", billing_type="prepaid", transaction_id="t8")
+    write_csv(raw / SESSIONS / "sessions_1.csv", base_sessions() + [c8], SESSION_COLUMNS)
+    result = build(ROOT, raw_dir=raw, db_path=db, vars=VARS,
+                   select=["reconciliation_files"])
+    assert not result.ok
+    assert failed_nodes(result) == ["expression_is_true_reconciliation_files"]
+    assert file_gaps(db) == [("sessions_1.csv", 4, 3)]
+    # same rows, another modification time: still a gap (staging loaded another version)
+    write_csv(raw / SESSIONS / "sessions_1.csv", base_sessions(), SESSION_COLUMNS)
+    later_mtime(raw / SESSIONS / "sessions_1.csv")
+    result = build(ROOT, raw_dir=raw, db_path=db, vars=VARS,
+                   select=["reconciliation_files"])
+    assert not result.ok and file_gaps(db) == [("sessions_1.csv", 3, 3)]
+    build_ok(raw, db)                                     # the build reloads it
+    assert file_gaps(db) == []
+
+
+def test_reconciliation_flags_tampered_records(tmp_path: Path) -> None:
+    """In copies of a built database: the recorded row count of a raw file, or the rows
+    staging loaded from it, no longer match what the file holds: each fails to
+    reconcile."""
+    raw, db = landed(tmp_path)
+    counted = tmp_path / "counted.duckdb"
+    shutil.copy(db, counted)
+    with duckdb.connect(str(counted)) as con:
+        con.execute("update _runner.source_file_checks set row_count = row_count + 1 "
+                    "where path like '%sessions_1.csv'")
+    result = build(ROOT, raw_dir=raw, db_path=counted, vars=VARS)
+    assert failed_nodes(result) == ["expression_is_true_reconciliation_files"]
+    assert file_gaps(counted) == [("sessions_1.csv", 4, 3)]
+
+    loaded = tmp_path / "loaded.duckdb"
+    shutil.copy(db, loaded)
+    with duckdb.connect(str(loaded)) as con:
+        con.execute("delete from staging.stg_raw__charging_session_versions "
+                    "where session_key = 'c2'")
+    # an hourly build compares the counts recorded when staging loaded the file; the
+    # tests over every row count the raw files and staging's rows themselves
+    result = execute("test", ROOT, raw_dir=raw, db_path=loaded,
+                     vars={**VARS, "test_all_rows": True})
+    assert "assert_raw_file_rows_loaded" in failed_nodes(result)
+    # and so does a full refresh of the reconciliation of raw files
+    result = build(ROOT, raw_dir=raw, db_path=loaded, vars=VARS, full_refresh=True,
+                   select=["reconciliation_files"])
+    assert failed_nodes(result) == ["expression_is_true_reconciliation_files"]
+    assert file_gaps(loaded) == [("sessions_1.csv", 3, 2)]

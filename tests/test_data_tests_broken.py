@@ -42,6 +42,12 @@ BREAKS = [
      f"where charge_id = 'e_no_method'"),
     ("assert_raw_charge_ids_reconcile",
      f"delete from {CPO} where charge_id = 'e_no_method'"),
+    # staging lost a row its raw file holds
+    ("assert_raw_file_rows_loaded",
+     "delete from staging.stg_raw__charging_session_versions where charge_id = 'e_no_method'"),
+    # the count recorded at the file's check is not what the file holds
+    ("assert_raw_file_rows_loaded",
+     "update _runner.source_file_checks set row_count = row_count + 1"),
     ("assert_report_month_is_local_start_month",
      f"update {ROAMING} set month = date '2024-04-01' where cdr_id = 'e_roaming'"),
     ("assert_roaming_free_usage_is_setting_at_report_time",

@@ -49,15 +49,17 @@ def check_columns(project: Project, compiled: dict[str, Compiled], seeds: Iterab
         return
     con = duckdb.connect()
     try:
+        from runner.execute.sources import files_select
         stand_ins = _StandIns(con)
         for (schema, name), columns in existing.items():
             stand_ins.make(schema, name, columns)
         for table in project.sources.values():
             stand_ins.make(table.schema, table.name,
                            [(c, "VARCHAR") for c in table.columns] + [("_source_file", "VARCHAR")])
+            # the files view as prepare_sources defines it, with no file in it
             stand_ins.make(table.schema, files_view_name(table.name),
-                           [("_source_file", "VARCHAR"), ("size_bytes", "BIGINT"),
-                            ("modified_at", "TIMESTAMP WITH TIME ZONE")])
+                           [(c[0], c[1]) for c in
+                            con.execute(f"describe {files_select([])}").fetchall()])
         available = {n for n, node in project.nodes.items()
                      if (node.schema, node.alias) in existing}
         missing: list[ProjectError] = []

@@ -39,8 +39,16 @@ def _vars(text: str | None) -> dict:
     if not text:
         return {}
     import yaml
+
+    class TextTimestamps(yaml.SafeLoader):
+        """YAML, with dates and instants kept as text: each is read on its own below, so
+        that one that is not in the calendar (2024-13-45) names its var."""
+    TextTimestamps.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers
+                if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
     try:
-        value = yaml.safe_load(text)
+        value = yaml.load(text, Loader=TextTimestamps)
     except yaml.YAMLError as exc:
         raise RunnerError(f"--vars is not valid YAML: {str(exc).splitlines()[0]}.",
                           hint="write a mapping, e.g. --vars '{report_time: 2024-10-01}'.")
@@ -48,7 +56,22 @@ def _vars(text: str | None) -> dict:
         return {}
     if not isinstance(value, dict):
         raise RunnerError("--vars must be a YAML mapping, e.g. '{report_time: 2024-10-01}'.")
-    return {str(k): (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in value.items()}
+    out = {}
+    for key, item in value.items():
+        if isinstance(item, str):
+            try:
+                read = yaml.safe_load(item) if item.strip() else item
+            except yaml.YAMLError:
+                read = item
+            except ValueError as exc:     # written as a date, but no such day or time
+                raise RunnerError(
+                    f"--vars {key}: {item!r} is written as a date but is not one in the "
+                    f"calendar ({exc}); nothing was run.",
+                    hint="pass an existing day, e.g. --vars '{report_time: "
+                         "2024-10-01T00:00:00Z}'.")
+            item = read if hasattr(read, "isoformat") else item
+        out[str(key)] = item.isoformat() if hasattr(item, "isoformat") else item
+    return out
 
 
 def _version(value: bool) -> None:

@@ -247,3 +247,15 @@ def test_duckdb_messages_are_shown_without_their_padding(make_project) -> None:
     for node in failed.values():
         assert "Error" in node.message, node.message
         assert "  " not in node.message and "^^" not in node.message, node.message
+
+
+@pytest.mark.parametrize("text", [
+    "{report_time: 2024-13-45}", "{report_time: '2024-02-30T00:00:00Z'}",
+])
+def test_a_var_written_as_a_date_that_is_not_in_the_calendar_is_named(cli, tmp_path,
+                                                                       text) -> None:
+    code, out, err = cli("build", "--project-dir", REPO, "--db", tmp_path / "x.duckdb",
+                         "--vars", text)
+    assert code == 2, (out, err)
+    assert "--vars report_time" in err and "not one in the calendar" in err, err
+    assert "Traceback" not in err and not (tmp_path / "x.duckdb").exists()

@@ -10,9 +10,10 @@ file lives on until it is closed). It is written with an older storage format
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -61,34 +62,35 @@ class Publication:
     raw_files: list[tuple[str, str, int | None, str | None]] = field(default_factory=list)
 
 
-def read_publication(path: Path) -> Publication | None:
-    """The publication at `path`, or None when there is none (or it is not one: a
-    publish then rewrites every table)."""
-    if not path.exists():
-        return None
+def state_path(catalog: Path) -> Path:
+    """The publisher's own record of the current publication, beside the catalog: the
+    catalog may be held open (even read-write) by any reader, this file by none."""
+    return catalog.with_name(f".{catalog.name}.state.json")
+
+
+def read_publication(catalog: Path) -> Publication | None:
+    """The current publication, or None when there is none (or its record is unreadable:
+    a publish then rewrites every table)."""
     try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error:
-        return None
-    try:
-        row = con.execute(f"select version, build_id, report_time, published_at, database "
-                          f"from {META}.version").fetchone()
-        pub = Publication(*[str(v) for v in row])
-        for relation, partition_by, columns, ptype in con.execute(
-                f"select relation, partition_by, columns, partition_type "
-                f"from {META}.tables").fetchall():
-            pub.tables[relation] = PublishedTable(relation, partition_by, columns, ptype)
-        for relation, *values in con.execute(
-                f"select relation, path, partition, rows, bytes, signature, version "
-                f"from {META}.files order by relation, path").fetchall():
-            pub.tables[relation].files.append(PublishedFile(*values))
-        pub.retired = [(p, str(t)) for p, t in con.execute(
-            f"select path, retired_at from {META}.retired").fetchall()]
+        data = json.loads(state_path(catalog).read_text(encoding="utf-8"))
+        tables = {name: PublishedTable(**{**t, "files": [PublishedFile(**f)
+                                                         for f in t["files"]]})
+                  for name, t in data.pop("tables").items()}
+        pub = Publication(**data, tables=tables)
+        pub.retired = [tuple(r) for r in pub.retired]
+        pub.raw_files = [tuple(r) for r in pub.raw_files]
         return pub
-    except (duckdb.Error, KeyError, TypeError):
+    except (OSError, ValueError, TypeError, KeyError):
         return None
-    finally:
-        con.close()
+
+
+def write_state(catalog: Path, pub: Publication) -> None:
+    path = state_path(catalog)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(asdict(pub)), encoding="utf-8")
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
 
 
 def _view_sql(table: PublishedTable) -> str:
@@ -158,6 +160,7 @@ def write_catalog(path: Path, pub: Publication) -> None:
     con.close()
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
+    tmp.chmod(0o444)            # for readers: open it read-only (duckdb -readonly)
     os.replace(tmp, path)
     _fsync_dir(path.parent)
 

@@ -43,7 +43,8 @@ from runner.errors import ExportError, ProjectError
 from runner.execute.sources import sql_literal
 from runner.jinja.render import files_view_name, quote_ident, relation_name
 from runner.publish.catalog import (Publication, PublishedFile, PublishedTable,
-                                    read_publication, write_catalog)
+                                    read_publication, write_catalog,
+                                    write_state)
 
 DEFAULT_DIR = "published"
 DEFAULT_GRACE_MINUTES = 120
@@ -266,6 +267,9 @@ def publish(con: duckdb.DuckDBPyConnection, project, renderer, *, db_path: Path,
             else:
                 expired = []
             pub.retired += [(p, now.isoformat()) for p in retired_now]
+            # the record first: killed before the catalog's rename, the next publish
+            # keeps what the record retired (the files the catalog still names)
+            write_state(catalog, pub)
             write_catalog(catalog, pub)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -346,7 +350,7 @@ def _remove_leftovers(folder: Path, files_dir: Path, previous: Publication | Non
     files/ that no catalog names (written, never published)."""
     for leftover in folder.glob(".staging-*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    for leftover in folder.glob(".*.duckdb.*.tmp*"):
+    for leftover in list(folder.glob(".*.duckdb.*.tmp*")) + list(folder.glob(".*.json.tmp")):
         leftover.unlink(missing_ok=True)
     if previous is None or not files_dir.is_dir():
         return

@@ -159,6 +159,17 @@ def test_hourly_publishes_equal_the_build_and_rewrite_only_changed_partitions(
         assert files_on_disk(tmp_path / "published") == current | retired, label
         assert sum(published.rewritten.values()) > 0, label
 
+    # the folder of links holds the current version: read as a Hive-partitioned
+    # dataset, it equals the catalog's views
+    with duckdb.connect(str(catalog), read_only=True) as con:
+        for table in ("reports.charging_sessions_cpo", "audit.rejected_sessions"):
+            folder = tmp_path / "published" / "tables" / table
+            dataset = (f"read_parquet('{folder}/*/*.parquet', hive_partitioning = true, "
+                       "hive_types = {'report_month': 'VARCHAR'})")
+            for a, b in ((dataset, table), (table, dataset)):
+                assert con.execute(f"select count(*) from (from {a} except all "
+                                   f"from {b})").fetchone()[0] == 0, table
+
     # the incremental publication equals a full publish of the same database
     fresh = publish(ROOT, db, vars_for(tmp_path / "fresh"))
     with duckdb.connect() as con:
@@ -283,3 +294,26 @@ def test_a_partition_key_that_is_a_column_already_is_refused(make_project, tmp_p
     code, out, err = cli("build", "--project-dir", root, "--db", tmp_path / "m.duckdb")
     assert code == 2, out + err
     assert "also a column" in err and "published:" not in out
+
+
+def test_intervals_are_microseconds_in_the_files_and_intervals_in_the_views(
+        make_project, tmp_path) -> None:
+    """Spark, Trino and Polars read no Parquet INTERVAL: the files hold BIGINT
+    microseconds, and the catalog's views give the intervals back."""
+    root = make_project(TINY)
+    db = tmp_path / "t.duckdb"
+    _events(db, "create table main.events as select i as id, timestamptz '2024-01-01' + "
+                "to_days(cast(i * 40 as int)) as happened, to_days(i) + to_minutes(i) as "
+                "took, now() as _built_at from range(4) r(i)")
+    published = publish(root, db)
+    with duckdb.connect(str(published.catalog), read_only=True) as con:
+        files = [r[0] for r in con.execute("select path from publication.files").fetchall()]
+        kinds = {r[0] for r in con.execute(
+            "select type from parquet_schema(?::varchar[]) where name = 'took'",
+            [files]).fetchall()}
+        assert kinds == {"INT64"}
+        assert con.execute("select count(*) from (select id, took from main.events except "
+                           "all select i, to_days(i) + to_minutes(i) from range(4) r(i))"
+                           ).fetchone() == (0,)
+        assert con.execute("select typeof(took) from main.events limit 1").fetchone() == \
+            ("INTERVAL",)

@@ -43,6 +43,9 @@ class PublishedTable:
     partition_by: str | None
     columns: str            # names and types, to notice a change of the table's shape
     partition_type: str = "VARCHAR"
+    # INTERVAL columns, written as BIGINT microseconds: Spark, Trino and Polars read no
+    # Parquet INTERVAL. The views turn them back into intervals.
+    intervals: list[str] = field(default_factory=list)
     files: list[PublishedFile] = field(default_factory=list)
 
     @property
@@ -94,15 +97,18 @@ def write_state(catalog: Path, pub: Publication) -> None:
 
 
 def _view_sql(table: PublishedTable) -> str:
-    files = [f for f in table.files]
-    listed = "[" + ", ".join(sql_literal(f.path) for f in files) + "]"
+    listed = "[" + ", ".join(sql_literal(f.path) for f in table.files) + "]"
+    star = "*"
+    if table.intervals:
+        star += " replace (" + ", ".join(f"to_microseconds({quote_ident(c)}) as "
+                                         f"{quote_ident(c)}" for c in table.intervals) + ")"
     if table.partition_by is None:
-        return f"select * from read_parquet({listed})"
+        return f"select {star} from read_parquet({listed})"
     key = table.partition_by
     if table.rows == 0:         # no rows: one empty file, outside the partition folders
-        return (f"select *, cast(null as {table.partition_type}) as {quote_ident(key)} "
-                f"from read_parquet({listed})")
-    return (f"select * from read_parquet({listed}, hive_partitioning = true, "
+        return (f"select {star}, cast(null as {table.partition_type}) as "
+                f"{quote_ident(key)} from read_parquet({listed})")
+    return (f"select {star} from read_parquet({listed}, hive_partitioning = true, "
             f"hive_types = {{{sql_literal(key)}: {sql_literal(table.partition_type)}}})")
 
 

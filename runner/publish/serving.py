@@ -42,6 +42,7 @@ import duckdb
 from runner.errors import ExportError, ProjectError
 from runner.execute.sources import sql_literal
 from runner.jinja.render import files_view_name, quote_ident, relation_name
+from runner.publish.files import link_tables, remove_empty_folders, remove_leftovers
 from runner.publish.catalog import (Publication, PublishedFile, PublishedTable,
                                     read_publication, write_catalog,
                                     write_state)
@@ -175,6 +176,13 @@ def _value_of(folder: str) -> str | None:
     return None if value == HIVE_NULL else value
 
 
+def _portable(columns: list[tuple[str, str]]) -> str:
+    """The select list of a published file: INTERVAL columns as BIGINT microseconds."""
+    intervals = [n for n, t in columns if t == "INTERVAL"]
+    return "*" + (" replace (" + ", ".join(f"epoch_us({quote_ident(n)}) as {quote_ident(n)}"
+                                          for n in intervals) + ")" if intervals else "")
+
+
 def _write(con: duckdb.DuckDBPyConnection, spec: TableSpec, columns: list[tuple[str, str]],
            changed: list[str | None], staging: Path) -> list[tuple[Path, str | None]]:
     """Write the rows of the changed partitions under `staging`; (file, partition)."""
@@ -184,7 +192,8 @@ def _write(con: duckdb.DuckDBPyConnection, spec: TableSpec, columns: list[tuple[
     if spec.partition_by is None:
         target.mkdir(parents=True)
         out = target / "part_0.parquet"
-        con.execute(f"copy (select * from {relation_name(spec.schema, spec.table)}) to "
+        con.execute(f"copy (select {_portable(columns)} from "
+                    f"{relation_name(spec.schema, spec.table)}) to "
                     f"{sql_literal(str(out))} ({options})")
         return [(out, None)]
     source, _ = _keyed(spec, columns)
@@ -192,17 +201,18 @@ def _write(con: duckdb.DuckDBPyConnection, spec: TableSpec, columns: list[tuple[
     values = [v for v in changed if v is not None]
     condition = f"t.{key}::varchar in (select unnest(?::varchar[]))" + \
         (f" or t.{key} is null" if None in changed else "")
-    con.execute(f"copy (select * from {source} as t where {condition}) to "
+    con.execute(f"copy (select {_portable(columns)} from {source} as t where {condition}) to "
                 f"{sql_literal(str(target))} ({options}, partition_by ({key}), "
                 f"filename_pattern 'part_{{i}}')", [values])
     return [(f, _value_of(f.parent.name)) for f in sorted(target.glob("*=*/*.parquet"))]
 
 
-def _write_empty(con, spec: TableSpec, staging: Path) -> Path:
+def _write_empty(con, spec: TableSpec, columns: list[tuple[str, str]], staging: Path) -> Path:
     target = staging / spec.relation
     target.mkdir(parents=True, exist_ok=True)
     out = target / "empty.parquet"
-    con.execute(f"copy (select * from {relation_name(spec.schema, spec.table)} limit 0) to "
+    con.execute(f"copy (select {_portable(columns)} from "
+                f"{relation_name(spec.schema, spec.table)} limit 0) to "
                 f"{sql_literal(str(out))} (format parquet, compression zstd)")
     return out
 
@@ -241,7 +251,7 @@ def publish(con: duckdb.DuckDBPyConnection, project, renderer, *, db_path: Path,
         result = PublishResult(catalog, version)
         previous = read_publication(catalog)
         files_dir = folder / "files"
-        _remove_leftovers(folder, files_dir, previous)
+        remove_leftovers(folder, files_dir, previous)
         staging = folder / f".staging-{version}"
         pub = Publication(version, build_id, report_time, now.isoformat(), str(db_path))
         pub.raw_files = _raw_files(con, project)
@@ -276,7 +286,8 @@ def publish(con: duckdb.DuckDBPyConnection, project, renderer, *, db_path: Path,
         for path in expired:
             Path(path).unlink(missing_ok=True)
             result.deleted += 1
-        _remove_empty_folders(files_dir)
+        remove_empty_folders(files_dir)
+        link_tables(folder, pub, dt.timedelta(minutes=grace))
         result.seconds = time.perf_counter() - started
         return result
     except duckdb.Error as exc:
@@ -294,7 +305,8 @@ def _publish_table(con, spec: TableSpec, previous: Publication | None, staging: 
     columns = _columns(con, spec)
     shape = ", ".join(f"{n} {t}" for n, t in columns)
     partition_type = _keyed(spec, columns)[1] if spec.partition_by else "VARCHAR"
-    table = PublishedTable(spec.relation, spec.partition_by, shape, partition_type)
+    table = PublishedTable(spec.relation, spec.partition_by, shape, partition_type,
+                           [n for n, t in columns if t == "INTERVAL"])
     old = previous.tables.get(spec.relation) if previous else None
     reuse = old is not None and (old.columns, old.partition_by, old.partition_type) == \
         (shape, spec.partition_by, partition_type)
@@ -314,7 +326,7 @@ def _publish_table(con, spec: TableSpec, previous: Publication | None, staging: 
         if changed:
             written = _write(con, spec, columns, changed, staging)
         if not states:                    # no rows: one empty file keeps the view's columns
-            written = [(_write_empty(con, spec, staging), None)]
+            written = [(_write_empty(con, spec, columns, staging), None)]
     retired_now += [f.path for f in (old.files if old else []) if f not in kept]
     table.files = kept + _move(con, spec, written, states, files_dir, version, result)
     result.rewritten[spec.relation] = len(changed) + len(set(before) - set(states))
@@ -343,27 +355,3 @@ def _move(con, spec: TableSpec, written: list[tuple[Path, str | None]],
                                  signature, version))
         result.bytes_written += size
     return out
-
-
-def _remove_leftovers(folder: Path, files_dir: Path, previous: Publication | None) -> None:
-    """What a killed publish left: staging folders, temporary catalogs, and files under
-    files/ that no catalog names (written, never published)."""
-    for leftover in folder.glob(".staging-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
-    for leftover in list(folder.glob(".*.duckdb.*.tmp*")) + list(folder.glob(".*.json.tmp")):
-        leftover.unlink(missing_ok=True)
-    if previous is None or not files_dir.is_dir():
-        return
-    named = {f.path for t in previous.tables.values() for f in t.files} | \
-        {p for p, _ in previous.retired}
-    for path in files_dir.rglob("*.parquet"):
-        if str(path) not in named:
-            path.unlink(missing_ok=True)
-
-
-def _remove_empty_folders(files_dir: Path) -> None:
-    if not files_dir.is_dir():
-        return
-    for path in sorted(files_dir.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-        if path.is_dir() and not any(path.iterdir()):
-            path.rmdir()

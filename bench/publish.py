@@ -151,7 +151,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
         db, served, alone = work / "build.duckdb", work / "published", work / "alone"
-        catalog = served / "cpo_reports.duckdb"
+        catalog = served / db.name           # the catalog is named as the database
 
         seconds, out = runner("build", db, raw, served, args.memory_limit)
         full = publish_line(out)

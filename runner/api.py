@@ -228,7 +228,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                        on_note=on_note)
         result.raw_dir = str(raw) if raw else None
         from runner.publish.serving import settings as publish_settings
-        restrict(con, [project.root, db.parent, publish_settings(project, vars)[0]] +
+        restrict(con, [project.root, db.parent, publish_settings(project, db, vars)[0]] +
                  ([raw] if raw else []))
         executor = Executor(con, project.root, full_refresh)
         executor_box.append(executor)

@@ -111,7 +111,7 @@ def test_hourly_publishes_equal_the_build_and_rewrite_only_changed_partitions(
         shutil.move(f, later / f.name)
     db = tmp_path / "b.duckdb"
     vars = vars_for(tmp_path, publish_grace_minutes=0)
-    catalog = tmp_path / "published" / "cpo_reports.duckdb"
+    catalog = tmp_path / "published" / "b.duckdb"          # named as the database
 
     first = build_ok(raw, db, vars)
     assert first.catalog == catalog
@@ -160,12 +160,14 @@ def test_hourly_publishes_equal_the_build_and_rewrite_only_changed_partitions(
         assert sum(published.rewritten.values()) > 0, label
 
     # the folder of links holds the current version: read as a Hive-partitioned
-    # dataset, it equals the catalog's views
+    # dataset, it equals the catalog's views (durations there are microseconds)
     with duckdb.connect(str(catalog), read_only=True) as con:
-        for table in ("reports.charging_sessions_cpo", "audit.rejected_sessions"):
-            folder = tmp_path / "published" / "tables" / table
-            dataset = (f"read_parquet('{folder}/*/*.parquet', hive_partitioning = true, "
-                       "hive_types = {'report_month': 'VARCHAR'})")
+        for table, star in (("reports.charging_sessions_cpo",
+                             "* replace (to_microseconds(duration) as duration)"),
+                            ("audit.rejected_sessions", "*")):
+            folder = tmp_path / "published" / "tables" / "b" / table
+            dataset = (f"(select {star} from read_parquet('{folder}/*/*.parquet', "
+                       "hive_partitioning = true, hive_types = {'report_month': 'VARCHAR'}))")
             for a, b in ((dataset, table), (table, dataset)):
                 assert con.execute(f"select count(*) from (from {a} except all "
                                    f"from {b})").fetchone()[0] == 0, table
@@ -317,3 +319,50 @@ def test_intervals_are_microseconds_in_the_files_and_intervals_in_the_views(
                            ).fetchone() == (0,)
         assert con.execute("select typeof(took) from main.events limit 1").fetchone() == \
             ("INTERVAL",)
+
+
+def _limit_file_size() -> None:
+    import resource
+    import signal
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)     # writes fail with EFBIG instead
+    resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+
+
+def test_a_publish_that_runs_out_of_space_leaves_the_previous_version(
+        make_project, tmp_path) -> None:
+    import subprocess
+    import sys
+    root = make_project(TINY)
+    db = tmp_path / "t.duckdb"
+    _events(db, "create table main.events as select i as id, timestamptz '2024-01-01' + "
+                "to_days(cast(i % 90 as int)) as happened, md5(i::varchar) || md5((i * 7)"
+                "::varchar) as note, now() as _built_at from range(60000) r(i)")
+    first = publish(root, db)
+    _events(db, "update main.events set note = md5(note), _built_at = now()")
+    cmd = [sys.executable, "-m", "runner", "publish", "--project-dir", str(root), "--db",
+           str(db)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=_limit_file_size,
+                          timeout=120, cwd=ROOT)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "could not publish" in proc.stderr and "previous publication is unchanged" in \
+        proc.stderr and "Traceback" not in proc.stderr
+    assert "published:" not in proc.stdout
+    assert differences_from(first.catalog, "select id, note from main.events") != 0
+    assert not list(first.catalog.parent.glob(".staging-*"))
+    again = publish(root, db)
+    assert differences_from(again.catalog, "select id, note from main.events") == 0
+
+
+def differences_from(catalog: Path, query: str) -> int:
+    """Rows of `query` against the database named in the catalog, and the catalog's, in
+    one side only."""
+    with duckdb.connect(str(catalog), read_only=True) as con:
+        db = con.execute("select database from publication.version").fetchone()[0]
+    with duckdb.connect() as con:
+        con.execute(f"attach '{db}' as db (read_only)")
+        con.execute(f"attach '{catalog}' as pub (read_only)")
+        a = con.execute(f"select count(*) from ({query.replace('main.', 'db.main.')} except "
+                        f"all {query.replace('main.', 'pub.main.')})").fetchone()[0]
+        b = con.execute(f"select count(*) from ({query.replace('main.', 'pub.main.')} except "
+                        f"all {query.replace('main.', 'db.main.')})").fetchone()[0]
+    return a + b

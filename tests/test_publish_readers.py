@@ -185,23 +185,25 @@ def test_sigkill_mid_publish_leaves_the_previous_version_whole(copy, tmp_path) -
     assert new != old
     folder = catalog.parent
     args = ("publish", "--project-dir", ROOT, "--db", db, "--vars", vars_text(copy["vars"]))
-    started = time.perf_counter()
-    finish(runner("publish", "--project-dir", ROOT, "--db", db,      # the same work, timed
-                  "--vars", vars_text(vars_for(tmp_path / "timed"))))
-    duration = time.perf_counter() - started
     interrupted = 0
-    for fraction in (0.55, 0.7, 0.8, 0.88, 0.94, 0.98):
+    for delay in (0.0, 0.03, 0.1, 0.2, 0.4, 0.8, 1.6):
+        # killed at varied moments after the publish began writing (its staging folder
+        # appeared)
+        before = set(folder.glob(".staging-*"))
         proc = runner(*args)
-        time.sleep(duration * fraction)
+        deadline = time.time() + 120
+        while proc.poll() is None and time.time() < deadline and \
+                not set(folder.glob(".staging-*")) - before:
+            time.sleep(0.002)
+        time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         seen = figures(catalog)
-        assert seen in (old, new), fraction
+        assert seen in (old, new), delay
         if seen == new:
             break            # the rename happened: the new version is whole too
-        interrupted += any(folder.glob(".staging-*")) or any(
-            p.name.endswith(".tmp") for p in folder.iterdir())
-    assert interrupted, "no trial stopped a publish half-way"
+        interrupted += proc.returncode == -signal.SIGKILL
+    assert interrupted >= 2, "fewer than two trials stopped a publish half-way"
     finish(runner(*args))
     assert figures(catalog) == new
     state = json.loads((folder / f".{catalog.name}.state.json").read_text())
@@ -219,38 +221,55 @@ sys.stdin.read()
 """
 
 
+def hold(db: Path) -> subprocess.Popen:
+    """A process holding the database file as a build does (read-write)."""
+    locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(db)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert locker.stdout.readline().strip() == "locked"
+    return locker
+
+
+def release(locker: subprocess.Popen) -> None:
+    locker.stdin.close()
+    locker.wait(timeout=30)
+
+
 def test_show_and_report_read_the_publication_while_a_build_holds_the_database(
         copy, cli, tmp_path) -> None:
     db, catalog = copy["db"], copy["catalog"]
+    assert catalog == db.parent / "published" / db.name     # the default place
     with duckdb.connect(str(db), read_only=True) as con:
         org = con.execute("select organisation_id from reports.charging_sessions_cpo "
                           "group by 1 order by count(*) desc limit 1").fetchone()[0]
     report = ("report", "charging-sessions", "--org", org, "--from", "2024-01-01",
-              "--to", "2026-01-01", "--project-dir", ROOT, "--db", db)
-    code, out, err = cli(*report, "--out", tmp_path / "free.csv")
+              "--to", "2026-01-01", "--project-dir", ROOT)
+    code, out, err = cli(*report, "--db", db, "--out", tmp_path / "free.csv")
     assert code == 0, err
-    locker = subprocess.Popen([sys.executable, "-c", LOCKER, str(db)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    locker = hold(db)
     try:
-        assert locker.stdout.readline().strip() == "locked"
-        # the project's default publish_dir holds no publication of this database
-        code, out, err = cli(*report, "--out", tmp_path / "busy.csv")
-        assert code == 3 and "no publication" in err, out + err
-        with pytest.MonkeyPatch.context() as mp:
-            from runner.publish import serving
-            mp.setattr(serving, "DEFAULT_DIR", str(catalog.parent))
-            code, out, err = cli(*report, "--out", tmp_path / "busy.csv")
-            assert code == 0, err
-            assert "in use by a build" in out and str(catalog) in out
-            code, out, err = cli("show", "charging_sessions_cpo", "--project-dir", ROOT,
-                                 "--db", db, "--limit", "3")
-            assert code == 0, err
-            assert "charge_id" in out.splitlines()[0] and len(out.splitlines()) == 5
-            assert "in use by a build" in err
+        code, out, err = cli(*report, "--db", db, "--out", tmp_path / "busy.csv")
+        assert code == 0, err
+        assert "in use by a build" in out and str(catalog) in out
+        code, out, err = cli("show", "charging_sessions_cpo", "--project-dir", ROOT,
+                             "--db", db, "--limit", "3")
+        assert code == 0, err
+        assert "charge_id" in out.splitlines()[0] and len(out.splitlines()) == 5
+        assert "in use by a build" in err
     finally:
-        locker.stdin.close()
-        locker.wait(timeout=30)
+        release(locker)
     assert (tmp_path / "busy.csv").read_bytes() == (tmp_path / "free.csv").read_bytes()
+
+    # a database with no publication: refused as before, saying there is none
+    lonely = tmp_path / "lonely" / "b.duckdb"
+    lonely.parent.mkdir()
+    shutil.copy(db, lonely)
+    locker = hold(lonely)
+    try:
+        code, out, err = cli(*report, "--db", lonely, "--out", tmp_path / "no.csv")
+        assert code == 3 and "in use by" in err and "no publication" in err, out + err
+        assert not (tmp_path / "no.csv").exists()
+    finally:
+        release(locker)
 
 
 @pytest.fixture(scope="session")

@@ -44,7 +44,7 @@ def publish_database(project_dir: str | Path = ".", db_path: str | Path | None =
                                                  "{publish: {partition_by: ...}}) to a model.")
     con = connect(db, read_only=True, memory_limit=memory_limit)
     try:
-        restrict(con, [project.root, db.parent, settings(project, vars)[0]])
+        restrict(con, [project.root, db.parent, settings(project, db, vars)[0]])
         built = [con.execute(f"select max(_built_at) from {relation_name(c.schema, c.table)}"
                              ).fetchone()[0] for c in specs
                  if con.execute("select count(*) from information_schema.columns where "

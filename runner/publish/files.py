@@ -13,12 +13,11 @@ from pathlib import Path
 from runner.publish.catalog import Publication
 
 
-def link_tables(folder: Path, pub: Publication, keep: dt.timedelta) -> None:
-    """published/tables/<schema>.<table> is a symbolic link, replaced atomically, to a
+def link_tables(tables: Path, pub: Publication, keep: dt.timedelta) -> None:
+    """published/tables/<database>/<schema>.<table> is a symbolic link, replaced atomically, to a
     folder of hard links to the current version's files, named as a Hive-partitioned
     dataset (<key>=<value>/part-<n>.parquet): a tool that reads the folder sees one
     version. The folders of earlier versions stay for `keep` after they were replaced."""
-    tables = folder / "tables"
     versions = tables / ".versions"
     target = versions / pub.version
     previous = {}
@@ -54,12 +53,14 @@ def link_tables(folder: Path, pub: Publication, keep: dt.timedelta) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def remove_leftovers(folder: Path, files_dir: Path, previous: Publication | None) -> None:
-    """What a killed publish left: staging folders, temporary catalogs, and files under
-    files/ that no catalog names (written, never published)."""
-    for leftover in folder.glob(".staging-*"):
+def remove_leftovers(folder: Path, name: str, files_dir: Path,
+                     previous: Publication | None) -> None:
+    """What a killed publish of database `name` left: staging folders, temporary catalogs,
+    and files under files/<name>/ that no catalog names (written, never published)."""
+    for leftover in folder.glob(f".staging-{name}-*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    for leftover in list(folder.glob(".*.duckdb.*.tmp*")) + list(folder.glob(".*.json.tmp")):
+    for leftover in list(folder.glob(f".{name}.duckdb.*.tmp*")) + \
+            list(folder.glob(f".{name}.duckdb.state.json.tmp")):
         leftover.unlink(missing_ok=True)
     if previous is None or not files_dir.is_dir():
         return

@@ -27,7 +27,7 @@ def connect_for_reading(project, db_path: Path, allowed_dirs: list[Path] | None 
         return connect(db_path, read_only=True, allowed_dirs=allowed_dirs,
                        memory_limit=memory_limit), db_path
     except DatabaseInUse as exc:
-        catalog = catalog_path(project)
+        catalog = catalog_path(project, db_path)
         pub = read_publication(catalog)
         if pub is None or Path(pub.database) != Path(db_path).resolve() or \
                 not catalog.exists():

@@ -1,10 +1,11 @@
 """The serving layer: the tables a project marks with `config: {publish: ...}`, published
 as Parquet (zstd) beside the build database, and a catalog file (catalog.py) that readers
-open instead of the database being built.
+open instead of the database being built. For a database <db>.duckdb:
 
-    published/<project>.duckdb                       the catalog: views over the files below
-    published/files/<schema>.<table>/<key>=<value>/<version>-<n>.parquet
-    published/files/<schema>.<table>/<version>-<n>.parquet     (an unpartitioned table)
+    published/<db>.duckdb                            the catalog: views over the files below
+    published/files/<db>/<schema>.<table>/<key>=<value>/<version>-<n>.parquet
+    published/files/<db>/<schema>.<table>/<version>-<n>.parquet   (an unpartitioned table)
+    published/tables/<db>/<schema>.<table>           the current files as a Hive folder
 
 A model (or seed) declares, in its YAML or config():
 
@@ -76,11 +77,13 @@ class PublishResult:
     notes: list[str] = field(default_factory=list)
 
 
-def settings(project, vars: dict | None = None) -> tuple[Path, float]:
-    """The serving folder and the grace period in minutes, from the vars `publish_dir`
-    (relative to the project) and `publish_grace_minutes`."""
+def settings(project, db_path: Path, vars: dict | None = None) -> tuple[Path, float]:
+    """The serving folder and the grace period in minutes: the vars `publish_dir` (relative
+    to the project; by default `published/` beside the database) and
+    `publish_grace_minutes`."""
     merged = {**project.vars, **(vars or {})}
-    folder = Path(str(merged.get("publish_dir") or DEFAULT_DIR))
+    folder = Path(str(merged.get("publish_dir") or Path(db_path).resolve().parent /
+                      DEFAULT_DIR))
     folder = folder if folder.is_absolute() else project.root / folder
     grace = merged.get("publish_grace_minutes", DEFAULT_GRACE_MINUTES)
     try:
@@ -94,8 +97,10 @@ def settings(project, vars: dict | None = None) -> tuple[Path, float]:
     return folder.resolve(), grace
 
 
-def catalog_path(project, vars: dict | None = None) -> Path:
-    return settings(project, vars)[0] / f"{project.name}.duckdb"
+def catalog_path(project, db_path: Path, vars: dict | None = None) -> Path:
+    """The catalog of a database's publication: named as the database, in the serving
+    folder, whose files/<name>/ and tables/<name>/ hold that database's files alone."""
+    return settings(project, db_path, vars)[0] / f"{Path(db_path).stem}.duckdb"
 
 
 def table_specs(project, renderer) -> list[TableSpec]:
@@ -240,19 +245,20 @@ def publish(con: duckdb.DuckDBPyConnection, project, renderer, *, db_path: Path,
     if not specs:
         return None
     started = time.perf_counter()
-    folder, grace = settings(project, vars)
+    folder, grace = settings(project, db_path, vars)
     folder.mkdir(parents=True, exist_ok=True)
-    catalog = folder / f"{project.name}.duckdb"
-    lock = open(folder / ".publish.lock", "w")
+    catalog = catalog_path(project, db_path, vars)
+    name = catalog.stem
+    lock = open(folder / f".{name}.lock", "w")
     fcntl.flock(lock, fcntl.LOCK_EX)        # one publisher at a time; a second one waits
     try:
         now = dt.datetime.now(dt.timezone.utc)
         version = now.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         result = PublishResult(catalog, version)
         previous = read_publication(catalog)
-        files_dir = folder / "files"
-        remove_leftovers(folder, files_dir, previous)
-        staging = folder / f".staging-{version}"
+        files_dir = folder / "files" / name
+        remove_leftovers(folder, name, files_dir, previous)
+        staging = folder / f".staging-{name}-{version}"
         pub = Publication(version, build_id, report_time, now.isoformat(), str(db_path))
         pub.raw_files = _raw_files(con, project)
         retired_now: list[str] = []
@@ -287,10 +293,10 @@ def publish(con: duckdb.DuckDBPyConnection, project, renderer, *, db_path: Path,
             Path(path).unlink(missing_ok=True)
             result.deleted += 1
         remove_empty_folders(files_dir)
-        link_tables(folder, pub, dt.timedelta(minutes=grace))
+        link_tables(folder / "tables" / name, pub, dt.timedelta(minutes=grace))
         result.seconds = time.perf_counter() - started
         return result
-    except duckdb.Error as exc:
+    except (duckdb.Error, OSError) as exc:
         raise ExportError(f"could not publish to {folder}: {str(exc).splitlines()[0]}; the "
                           "previous publication is unchanged.",
                           hint="check free disk space and that the folder is writable.") \
@@ -308,8 +314,9 @@ def _publish_table(con, spec: TableSpec, previous: Publication | None, staging: 
     table = PublishedTable(spec.relation, spec.partition_by, shape, partition_type,
                            [n for n, t in columns if t == "INTERVAL"])
     old = previous.tables.get(spec.relation) if previous else None
-    reuse = old is not None and (old.columns, old.partition_by, old.partition_type) == \
-        (shape, spec.partition_by, partition_type)
+    reuse = old is not None and \
+        (old.columns, old.partition_by, old.partition_type, old.intervals) == \
+        (shape, spec.partition_by, partition_type, table.intervals)
     states = partition_states(con, spec, columns)
     before: dict[str | None, tuple[int, str]] = {}
     for f in (old.files if reuse else []):

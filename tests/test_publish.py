@@ -14,7 +14,6 @@ import pytest
 
 from conftest_reports import ROOT, SESSION_COLUMNS, write_csv
 from runner.api import build, publish
-from runner.errors import ProjectError
 
 REPORT_TIME = "2026-01-01T00:00:00Z"
 

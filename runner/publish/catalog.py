@@ -9,7 +9,6 @@ file lives on until it is closed). It is written with an older storage format
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import uuid
@@ -177,7 +176,3 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def now_utc() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat()

@@ -299,3 +299,17 @@ def test_the_catalog_opens_in_the_duckdb_cli_from_pypi(copy, duckdb_cli) -> None
         roaming = con.execute("select count(*) from reports.roaming_sessions_cpo").fetchone()
     assert lines[1:6] == [f"{c},{p},{m}" for c, p, m in rows]
     assert lines[6] == str(roaming[0])
+
+
+def test_export_of_a_held_database_is_refused_as_before(copy, cli, tmp_path) -> None:
+    """runner export writes the build database's table as it is: while a build holds the
+    file it exits 3 (the publication's views have one more column)."""
+    locker = hold(copy["db"])
+    try:
+        code, out, err = cli("export", "charging_sessions_cpo", "--out",
+                             tmp_path / "x.parquet", "--project-dir", ROOT, "--db",
+                             copy["db"])
+        assert code == 3 and "in use by" in err, out + err
+        assert not (tmp_path / "x.parquet").exists()
+    finally:
+        release(locker)

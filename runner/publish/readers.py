@@ -15,11 +15,12 @@ from runner.errors import DatabaseInUse
 
 
 def connect_for_reading(project, db_path: Path, allowed_dirs: list[Path] | None = None,
-                        memory_limit: str | None = None,
+                        memory_limit: str | None = None, fallback: bool = True,
                         on_note: Callable[[str], None] | None = None
                         ) -> tuple[duckdb.DuckDBPyConnection, Path]:
-    """A read-only connection to `db_path`, or, while another process holds it, to its
-    publication's catalog. Returns the connection and the file it opened."""
+    """A read-only connection to `db_path`, or, while another process holds it (and with
+    `fallback`), to its publication's catalog. Returns the connection and the file it
+    opened."""
     from runner.engines.duckdb import connect
     from runner.publish.catalog import read_publication
     from runner.publish.serving import catalog_path
@@ -27,6 +28,8 @@ def connect_for_reading(project, db_path: Path, allowed_dirs: list[Path] | None 
         return connect(db_path, read_only=True, allowed_dirs=allowed_dirs,
                        memory_limit=memory_limit), db_path
     except DatabaseInUse as exc:
+        if not fallback:
+            raise
         catalog = catalog_path(project, db_path)
         pub = read_publication(catalog)
         if pub is None or Path(pub.database) != Path(db_path).resolve() or \

@@ -7,6 +7,7 @@ clear error."""
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import duckdb
@@ -365,3 +366,24 @@ def differences_from(catalog: Path, query: str) -> int:
         b = con.execute(f"select count(*) from ({query.replace('main.', 'pub.main.')} except "
                         f"all {query.replace('main.', 'db.main.')})").fetchone()[0]
     return a + b
+
+
+def test_replaced_files_stay_for_the_grace_period_then_go(make_project, tmp_path) -> None:
+    root = make_project(TINY)
+    db = tmp_path / "t.duckdb"
+    grace = {"publish_grace_minutes": 0.02}           # 1.2 s
+    _events(db, "create table main.events as select i as id, timestamptz '2024-01-01' + "
+                "to_days(cast(i * 40 as int)) as happened, now() as _built_at "
+                "from range(4) r(i)")
+    first = publish(root, db, grace)
+    _events(db, "delete from main.events where id = 0")
+    publish(root, db, grace)
+    replaced = {str(p) for p in files_on_disk(first.catalog.parent)} - \
+        named_files(first.catalog)[0]
+    assert len(replaced) == 1                          # 2024-01's first file
+    publish(root, db, grace)                           # within the grace period: kept
+    assert replaced <= files_on_disk(first.catalog.parent)
+    time.sleep(1.5)
+    last = publish(root, db, grace)
+    assert last.deleted == 1 and not replaced & files_on_disk(first.catalog.parent)
+    assert files_on_disk(first.catalog.parent) == named_files(first.catalog)[0]

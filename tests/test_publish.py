@@ -387,3 +387,20 @@ def test_replaced_files_stay_for_the_grace_period_then_go(make_project, tmp_path
     last = publish(root, db, grace)
     assert last.deleted == 1 and not replaced & files_on_disk(first.catalog.parent)
     assert files_on_disk(first.catalog.parent) == named_files(first.catalog)[0]
+
+
+def test_another_database_publishing_to_the_same_catalog_rewrites_everything(
+        make_project, tmp_path) -> None:
+    root = make_project(TINY)
+    first, second = tmp_path / "t.duckdb", tmp_path / "elsewhere" / "t.duckdb"
+    second.parent.mkdir()
+    for db, n in ((first, 4), (second, 3)):
+        _events(db, "create table main.events as select i as id, timestamptz '2024-01-01'"
+                    f" + to_days(cast(i * 40 as int)) as happened, timestamptz '2024-06-01'"
+                    f" as _built_at from range({n}) r(i)")
+    shared = {"publish_dir": str(tmp_path / "published")}
+    publish(root, first, shared)
+    again = publish(root, second, shared)               # same name, same folder
+    assert again.rewritten == {"main.events": 3}
+    assert any("held a publication of" in n for n in again.notes)
+    assert differences_from(again.catalog, "select id from main.events") == 0

@@ -257,6 +257,17 @@ def publish(con: duckdb.DuckDBPyConnection, project, renderer, *, db_path: Path,
         version = now.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         result = PublishResult(catalog, version)
         previous = read_publication(catalog)
+        if previous and previous.database != str(db_path):
+            # another database published here before (same name, same folder): its
+            # files are not this one's partitions; they are retired, all rewritten
+            result.notes.append(f"{catalog} held a publication of {previous.database}; "
+                                f"every table is published again")
+            if on_note:
+                on_note(result.notes[-1])
+            previous = Publication(previous.version, "", "", "", previous.database,
+                                   tables={t: PublishedTable(t, None, "", files=old.files)
+                                           for t, old in previous.tables.items()},
+                                   retired=previous.retired)
         files_dir = folder / "files" / name
         remove_leftovers(folder, name, files_dir, previous)
         staging = folder / f".staging-{name}-{version}"

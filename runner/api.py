@@ -36,6 +36,8 @@ class RunResult:
     raw_dir: str | None = None
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    published: Any = None             # a publish.serving.PublishResult, after a build
+    publish_error: RunnerError | None = None
 
     @property
     def ok(self) -> bool:
@@ -239,7 +241,9 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         raw = _raw_dir(project, raw_dir, result.notes, needed=bool(used_sources),
                        on_note=on_note)
         result.raw_dir = str(raw) if raw else None
-        restrict(con, [project.root, db.parent] + ([raw] if raw else []))
+        from runner.publish.serving import settings as publish_settings
+        restrict(con, [project.root, db.parent, publish_settings(project, db, vars)[0]] +
+                 ([raw] if raw else []))
         executor = Executor(con, project.root, full_refresh)
         executor_box.append(executor)
         # Compile and check everything before anything runs.
@@ -317,6 +321,9 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
             run_ready_tests()
         run_ready_tests()
         result.db_seconds = executor.db_seconds
+        if command == "build" and result.ok:
+            from runner.publish.command import publish_after_build
+            publish_after_build(con, session, db, vars, result, on_note)
     finally:
         con.close()
     result.seconds = time.perf_counter() - started
@@ -353,6 +360,12 @@ def vacuum(project_dir: str | Path = ".", db_path: str | Path | None = None,
         return before, used(), time.perf_counter() - started
     finally:
         con.close()
+
+
+def publish(project_dir: str | Path = ".", *args: Any, **kwargs: Any):
+    """`runner publish`: runner.publish.command.publish_database."""
+    from runner.publish.command import publish_database
+    return publish_database(project_dir, *args, **kwargs)
 
 
 def _write_run_results(target: Path, result: RunResult) -> None:

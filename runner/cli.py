@@ -118,6 +118,19 @@ def _run(command: str, project_dir: Path, db: Path | None, raw_dir: Path | None,
     typer.echo(f"database: {result.db_path}")
     if not result.ok:
         raise typer.Exit(1)
+    if result.publish_error:
+        raise result.publish_error
+    if result.published:
+        _published(result.published)
+
+
+def _published(published) -> None:
+    rewritten = sum(published.rewritten.values())
+    typer.echo(f"publish: version {published.version} in {published.seconds:.2f}s, "
+               f"{rewritten} partition{'s' if rewritten != 1 else ''} rewritten "
+               f"({published.bytes_written:,} bytes), {published.deleted} expired "
+               f"file{'s' if published.deleted != 1 else ''} removed")
+    typer.echo(f"published: {published.catalog}")
 
 
 @app.command()
@@ -227,6 +240,18 @@ def export(model: Annotated[str, typer.Argument(help="A model, or schema.table."
     rows = export_table(project_dir, model, out, db, partition_by or [], where,
                         memory_limit=memory_limit, partition_keys=PARTITION_KEYS)
     typer.echo(f"wrote {rows} rows to {out}")
+
+
+@app.command()
+def publish(project_dir: ProjectDir = Path("."), db: Db = None, vars: Vars = None,
+            memory_limit: MemoryLimit = None) -> None:
+    """Publish the tables marked `publish` for readers: Parquet and a catalog file.
+
+    A successful build does it too. Example: runner publish --db cpo_reports.duckdb
+    """
+    from runner.api import publish as publish_now
+    _published(publish_now(project_dir, db, _vars(vars), memory_limit,
+                           on_note=lambda note: typer.echo(f"note: {note}")))
 
 
 @app.command()

@@ -70,6 +70,10 @@ class DatabaseError(RunnerError):
     stage = "Database"
 
 
+class DatabaseInUse(DatabaseError):
+    """The DuckDB file is held by another process (a build writing it)."""
+
+
 class ExecutionError(RunnerError):
     """A model failing while DuckDB runs it."""
     stage = "Run"

@@ -26,8 +26,8 @@ def write_report(project_dir: str | Path, kind: str, orgs: list[str], date_from:
     or 'platform'), whose delimiter and decimal mark `delimiter` and `decimal_comma`
     override."""
     from runner.api import default_db_path
-    from runner.engines.duckdb import connect
     from runner.publish.export import write_atomically
+    from runner.publish.readers import connect_for_reading
     from runner.project.loader import load_project
 
     out = Path(out)
@@ -45,8 +45,10 @@ def write_report(project_dir: str | Path, kind: str, orgs: list[str], date_from:
     if out.is_dir():
         raise ReportError(f"{out} is a folder; --out needs a file name.",
                           hint=f"e.g. --out {out / ('report' + out.suffix)}")
-    con = connect(db_path, read_only=True,
-                  allowed_dirs=[project.root, db_path.parent, out.parent])
+    notes: list[str] = []       # a build holding the database: its publication is read
+    con, db_path = connect_for_reading(project, db_path, on_note=notes.append,
+                                       allowed_dirs=[project.root, db_path.parent,
+                                                     out.parent])
     try:
         report = load_report(con, kind, db_path)
         scope = None
@@ -72,6 +74,8 @@ def write_report(project_dir: str | Path, kind: str, orgs: list[str], date_from:
     rows = counted[0]
     who = ", ".join(f"{o} ({known[o][0]})" if known[o][0] else o for o in orgs)
     span = f"sessions started {start.isoformat()} to {end.isoformat()} (excluded)"
+    if notes:
+        span += f" ({notes[0]})"
     if rows == 0:
         return (f"{report.title} for {who} is empty: no {span}. Wrote {out} with the "
                 f"headers only.")

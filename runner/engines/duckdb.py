@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from runner.errors import DatabaseError, OptionError
+from runner.errors import DatabaseError, DatabaseInUse, OptionError
 
 
 def connect(db_path: str | Path, read_only: bool = False,
@@ -38,7 +38,7 @@ def connect(db_path: str | Path, read_only: bool = False,
             holder = re.search(r"held in (.+?) \(PID (\d+)\)", message)
             who = f"process {holder.group(2)} ({holder.group(1)})" if holder else \
                 "another process"
-            raise DatabaseError(f"the database file {path} is in use by {who}; nothing was "
+            raise DatabaseInUse(f"the database file {path} is in use by {who}; nothing was "
                                 "changed.", hint="wait for that build to finish (or close the "
                                 "program holding the file), then run again.") from None
         raise DatabaseError(f"cannot open the database file {path}: "

@@ -1,1 +1,1 @@
-"""Getting built tables out: show and Parquet export."""
+"""Getting built tables out: show, Parquet export, and publishing for readers (serving)."""

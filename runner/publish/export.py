@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import uuid
 from pathlib import Path
 from typing import Callable, Mapping
@@ -22,16 +23,22 @@ from runner.execute.sources import sql_literal
 
 
 def _open(project_dir: str | Path, model: str, db: str | Path | None,
-          memory_limit: str | None = None):
+          memory_limit: str | None = None, published_fallback: bool = False):
     from runner.api import default_db_path, resolve_relation
-    from runner.engines.duckdb import connect, has_relation
+    from runner.engines.duckdb import has_relation
     from runner.project.loader import load_project
     project = load_project(project_dir)
     schema, table = resolve_relation(project_dir, model)
     path = Path(db).resolve() if db else default_db_path(project)
     # Read-only, and the only SQL run here is the runner's own: views over a raw folder
-    # anywhere must stay readable, so file access is not narrowed as in a build.
-    con = connect(path, read_only=True, memory_limit=memory_limit)
+    # anywhere must stay readable, so file access is not narrowed as in a build. With
+    # `published_fallback` (show), while a build holds the file its publication is read
+    # instead (publish/readers.py).
+    from runner.publish.readers import connect_for_reading
+    con, path = connect_for_reading(project, path, memory_limit=memory_limit,
+                                    fallback=published_fallback,
+                                    on_note=lambda note: print(f"note: {note}",
+                                                               file=sys.stderr))
     if not has_relation(con, schema, table):
         con.close()
         raise RunnerError(f"{schema}.{table} is not in {path}.",
@@ -40,7 +47,7 @@ def _open(project_dir: str | Path, model: str, db: str | Path | None,
 
 
 def show_rows(project_dir: str | Path, model: str, db: str | Path | None, limit: int) -> str:
-    con, relation = _open(project_dir, model, db)
+    con, relation = _open(project_dir, model, db, published_fallback=True)
     try:
         cursor = con.execute(f"select * from {relation} limit ?", [limit])
         columns = [d[0] for d in cursor.description]

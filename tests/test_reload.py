@@ -121,6 +121,22 @@ def test_a_file_replaced_by_other_content_of_the_same_size(tmp_path: Path) -> No
     assert_equals_a_full_refresh(raw, db, tmp_path)
 
 
+def test_a_file_appended_to_with_its_modification_time_kept(tmp_path: Path) -> None:
+    """Copies that keep times (cp -p, rsync -t, an unpacked archive) can land a longer
+    file with the old modification time: the size alone says it changed."""
+    raw, db = landed(tmp_path)
+    csv = raw / SESSIONS / "sessions_1.csv"
+    before = csv.stat()
+    c8 = S("c8", "st2", "2024-08-05T10:00:00Z", "2024-08-05T11:00:00Z", 0, 700, "3.00",
+           charge_method="app", billing_type="prepaid", transaction_id="t8")
+    write_csv(csv, base_sessions() + [c8], SESSION_COLUMNS)
+    os.utime(csv, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert csv.stat().st_size != before.st_size
+    build_ok(raw, db)
+    assert "c8" in reported(db)
+    assert_equals_a_full_refresh(raw, db, tmp_path)
+
+
 def test_a_file_changed_while_its_build_failed_is_reloaded_by_the_next(tmp_path: Path) -> None:
     """The file is checked (and the check recorded) in a build that does not load it: the
     next build still reloads it."""

@@ -17,6 +17,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from runner.errors import RenderError
+from runner.jinja.context import MacroReturn, extra_context, load_macros, raise_not_implemented
 from runner.project.keys import IMPLEMENTED, unimplemented
 from runner.project.loader import MATERIALIZATIONS, Node, Project, SourceTable, TestDef, merge_config
 
@@ -130,8 +131,8 @@ class Renderer:
         self.warnings: dict[str, None] = {}
         # Jinja's own globals (range, dict, namespace, ...) too: macro modules share this
         # dict as is, without the environment's globals.
-        self.context = {**self.env.globals, **self._base_context()}
-        self._load_macros()
+        self.context = {**self.env.globals, **self._base_context(), **extra_context(self)}
+        self.namespaces = load_macros(self)
 
     # -- context -------------------------------------------------------------------------
     def _base_context(self) -> dict[str, Any]:
@@ -143,7 +144,8 @@ class Renderer:
             "target": {"name": "dev", "type": "duckdb", "schema": "main",
                        "profile_name": self.project.name},
             "project_name": self.project.name,
-            "exceptions": {"raise_compiler_error": self._raise},
+            "exceptions": {"raise_compiler_error": self._raise,
+                           "raise_not_implemented": raise_not_implemented(self.label)},
             # dbt's flags: WHICH is the command (build, run, test, seed, compile, ...)
             "flags": {"FULL_REFRESH": self.full_refresh, "WHICH": self.which},
             "modules": {"datetime": _SafeDatetime(), "re": re},
@@ -153,23 +155,9 @@ class Renderer:
         raise RenderError(str(message), node=self._state.get("name"),
                           path=self._state.get("path"))
 
-    def _load_macros(self) -> None:
-        for macro in self.project.macros:
-            self.loader.templates[macro.name] = (macro.text, str(macro.path))
-        for macro in self.project.macros:
-            template = self._get(macro.name, macro.name, str(macro.path))
-            try:
-                module = template.make_module(vars=self.context, shared=True)
-            except SecurityError as exc:
-                raise RenderError(f"the macro file reaches for something the sandbox "
-                                  f"forbids: {exc}.", path=macro.name)
-            except jinja2.TemplateError as exc:
-                raise RenderError(str(exc), path=macro.name,
-                                  line=getattr(exc, "lineno", None))
-            for key in dir(module):
-                value = getattr(module, key)
-                if isinstance(value, jinja2.runtime.Macro):
-                    self.context[key] = value
+    def label(self) -> dict[str, Any]:
+        """The node and file being rendered, for an error's location."""
+        return {"node": self._state.get("name"), "path": self._state.get("path")}
 
     def _get(self, name: str, node: str, path: str) -> jinja2.Template:
         try:
@@ -341,6 +329,10 @@ class Renderer:
             sql = template.render(self.context)
         except RenderError:
             raise
+        except MacroReturn:
+            raise RenderError("return() is called outside a macro.", node=label, path=path,
+                              hint="return() ends a macro with a value; a model's text "
+                                   "cannot return.")
         except SecurityError as exc:
             raise RenderError(f"the template reaches for something the sandbox forbids "
                               f"({exc}); nothing was run.", node=label, path=path,

@@ -255,6 +255,23 @@ def publish(project_dir: ProjectDir = Path("."), db: Db = None, vars: Vars = Non
 
 
 @app.command()
+def deps(project_dir: ProjectDir = Path(".")) -> None:
+    """Install the packages of packages.yml (or dependencies.yml) into dbt_packages/.
+
+    A local: package is linked there (copied where a link cannot be made), as dbt does;
+    git and hub packages are not installed yet (an error names them, nothing is
+    installed). Example: runner deps
+    """
+    from runner.project.packages import deps as install
+    installed = install(project_dir)
+    if not installed:
+        typer.echo("no packages to install (no packages: in packages.yml or "
+                   "dependencies.yml).")
+    for name, path, how in installed:
+        typer.echo(f"installed {name}: {how} as {path}")
+
+
+@app.command()
 def vacuum(project_dir: ProjectDir = Path("."), db: Db = None,
            memory_limit: MemoryLimit = None) -> None:
     """Merge the row groups that deletes left partly empty (DuckDB's vacuum).

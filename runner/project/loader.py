@@ -10,6 +10,7 @@ from runner.errors import ProjectError
 from runner.project.keys import CONFIG_KEYS, KeyChecker
 from runner.project.nodes import (Column, MacroFile, Node, Project, SourceTable, TestDef,
                                   merge_config)
+from runner.project.packages import join_packages, read_dispatch
 from runner.project.properties import apply_properties, read_yaml, read_yaml_lines
 
 __all__ = ["Column", "MacroFile", "Node", "Project", "SourceTable", "TestDef", "read_yaml",
@@ -42,7 +43,9 @@ def incremental_plan(node: "Node") -> tuple[str, list[str]]:
     return strategy, keys
 
 
-def load_project(root: str | Path = ".") -> Project:
+def load_project(root: str | Path = ".", as_package: bool = False) -> Project:
+    """The project in `root` with its installed packages; `as_package`: one package
+    alone (it may have no models folder)."""
     root = Path(root).resolve()
     if not root.is_dir():
         raise ProjectError(f"the project folder {root} does not exist.",
@@ -59,7 +62,7 @@ def load_project(root: str | Path = ".") -> Project:
     name = str(settings.get("name") or root.name)
     paths = {key: list(settings.get(key) or default) for key, default in DEFAULT_PATHS.items()}
     model_dirs = [root / p for p in paths["model-paths"]]
-    if not any(d.is_dir() for d in model_dirs):
+    if not as_package and not any(d.is_dir() for d in model_dirs):
         raise ProjectError(f"no models folder in {root} "
                            f"(looked for {', '.join(paths['model-paths'])}).",
                            hint="run the command in a project folder, or pass --project-dir.")
@@ -126,9 +129,13 @@ def load_project(root: str | Path = ".") -> Project:
     if not isinstance(project_vars, dict):
         raise ProjectError("'vars' in dbt_project.yml must be a mapping.",
                            path=str(project_file))
-    return Project(root, name, dict(project_vars), models, seeds, sources, tests,
-                   macros, paths, warnings,
-                   {str(k): lines.get(("vars", str(k)), 0) for k in project_vars})
+    project = Project(root, name, dict(project_vars), models, seeds, sources, tests,
+                      macros, paths, warnings,
+                      {str(k): lines.get(("vars", str(k)), 0) for k in project_vars},
+                      read_dispatch(settings, "dbt_project.yml"))
+    if not as_package:
+        join_packages(project, settings, lambda folder: load_project(folder, as_package=True))
+    return project
 
 
 def _folders(root: Path, bases: list[str]) -> set[tuple[str, ...]]:

@@ -94,6 +94,7 @@ class MacroFile:
     path: Path
     name: str                     # template name, e.g. "macros/money.sql"
     text: str
+    package: str | None = None    # an installed package's name; None: the project's own
 
 
 @dataclass
@@ -111,6 +112,9 @@ class Project:
     # line of each var's default in dbt_project.yml.
     warnings: list[str] = field(default_factory=list)
     var_lines: dict[str, int] = field(default_factory=dict)
+    # dbt_project.yml's dispatch: search orders, and the installed packages' folders
+    dispatch: list[dict[str, Any]] = field(default_factory=list)
+    packages: dict[str, Path] = field(default_factory=dict)
 
     def node(self, name: str) -> Node:
         return self.models.get(name) or self.seeds[name]

@@ -193,8 +193,9 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                        on_note=on_note)
         result.raw_dir = str(raw) if raw else None
         from runner.publish.serving import settings as publish_settings
+        # An installed package may be a link to a folder elsewhere (runner deps).
         restrict(con, [project.root, db.parent, publish_settings(project, db, vars)[0]] +
-                 ([raw] if raw else []))
+                 ([raw] if raw else []) + list(project.packages.values()))
         executor = Executor(con, project.root, full_refresh)
         executor_box.append(executor)
         # Compile and check everything before anything runs.

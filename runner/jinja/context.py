@@ -149,6 +149,15 @@ def load_macros(renderer: Any) -> dict[str, Namespace]:
     return namespaces
 
 
+def scope_of(renderer: Any, node: Any) -> Any:
+    """The context a node renders in: a package's node also sees its package's macros
+    by their bare names, as in dbt."""
+    package = getattr(node, "package", None)
+    if package and package in renderer.namespaces:
+        return ChainMap(renderer.namespaces[package]._macros, renderer.context)
+    return renderer.context
+
+
 def _module(renderer: Any, key: str, template_name: str, path: str, scope: Any) -> Any:
     template = renderer._get(key, template_name, path)
     try:

@@ -17,7 +17,8 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from runner.errors import RenderError
-from runner.jinja.context import MacroReturn, extra_context, load_macros, raise_not_implemented
+from runner.jinja.context import (MacroReturn, extra_context, load_macros,
+                                  raise_not_implemented, scope_of)
 from runner.project.keys import IMPLEMENTED, unimplemented
 from runner.project.loader import MATERIALIZATIONS, Node, Project, SourceTable, TestDef, merge_config
 
@@ -326,7 +327,7 @@ class Renderer:
         self.context["this"] = this
         self.context["execute"] = execute
         try:
-            sql = template.render(self.context)
+            sql = template.render(scope_of(self, node))
         except RenderError:
             raise
         except MacroReturn:

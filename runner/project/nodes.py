@@ -30,6 +30,7 @@ class Node:
     columns: dict[str, Column] = field(default_factory=dict)
     tests: list[Any] = field(default_factory=list)   # model-level data tests
     yaml_path: Path | None = None
+    package: str | None = None    # an installed package's name; None: the project's own
     # Filled in by rendering:
     refs: set[str] = field(default_factory=set)
     sources: set[tuple[str, str]] = field(default_factory=set)

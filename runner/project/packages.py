@@ -155,6 +155,7 @@ def join_packages(project: Any, settings: dict[str, Any], load: Any) -> None:
                                        path=node.rel_path,
                                        hint="two nodes cannot share a name; disable or "
                                             "rename one of them.")
+                node.package = package.name
                 own[name] = node
         project.sources.update(package.sources)
         project.tests.extend(package.tests)

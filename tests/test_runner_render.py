@@ -26,6 +26,15 @@ TABLE_T = "{{ config(materialized='table') }}\nselect * from (values ('a'), ('b'
     ("os.system('touch PWNED')", "'os' is undefined"),
     ("open('PWNED', 'w').write('x')", "'open' is undefined"),
     ("__import__('os')", "'__import__' is undefined"),
+    # dbt's context: adapter, api, the macro namespaces, the macros, return
+    ("adapter._renderer.project", "_renderer"),
+    ("adapter.dispatch.__func__.__globals__", "__func__"),
+    ("api.Column.__class__.__subclasses__()", "__class__"),
+    ("dbt._macros", "_macros"),
+    ("dbt.date_trunc._macro._func.__globals__", "_macro"),
+    ("proj._label.__self__", "_label"),
+    ("zip.__self__", "__self__"),
+    ("return.__globals__['os']", "__globals__"),
 ])
 def test_the_sandbox_refuses_and_nothing_runs(make_project, query, monkeypatch, tmp_path,
                                               expression, reason) -> None:

@@ -143,3 +143,18 @@ def test_the_dbt_cross_database_macros_run_in_duckdb(make_project, query) -> Non
         "900150983cd24fb0d6963f7d28e17f72", "true", "b", dt.date(2024, 2, 29), "axc", 4, 3,
         "ef", "it's", True)
     assert query(db, "select * from main.agg") == [(True, "a, b, c", True)]
+
+
+def test_a_generic_test_block_in_a_macro_file_is_the_macro_test_name(make_project) -> None:
+    root = make_project({
+        "macros/tests.sql": """
+            {% test positive(model, column_name) %}
+            select * from {{ model }} where {{ column_name }} <= 0
+            {% endtest %}
+            {% macro after() %}ok{% endmacro %}
+        """,
+        "models/x.sql": "select 1 as x",
+    })
+    assert compile_sql("{{ test_positive('t', 'c') }}", root).split() == \
+        "select * from t where c <= 0".split()
+    assert compile_sql("{{ after() }}", root) == "ok"

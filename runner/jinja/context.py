@@ -24,6 +24,9 @@ GLOBAL_PROJECT = "dbt"
 
 _TAG = re.compile(r"\{%[-+]?\s*(macro|endmacro)\b(?:\s+([A-Za-z_][A-Za-z0-9_]*))?")
 _COMMENT = re.compile(r"\{#.*?#\}", re.S)
+# dbt's generic test blocks are macros named test_<name>.
+_TEST_OPEN = re.compile(r"(\{%[-+]?\s*)test(\s+)([A-Za-z_])")
+_TEST_CLOSE = re.compile(r"(\{%[-+]?\s*)endtest\b")
 _RAW = re.compile(r"\{%[-+]?\s*raw\s*[-+]?%\}.*?\{%[-+]?\s*endraw\s*[-+]?%\}", re.S)
 
 
@@ -129,6 +132,7 @@ def load_macros(renderer: Any) -> dict[str, Namespace]:
         # A package's macros see their own package's macros first, then the global ones.
         scope = renderer.context if package == project.name else ChainMap(own, renderer.context)
         for template_name, path, text in entries:
+            text = _TEST_CLOSE.sub(r"\1endmacro", _TEST_OPEN.sub(r"\1macro\2test_\3", text))
             if package != GLOBAL_PROJECT:
                 # The whole file once, as a module: its syntax and any code between the
                 # macros are checked (and sandboxed) when the project loads.

@@ -104,18 +104,59 @@ def test_the_project_overrides_a_package_macro_through_dispatch(with_package) ->
     assert compile_sql("{{ my_pkg.shout('x') }}", with_package) == "upper(x)"
 
 
-@pytest.mark.parametrize("entry, named", [
-    ("git: https://github.com/dbt-labs/dbt-utils.git\n    revision: 1.3.0",
-     "'https://github.com/dbt-labs/dbt-utils.git' (git)"),
-    ("package: dbt-labs/dbt_utils\n    version: 1.3.0", "'dbt-labs/dbt_utils' (package)"),
-])
-def test_git_and_hub_packages_are_a_clear_error(make_project, cli, entry, named) -> None:
-    root = make_project({"packages.yml": f"packages:\n  - local: ../x\n  - {entry}\n"})
+def test_a_hub_package_is_a_clear_error(make_project, cli) -> None:
+    root = make_project({"packages.yml": "packages:\n  - local: ../x\n"
+                                         "  - package: dbt-labs/dbt_utils\n"
+                                         "    version: 1.3.0\n"})
     code, out, err = cli("deps", "--project-dir", root)
     assert code == 2
-    assert named in err and "not implemented" in err and "packages.yml" in err
-    assert "Traceback" not in err
+    assert "'dbt-labs/dbt_utils' (package)" in err and "not implemented" in err
+    assert "packages.yml" in err and "Traceback" not in err
     assert not (root / "dbt_packages").exists()
+
+
+def _git(*args: object, cwd: Path) -> str:
+    import subprocess
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com",
+                           *map(str, args)], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def test_deps_clones_a_git_package_at_its_revision_and_subdirectory(make_project, cli,
+                                                                    query) -> None:
+    repo = make_project({
+        "README.md": "a repository with the package in a subfolder",
+        "sub/dbt_project.yml": "name: git_pkg\n",
+        "sub/macros/m.sql": "{% macro version() %}'first'{% endmacro %}",
+    }, name="repo")
+    _git("init", "-q", cwd=repo)
+    _git("add", ".", cwd=repo)
+    _git("commit", "-qm", "first", cwd=repo)
+    first = _git("rev-parse", "HEAD", cwd=repo)
+    (repo / "sub" / "macros" / "m.sql").write_text("{% macro version() %}'second'{% endmacro %}")
+    _git("commit", "-qam", "second", cwd=repo)
+    root = make_project({
+        "packages.yml": f"packages:\n  - git: {repo.as_uri()}\n    revision: {first}\n"
+                        f"    subdirectory: sub\n",
+        "models/v.sql": "{{ config(materialized='table') }}\nselect {{ git_pkg.version() }} as v",
+    })
+    code, out, err = cli("deps", "--project-dir", root)
+    assert code == 0, err
+    assert f"installed git_pkg: cloned at {first}" in out
+    installed = root / "dbt_packages" / "git_pkg"
+    assert not installed.is_symlink() and not (installed / ".git").exists()
+    assert not (installed / "README.md").exists()
+    db = root / "db.duckdb"
+    assert build(root, db_path=db).ok
+    assert query(db, "select v from main.v") == [("first",)]
+
+
+def test_an_unreachable_git_package_is_named(make_project, cli, tmp_path) -> None:
+    missing = (tmp_path / "no_such_repo").as_uri()
+    root = make_project({"packages.yml": f"packages:\n  - git: {missing}\n    revision: v1\n"})
+    code, out, err = cli("deps", "--project-dir", root)
+    assert code == 2 and "Traceback" not in err
+    assert f"git package '{missing}' at revision 'v1'" in err and "git clone failed" in err
 
 
 def test_a_local_package_without_dbt_project_yml_is_named(make_project, cli) -> None:

@@ -1,7 +1,7 @@
-"""dbt packages: `packages.yml` / `dependencies.yml`, `runner deps` (local packages, linked
-into dbt_packages/ as dbt does, copied where a link cannot be made), and the installed
-packages' models, seeds, tests and macros joined to the project; and the project's
-`dispatch:` search orders."""
+"""dbt packages: `packages.yml` / `dependencies.yml`, `runner deps` (local packages linked
+into dbt_packages/ as dbt does, copied where a link cannot be made; git packages cloned),
+and the installed packages' models, seeds, tests and macros joined to the project; and
+the project's `dispatch:` search orders."""
 
 from __future__ import annotations
 
@@ -70,42 +70,32 @@ def _describe(spec: dict[str, Any]) -> tuple[str, str]:
 
 
 def install(root: Path, settings: dict[str, Any]) -> list[tuple[str, Path, str]]:
-    """`runner deps`: installs the local packages into dbt_packages/ (a symbolic link to
-    the package folder, as dbt makes; a copy where links are not possible). Returns
-    (package name, installed path, "linked" or "copied"). Any other kind of entry stops
-    it before anything is installed."""
+    """`runner deps`: installs the packages into dbt_packages/: a local: package as a
+    symbolic link to its folder, as dbt makes (a copy where links are not possible); a
+    git: package cloned with git, at its `revision:`, from its `subdirectory:`, copied
+    without .git. Returns (package name, installed path, how). A hub entry (package:)
+    stops it before anything is installed."""
     file_name, specs = read_package_specs(root)
     if file_name is None:
         return []
-    unsupported = [_describe(s) for s in specs if "local" not in s]
+    unsupported = [_describe(s) for s in specs if "local" not in s and "git" not in s]
     if unsupported:
         named = ", ".join(f"'{name}' ({kind})" for kind, name in unsupported)
-        raise ProjectError(f"cannot install {named}: the runner installs local: packages "
-                           f"only; installing git and hub packages (network or git) is not "
-                           f"implemented yet. Nothing was installed.", path=file_name,
-                           hint="install those packages into dbt_packages/ yourself (dbt "
-                                "deps does), or point a local: entry at a checkout.")
+        raise ProjectError(f"cannot install {named}: the runner installs local: and git: "
+                           f"packages; installing hub packages (dbt's package index, over "
+                           f"the network) is not implemented yet. Nothing was installed.",
+                           path=file_name,
+                           hint="use a git: entry with the package's repository and a "
+                                "revision:, or install it into dbt_packages/ yourself.")
     target = install_path(root, settings)
     installed = []
     for spec in specs:
+        if "git" in spec:
+            installed.append(_install_git(spec, target, file_name))
+            continue
         source = (root / str(spec["local"])).resolve()
-        project_file = source / "dbt_project.yml"
-        if not project_file.is_file():
-            raise ProjectError(f"local package '{spec['local']}' has no dbt_project.yml "
-                               f"(looked in {source}).", path=file_name,
-                               hint="point local: at the package's folder.")
-        package_settings = read_yaml(project_file) or {}
-        name = str(package_settings.get("name") or "") if isinstance(package_settings, dict) \
-            else ""
-        if not name:
-            raise ProjectError(f"the package's dbt_project.yml has no 'name'.",
-                               path=str(project_file))
-        dest = target / name
-        target.mkdir(parents=True, exist_ok=True)
-        if dest.is_symlink() or dest.is_file():
-            dest.unlink()
-        elif dest.exists():
-            shutil.rmtree(dest)
+        name = _package_name(source, f"local package '{spec['local']}'", file_name)
+        dest = _clear(target / name)
         try:
             dest.symlink_to(source, target_is_directory=True)
             how = "linked"
@@ -114,6 +104,65 @@ def install(root: Path, settings: dict[str, Any]) -> list[tuple[str, Path, str]]
             how = "copied"
         installed.append((name, dest, how))
     return installed
+
+
+def _package_name(folder: Path, what: str, file_name: str) -> str:
+    project_file = folder / "dbt_project.yml"
+    if not project_file.is_file():
+        raise ProjectError(f"{what} has no dbt_project.yml (looked in {folder}).",
+                           path=file_name, hint="point the entry at the package's folder "
+                                                "(for git: its subdirectory:).")
+    settings = read_yaml(project_file) or {}
+    name = str(settings.get("name") or "") if isinstance(settings, dict) else ""
+    if not name:
+        raise ProjectError("the package's dbt_project.yml has no 'name'.",
+                           path=str(project_file))
+    return name
+
+
+def _clear(dest: Path) -> Path:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.is_symlink() or dest.is_file():
+        dest.unlink()
+    elif dest.exists():
+        shutil.rmtree(dest)
+    return dest
+
+
+def _install_git(spec: dict[str, Any], target: Path, file_name: str) -> tuple[str, Path, str]:
+    import os
+    import subprocess
+    import tempfile
+    url, revision = str(spec["git"]), spec.get("revision")
+    what = f"git package '{url}'" + (f" at revision {revision!r}" if revision else "")
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+
+    def git(*args: str) -> None:
+        try:
+            done = subprocess.run(["git", *args], capture_output=True, text=True, env=env,
+                                  timeout=600)
+        except FileNotFoundError:
+            raise ProjectError(f"cannot install {what}: the git command is not installed.",
+                               path=file_name, hint="install git, or use a local: entry.")
+        except subprocess.TimeoutExpired:
+            raise ProjectError(f"cannot install {what}: git took more than 10 minutes.",
+                               path=file_name)
+        if done.returncode != 0:
+            reason = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+            raise ProjectError(f"cannot install {what}: git {args[0]} failed: {reason}",
+                               path=file_name, hint="check the URL and the revision, and "
+                               "that the network (or the repository's folder) is reachable.")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        checkout = Path(tmp) / "repo"
+        git("clone", "--quiet", url, str(checkout))
+        if revision is not None:
+            git("-C", str(checkout), "checkout", "--quiet", str(revision))
+        source = checkout / str(spec.get("subdirectory") or ".")
+        name = _package_name(source, what, file_name)
+        dest = _clear(target / name)
+        shutil.copytree(source, dest, ignore=shutil.ignore_patterns(".git"))
+    return name, dest, "cloned" + (f" at {revision}" if revision else "")
 
 
 def deps(project_dir: str | Path) -> list[tuple[str, Path, str]]:

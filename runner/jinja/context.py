@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections import ChainMap
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -68,12 +69,19 @@ class MacroFunction:
     text, or the value it passed to `return()`. (Underscored attributes: the sandbox
     keeps templates away from them.)"""
 
-    def __init__(self, name: str, package: str, macro: Any):
+    def __init__(self, name: str, package: str, macro: Any,
+                 load: Callable[[], Any] | None = None):
         self._name = name
         self._package = package
         self._macro = macro
+        self._load = load
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._macro is None and self._load is not None:
+            self._macro = self._load()
+            if self._macro is None:
+                raise RenderError(f"the macro '{self._package}.{self._name}' could not be "
+                                  f"read from its file: its block defines no such macro.")
         try:
             return self._macro(*args, **kwargs)
         except MacroReturn as returned:
@@ -133,7 +141,7 @@ def load_macros(renderer: Any) -> dict[str, Namespace]:
         scope = renderer.context if package == project.name else ChainMap(own, renderer.context)
         for template_name, path, text in entries:
             text = _TEST_CLOSE.sub(r"\1endmacro", _TEST_OPEN.sub(r"\1macro\2test_\3", text))
-            if package != GLOBAL_PROJECT:
+            if package == project.name:
                 # The whole file once, as a module: its syntax and any code between the
                 # macros are checked (and sandboxed) when the project loads.
                 renderer.loader.templates[template_name] = (text, path)
@@ -141,10 +149,12 @@ def load_macros(renderer: Any) -> dict[str, Namespace]:
             for name, line, block in split_macros(text):
                 key = f"{template_name}#{name}"
                 renderer.loader.templates[key] = ("\n" * (line - 1) + block, path)
-                module = _module(renderer, key, template_name, path, scope)
-                macro = getattr(module, name, None)
-                if isinstance(macro, jinja2.runtime.Macro):
-                    own[name] = MacroFunction(name, package, macro)
+                load = partial(_compiled, renderer, key, template_name, path, scope, name)
+                # The project's own macros compile now; the built-in ones and a
+                # package's (hundreds, most never called) when first called.
+                macro = load() if package == project.name else None
+                if macro is not None or package != project.name:
+                    own[name] = MacroFunction(name, package, macro, load)
         namespaces[package] = Namespace(package, own, renderer.label)
     renderer.context.update(namespaces[GLOBAL_PROJECT]._macros)
     renderer.context.update(namespaces[project.name]._macros)
@@ -160,6 +170,13 @@ def scope_of(renderer: Any, node: Any) -> Any:
     if package and package in renderer.namespaces:
         return ChainMap(renderer.namespaces[package]._macros, renderer.context)
     return renderer.context
+
+
+def _compiled(renderer: Any, key: str, template_name: str, path: str, scope: Any,
+              name: str) -> Any:
+    """The macro `name` of its own template (None if the block defines no such macro)."""
+    macro = getattr(_module(renderer, key, template_name, path, scope), name, None)
+    return macro if isinstance(macro, jinja2.runtime.Macro) else None
 
 
 def _module(renderer: Any, key: str, template_name: str, path: str, scope: Any) -> Any:

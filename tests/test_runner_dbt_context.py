@@ -158,3 +158,16 @@ def test_a_generic_test_block_in_a_macro_file_is_the_macro_test_name(make_projec
     assert compile_sql("{{ test_positive('t', 'c') }}", root).split() == \
         "select * from t where c <= 0".split()
     assert compile_sql("{{ after() }}", root) == "ok"
+
+
+def test_dispatch_and_packages_install_path_are_acted_on_not_warned(make_project) -> None:
+    from runner.project.loader import load_project
+    root = make_project({
+        "dbt_project.yml": "name: proj\npackages-install-path: deps\ndispatch:\n"
+                           "  - macro_namespace: dbt\n    search_order: [proj, dbt]\n"
+                           "unknown-key: 1\n",
+        "models/x.sql": "select 1 as x",
+    })
+    warnings = load_project(root).warnings
+    assert any("'unknown-key'" in w for w in warnings)
+    assert not any("'dispatch'" in w or "'packages-install-path'" in w for w in warnings)

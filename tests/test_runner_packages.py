@@ -177,3 +177,12 @@ def test_a_package_model_named_like_a_project_model_is_an_error(with_package) ->
 def test_deps_without_packages_says_so(make_project, cli) -> None:
     code, out, _ = cli("deps", "--project-dir", make_project({}))
     assert code == 0 and "no packages to install" in out
+
+
+def test_packages_install_path_is_where_deps_installs_and_the_build_looks(with_package,
+                                                                          cli) -> None:
+    (with_package / "dbt_project.yml").write_text("name: proj\npackages-install-path: vendor\n")
+    assert cli("deps", "--project-dir", with_package)[0] == 0
+    assert (with_package / "vendor" / "my_pkg").is_symlink()
+    assert not (with_package / "dbt_packages").exists()
+    assert compile_sql("{{ my_pkg.double(4) }}", with_package) == "(4 * 2)"

@@ -32,8 +32,9 @@ class PublishedFile:
     partition: str | None
     rows: int
     bytes: int
-    signature: str          # what the partition held: see serving.partition_states
+    signature: str          # what the unit held: see partitions.partition_states
     version: str            # the publication that wrote it
+    sub: str | None = None  # the file_by value of its rows (a table with file_by)
 
 
 @dataclass
@@ -46,6 +47,7 @@ class PublishedTable:
     # Parquet INTERVAL. The views turn them back into intervals.
     intervals: list[str] = field(default_factory=list)
     files: list[PublishedFile] = field(default_factory=list)
+    file_by: str | None = None      # the SQL of the files' unit inside a partition
 
     @property
     def rows(self) -> int:

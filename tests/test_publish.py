@@ -265,6 +265,7 @@ def test_a_changed_table_shape_rewrites_every_partition(make_project, tmp_path) 
     ("publish: yes-please", "must be true or a mapping"),
     ("publish: {partition_by: [a, b], partition_expression: '1'}", "one key is supported"),
     ("publish: {partition_expression: '1'}", "no partition_by"),
+    ("publish: {file_by: x}", "file_by but no partition_by"),
     ("publish: {partition_by: k, locaton: x}", "must be true or a mapping"),
 ])
 def test_a_bad_publish_config_names_the_model(make_project, tmp_path, cli, config,

@@ -40,13 +40,15 @@ def keyed(spec, columns: list[tuple[str, str]]) -> tuple[str, str]:
             f"{quote_ident(spec.partition_by)} from {rel})"), "VARCHAR"
 
 
-def unit_sql(spec) -> str:
-    """The unit of a row of `spec`'s relation as VARCHAR: SQL over the relation's row."""
+def unit_sql(spec, as_text: bool = True) -> str:
+    """The unit of a row of `spec`'s relation (as VARCHAR): SQL over the relation's row."""
     if spec.file_by:
-        return f"cast(({spec.file_by}) as varchar)"
-    if spec.expression:
-        return f"cast(({spec.expression}) as varchar)"
-    return f"cast({quote_ident(spec.partition_by)} as varchar)"
+        sql = f"({spec.file_by})"
+    elif spec.expression:
+        sql = f"({spec.expression})"
+    else:
+        sql = quote_ident(spec.partition_by)
+    return f"cast({sql} as varchar)" if as_text else sql
 
 
 def partition_states(con: duckdb.DuckDBPyConnection, spec,
@@ -59,8 +61,10 @@ def partition_states(con: duckdb.DuckDBPyConnection, spec,
     if spec.partition_by is None:
         n, sig = con.execute(f"select count(*), {signature} from {rel} as t").fetchone()
         return {None: (int(n), str(sig))} if n else {}
-    rows = con.execute(f"select {UNIT}, count(*), {signature} from (select *, "
-                       f"{unit_sql(spec)} as {UNIT} from {rel}) as t group by all").fetchall()
+    # grouped by the unit's own type (a date), made text once per group
+    rows = con.execute(f"select {UNIT}::varchar, count(*), {signature} from (select *, "
+                       f"{unit_sql(spec, False)} as {UNIT} from {rel}) as t "
+                       f"group by {UNIT}").fetchall()
     return {k: (int(n), str(sig)) for k, n, sig in rows}
 
 

@@ -147,12 +147,9 @@ def write_catalog(path: Path, pub: Publication) -> None:
                     "version varchar)")
         files = [[t.relation, f.path, f.partition, f.rows, f.bytes, f.signature, f.version]
                  for t in pub.tables.values() for f in t.files]
-        if files:
-            con.executemany(f"insert into pub.{META}.files values (?, ?, ?, ?, ?, ?, ?)", files)
+        _insert(con, "files", files, 7)
         con.execute(f"create table pub.{META}.retired (path varchar, retired_at timestamptz)")
-        if pub.retired:
-            con.executemany(f"insert into pub.{META}.retired values (?, ?)",
-                            [list(r) for r in pub.retired])
+        _insert(con, "retired", [list(r) for r in pub.retired], 2)
         con.execute(f"create table pub.{META}.raw_files (source varchar, path varchar, "
                     "size_bytes bigint, modified_at varchar)")
         if pub.raw_files:
@@ -170,6 +167,15 @@ def write_catalog(path: Path, pub: Publication) -> None:
     tmp.chmod(0o444)            # for readers: open it read-only (duckdb -readonly)
     os.replace(tmp, path)
     _fsync_dir(path.parent)
+
+
+def _insert(con, table: str, rows: list[list], width: int) -> None:
+    """Rows as one statement of column lists (executemany costs a statement per row: a
+    second for the 1,500 files of a table published in files per day)."""
+    if rows:
+        columns = [list(c) for c in zip(*rows)]
+        con.execute(f"insert into pub.{META}.{table} select " +
+                    ", ".join(f"unnest(${i + 1})" for i in range(width)), columns)
 
 
 def _fsync_dir(folder: Path) -> None:

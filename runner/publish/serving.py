@@ -268,7 +268,7 @@ def _publish_table(con, spec: TableSpec, previous: Publication | None, staging: 
         if f.rows:
             n, _ = before.get(unit(f), (0, f.signature))
             before[unit(f)] = (n + f.rows, f.signature)
-    changed = [k for k, state in states.items() if before.get(k) != state]
+    changed = {k for k, state in states.items() if before.get(k) != state}
     written: list[tuple[Path, str | None, str | None]] = []
     if not states and reuse and old.rows == 0 and old.files:
         kept = list(old.files)            # still empty: the empty file stays
@@ -276,10 +276,11 @@ def _publish_table(con, spec: TableSpec, previous: Publication | None, staging: 
         kept = [f for f in old.files if f.rows and unit(f) in states
                 and unit(f) not in changed] if reuse else []
         if changed:
-            written = write_units(con, spec, columns, changed, staging)
+            written = write_units(con, spec, columns, list(changed), staging)
         if not states:                    # no rows: one empty file keeps the view's columns
             written = [(write_empty(con, spec, columns, staging), None, None)]
-    retired_now += [f.path for f in (old.files if old else []) if f not in kept]
+    kept_paths = {f.path for f in kept}
+    retired_now += [f.path for f in (old.files if old else []) if f.path not in kept_paths]
     table.files = kept + _move(con, spec, written, states, files_dir, version, result)
     result.rewritten[spec.relation] = len(changed) + len(set(before) - set(states))
     return table

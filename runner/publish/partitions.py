@@ -96,10 +96,12 @@ def write_units(con: duckdb.DuckDBPyConnection, spec, columns: list[tuple[str, s
         return [(out, None, None)]
     key = quote_ident(spec.partition_by)
     unit = unit_sql(spec)
-    # the values as literals: a 30 % faster filter than IN (select unnest(?)) at 1 M rows
+    # the values as literals (a 30 % faster filter than IN (select unnest(?)) at 1 M
+    # rows), compared in the unit's own type: the text of every row cost 1 s at 10 M
+    raw = unit_sql(spec, False)
     values = ", ".join(sql_literal(v) for v in changed if v is not None)
-    condition = " or ".join(([f"{unit} in ({values})"] if values else []) +
-                            ([f"{unit} is null"] if None in changed else []))
+    condition = " or ".join(([f"{raw} in ({values})"] if values else []) +
+                            ([f"{raw} is null"] if None in changed else []))
     extra = "" if spec.expression is None else \
         f", cast(({spec.expression}) as varchar) as {key}"
     if spec.file_by:

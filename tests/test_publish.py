@@ -120,6 +120,13 @@ def test_hourly_publishes_equal_the_build_and_rewrite_only_changed_partitions(
         "reports.charging_sessions_cpo", "reports.roaming_sessions_cpo",
         "audit.rejected_sessions", "audit.reconciliation"}
 
+    # the reports' month folders hold a file per week of the start (file_by)
+    from runner.publish.catalog import read_publication
+    for table in ("reports.charging_sessions_cpo", "reports.roaming_sessions_cpo"):
+        files = read_publication(catalog).tables[table].files
+        assert all(f.sub for f in files), table
+        assert len({f.partition for f in files}) < len(files), table
+
     # nothing new: nothing of the reports is rewritten
     again = build_ok(raw, db, vars_for(tmp_path, publish_grace_minutes=0,
                                        incremental_lookback_days=0))

@@ -120,6 +120,13 @@ def test_hourly_publishes_equal_the_build_and_rewrite_only_changed_partitions(
         "reports.charging_sessions_cpo", "reports.roaming_sessions_cpo",
         "audit.rejected_sessions", "audit.reconciliation"}
 
+    # the reports' month folders hold a file per week of the start (file_by)
+    from runner.publish.catalog import read_publication
+    for table in ("reports.charging_sessions_cpo", "reports.roaming_sessions_cpo"):
+        files = read_publication(catalog).tables[table].files
+        assert all(f.sub for f in files), table
+        assert len({f.partition for f in files}) < len(files), table
+
     # nothing new: nothing of the reports is rewritten
     again = build_ok(raw, db, vars_for(tmp_path, publish_grace_minutes=0,
                                        incremental_lookback_days=0))
@@ -265,6 +272,7 @@ def test_a_changed_table_shape_rewrites_every_partition(make_project, tmp_path) 
     ("publish: yes-please", "must be true or a mapping"),
     ("publish: {partition_by: [a, b], partition_expression: '1'}", "one key is supported"),
     ("publish: {partition_expression: '1'}", "no partition_by"),
+    ("publish: {file_by: x}", "file_by but no partition_by"),
     ("publish: {partition_by: k, locaton: x}", "must be true or a mapping"),
 ])
 def test_a_bad_publish_config_names_the_model(make_project, tmp_path, cli, config,

@@ -24,9 +24,10 @@ def link_tables(tables: Path, pub: Publication, keep: dt.timedelta) -> None:
     for relation, table in sorted(pub.tables.items()):
         base = target / relation
         base.mkdir(parents=True, exist_ok=True)
+        hive = table.partition_by and table.rows
         for n, f in enumerate(sorted(table.files, key=lambda f: f.path)):
             source = Path(f.path)
-            sub = base / source.parent.name if table.partition_by and table.rows else base
+            sub = base / source.parent.name if hive else base
             sub.mkdir(exist_ok=True)
             dest = sub / f"part-{n}.parquet"
             try:

@@ -13,13 +13,16 @@ A model (or seed) declares, in its YAML or config():
     publish:
       partition_by: report_month                     the Hive key (dbt-duckdb's name)
       partition_expression: "strftime({{ this }}.month, '%Y-%m')"   SQL over the row
+      file_by: "cast({{ this }}.start_time as date)" SQL over the row: one file per value
+                                                     in each partition (partitions.py)
 
-Publishing is incremental: a partition is rewritten only when its rows changed. Every
-row the runner writes carries `_built_at`, and a row is only ever written anew (new
-`_built_at`) or deleted, so a partition holds the same rows as when it was published
-exactly when its row count and its largest `_built_at` are the same (a new row raises the
-largest, a deleted one lowers the count); one grouped scan of the key and `_built_at`
-tells. A table without `_built_at` is compared by an order-free hash of its rows.
+Publishing is incremental: a unit (a partition, or with `file_by` one value of it) is
+rewritten only when its rows changed. Every row the runner writes carries `_built_at`, and
+a row is only ever written anew (new `_built_at`) or deleted, so a unit holds the same
+rows as when it was published exactly when its row count and its largest `_built_at` are
+the same (a new row raises the largest, a deleted one lowers the count); one grouped scan
+of the unit and `_built_at` tells. A table without `_built_at` is compared by an
+order-free hash of its rows.
 
 Files a previous version named are kept for `publish_grace_minutes` (a var, default 120)
 after they left the catalog, for readers that still have an older catalog open; then they
@@ -32,7 +35,6 @@ import datetime as dt
 import fcntl
 import shutil
 import time
-import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,14 +46,15 @@ from runner.errors import ExportError, ProjectError
 from runner.execute.sources import sql_literal
 from runner.jinja.render import files_view_name, quote_ident, relation_name
 from runner.publish.files import link_tables, remove_empty_folders, remove_leftovers
+from runner.publish.partitions import (keyed, partition_states, write_empty,
+                                       write_units)
 from runner.publish.catalog import (Publication, PublishedFile, PublishedTable,
                                     read_publication, write_catalog,
                                     write_state)
 
 DEFAULT_DIR = "published"
 DEFAULT_GRACE_MINUTES = 120
-HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
-OPTIONS = {"partition_by", "partition_expression"}
+OPTIONS = {"partition_by", "partition_expression", "file_by"}
 
 
 @dataclass
@@ -60,6 +63,7 @@ class TableSpec:
     table: str
     partition_by: str | None = None
     expression: str | None = None        # rendered SQL over the row; None: the column
+    file_by: str | None = None           # rendered SQL over the row: one file per value
 
     @property
     def relation(self) -> str:
@@ -131,8 +135,15 @@ def table_specs(project, renderer) -> list[TableSpec]:
                                hint="name the key: partition_by: report_month.")
         if expression:
             expression = renderer.render_hook(node, str(expression))
+        file_by = conf.get("file_by")
+        if file_by and not key:
+            raise ProjectError(f"{where} has a file_by but no partition_by.",
+                               node=node.name, path=node.rel_path,
+                               hint="file_by splits each partition's folder into files.")
+        if file_by:
+            file_by = renderer.render_hook(node, str(file_by))
         specs.append(TableSpec(node.schema, node.alias, str(key) if key else None,
-                               expression))
+                               expression, file_by or None))
     return specs
 
 
@@ -140,87 +151,6 @@ def _columns(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> list[tuple[str,
     return con.execute("select column_name, data_type from information_schema.columns "
                        "where table_schema = ? and table_name = ? order by ordinal_position",
                        [spec.schema, spec.table]).fetchall()
-
-
-def _keyed(spec: TableSpec, columns: list[tuple[str, str]]) -> tuple[str, str]:
-    """The table with its partition key as the last column, and the key's type."""
-    rel = relation_name(spec.schema, spec.table)
-    names = {n: t for n, t in columns}
-    if spec.expression is None:
-        if spec.partition_by not in names:
-            raise ProjectError(f"{spec.relation} has no column {spec.partition_by!r} to "
-                               "partition by.", hint="add a partition_expression that "
-                                                     "computes it.")
-        return rel, names[spec.partition_by]
-    if spec.partition_by in names:
-        raise ProjectError(f"the partition key {spec.partition_by!r} of {spec.relation} is "
-                           "also a column of it.", hint="give the key another name.")
-    return (f"(select *, cast(({spec.expression}) as varchar) as "
-            f"{quote_ident(spec.partition_by)} from {rel})"), "VARCHAR"
-
-
-def partition_states(con: duckdb.DuckDBPyConnection, spec: TableSpec,
-                     columns: list[tuple[str, str]]) -> dict[str | None, tuple[int, str]]:
-    """partition value (None: NULL, or the unpartitioned table) -> (rows, signature)."""
-    names = [n for n, _ in columns]
-    signature = "max(_built_at)::varchar" if "_built_at" in names else \
-        "coalesce(bit_xor(hash(t))::varchar, '')"
-    if spec.partition_by is None:
-        rel = relation_name(spec.schema, spec.table)
-        n, sig = con.execute(f"select count(*), {signature} from {rel} as t").fetchone()
-        return {None: (int(n), str(sig))} if n else {}
-    source, _ = _keyed(spec, columns)
-    key = quote_ident(spec.partition_by)
-    rows = con.execute(f"select t.{key}::varchar, count(*), {signature} from {source} as t "
-                       f"group by all").fetchall()
-    return {k: (int(n), str(sig)) for k, n, sig in rows}
-
-
-def _value_of(folder: str) -> str | None:
-    value = urllib.parse.unquote(folder.split("=", 1)[1])
-    return None if value == HIVE_NULL else value
-
-
-def _portable(columns: list[tuple[str, str]]) -> str:
-    """The select list of a published file: INTERVAL columns as BIGINT microseconds."""
-    intervals = [n for n, t in columns if t == "INTERVAL"]
-    return "*" + (" replace (" + ", ".join(f"epoch_us({quote_ident(n)}) as {quote_ident(n)}"
-                                          for n in intervals) + ")" if intervals else "")
-
-
-def _write(con: duckdb.DuckDBPyConnection, spec: TableSpec, columns: list[tuple[str, str]],
-           changed: list[str | None], staging: Path) -> list[tuple[Path, str | None]]:
-    """Write the rows of the changed partitions under `staging`; (file, partition)."""
-    target = staging / spec.relation
-    staging.mkdir(exist_ok=True)
-    options = "format parquet, compression zstd"
-    if spec.partition_by is None:
-        target.mkdir(parents=True)
-        out = target / "part_0.parquet"
-        con.execute(f"copy (select {_portable(columns)} from "
-                    f"{relation_name(spec.schema, spec.table)}) to "
-                    f"{sql_literal(str(out))} ({options})")
-        return [(out, None)]
-    source, _ = _keyed(spec, columns)
-    key = quote_ident(spec.partition_by)
-    # the values as literals: a 30 % faster filter than IN (select unnest(?)) at 1 M rows
-    values = ", ".join(sql_literal(v) for v in changed if v is not None)
-    condition = " or ".join(([f"t.{key}::varchar in ({values})"] if values else []) +
-                            ([f"t.{key} is null"] if None in changed else []))
-    con.execute(f"copy (select {_portable(columns)} from {source} as t where {condition}) to "
-                f"{sql_literal(str(target))} ({options}, partition_by ({key}), "
-                f"filename_pattern 'part_{{i}}')")
-    return [(f, _value_of(f.parent.name)) for f in sorted(target.glob("*=*/*.parquet"))]
-
-
-def _write_empty(con, spec: TableSpec, columns: list[tuple[str, str]], staging: Path) -> Path:
-    target = staging / spec.relation
-    target.mkdir(parents=True, exist_ok=True)
-    out = target / "empty.parquet"
-    con.execute(f"copy (select {_portable(columns)} from "
-                f"{relation_name(spec.schema, spec.table)} limit 0) to "
-                f"{sql_literal(str(out))} (format parquet, compression zstd)")
-    return out
 
 
 def _raw_files(con: duckdb.DuckDBPyConnection, project) -> list[tuple]:
@@ -322,55 +252,61 @@ def _publish_table(con, spec: TableSpec, previous: Publication | None, staging: 
                    retired_now: list[str]) -> PublishedTable:
     columns = _columns(con, spec)
     shape = ", ".join(f"{n} {t}" for n, t in columns)
-    partition_type = _keyed(spec, columns)[1] if spec.partition_by else "VARCHAR"
+    partition_type = keyed(spec, columns)[1] if spec.partition_by else "VARCHAR"
     table = PublishedTable(spec.relation, spec.partition_by, shape, partition_type,
-                           [n for n, t in columns if t == "INTERVAL"])
+                           [n for n, t in columns if t == "INTERVAL"], file_by=spec.file_by)
     old = previous.tables.get(spec.relation) if previous else None
     reuse = old is not None and \
-        (old.columns, old.partition_by, old.partition_type, old.intervals) == \
-        (shape, spec.partition_by, partition_type, table.intervals)
+        (old.columns, old.partition_by, old.partition_type, old.intervals, old.file_by) == \
+        (shape, spec.partition_by, partition_type, table.intervals, spec.file_by)
     states = partition_states(con, spec, columns)
+
+    def unit(f: PublishedFile) -> str | None:
+        return f.sub if spec.file_by else f.partition
     before: dict[str | None, tuple[int, str]] = {}
     for f in (old.files if reuse else []):
         if f.rows:
-            n, _ = before.get(f.partition, (0, f.signature))
-            before[f.partition] = (n + f.rows, f.signature)
-    changed = [k for k, state in states.items() if before.get(k) != state]
-    written: list[tuple[Path, str | None]] = []
+            n, _ = before.get(unit(f), (0, f.signature))
+            before[unit(f)] = (n + f.rows, f.signature)
+    changed = {k for k, state in states.items() if before.get(k) != state}
+    written: list[tuple[Path, str | None, str | None]] = []
     if not states and reuse and old.rows == 0 and old.files:
         kept = list(old.files)            # still empty: the empty file stays
     else:
-        kept = [f for f in old.files if f.rows and f.partition in states
-                and f.partition not in changed] if reuse else []
+        kept = [f for f in old.files if f.rows and unit(f) in states
+                and unit(f) not in changed] if reuse else []
         if changed:
-            written = _write(con, spec, columns, changed, staging)
+            written = write_units(con, spec, columns, list(changed), staging)
         if not states:                    # no rows: one empty file keeps the view's columns
-            written = [(_write_empty(con, spec, columns, staging), None)]
-    retired_now += [f.path for f in (old.files if old else []) if f not in kept]
+            written = [(write_empty(con, spec, columns, staging), None, None)]
+    kept_paths = {f.path for f in kept}
+    retired_now += [f.path for f in (old.files if old else []) if f.path not in kept_paths]
     table.files = kept + _move(con, spec, written, states, files_dir, version, result)
     result.rewritten[spec.relation] = len(changed) + len(set(before) - set(states))
     return table
 
 
-def _move(con, spec: TableSpec, written: list[tuple[Path, str | None]],
+def _move(con, spec: TableSpec, written: list[tuple[Path, str | None, str | None]],
           states: dict, files_dir: Path, version: str,
           result: PublishResult) -> list[PublishedFile]:
     if not written:
         return []
     counts = dict(con.execute(
         "select file_name, num_rows from parquet_file_metadata(?::varchar[])",
-        [[str(f) for f, _ in written]]).fetchall())
+        [[str(f) for f, _, _ in written]]).fetchall())
     out = []
-    for n, (path, partition) in enumerate(written):
+    for n, (path, partition, unit) in enumerate(written):
         folder = files_dir / spec.relation
         if spec.partition_by is not None and states:
-            folder = folder / path.parent.name
+            # the partition's Hive folder; a unit's files lie in it side by side
+            folder = folder / (path.parent.parent if spec.file_by else path.parent).name
         folder.mkdir(parents=True, exist_ok=True)
         dest = folder / f"{version}-{n}.parquet"
         size = path.stat().st_size
         path.rename(dest)
-        signature = states.get(partition, (0, ""))[1]
+        signature = states.get(unit, (0, ""))[1]
         out.append(PublishedFile(str(dest), partition, int(counts[str(path)]), size,
-                                 signature, version))
+                                 signature, version,
+                                 unit if spec.file_by else None))
         result.bytes_written += size
     return out

@@ -1,0 +1,115 @@
+"""Publishing with `file_by` (runner/publish/partitions.py): a partition's folder holds one
+file per unit (here the UTC day), a publish rewrites only the units whose rows changed,
+finds them without computing the partition key on the rows it does not rewrite, finds the
+units that only lost rows, and the publication equals the database row for row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from runner.api import publish
+from runner.publish.catalog import read_publication
+
+# the key fails on a row marked poisoned: a publish that computes it on such a row fails
+DAYS = {"models/events.sql": "select 1 as x",
+        "models/_models.yml": """
+            version: 2
+            models:
+              - name: events
+                config:
+                  publish:
+                    partition_by: month_key
+                    partition_expression: >-
+                      case when {{ this }}.poisoned then error('key computed on id '
+                      || {{ this }}.id) else strftime({{ this }}.happened, '%Y-%m') end
+                    file_by: "cast({{ this }}.happened as date)"
+            """}
+
+
+def _sql(db: Path, sql: str) -> None:
+    with duckdb.connect(str(db)) as con:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute(sql)
+
+
+def _same(db: Path, catalog: Path) -> None:
+    with duckdb.connect() as con:
+        con.execute(f"attach '{db}' as db (read_only)")
+        con.execute(f"attach '{catalog}' as pub (read_only)")
+        built = "select *, strftime(happened, '%Y-%m') as month_key from db.main.events"
+        pub = "select * from pub.main.events"
+        for a, b in ((built, pub), (pub, built)):
+            assert con.execute(f"select count(*) from ({a} except all {b})").fetchone() == (0,)
+
+
+def _files(catalog: Path) -> dict[str, tuple[str | None, str | None]]:
+    pub = read_publication(catalog)
+    return {f.path: (f.partition, f.sub) for f in pub.tables["main.events"].files}
+
+
+def _events(db: Path) -> None:
+    # 2024-01-01 to 2024-02-29, four rows a day (ids by the hour)
+    _sql(db, "create table main.events as select i as id, timestamptz '2024-01-01' "
+             "+ to_hours(cast(i * 6 as int)) as happened, false as poisoned, "
+             "timestamptz '2024-03-01' as _built_at from range(60 * 4) r(i)")
+
+
+def test_a_changed_day_rewrites_its_file_alone(make_project, tmp_path: Path) -> None:
+    root = make_project(DAYS)
+    db = tmp_path / "t.duckdb"
+    _events(db)
+    first = publish(root, db)
+    assert first.rewritten == {"main.events": 60}
+    before = _files(first.catalog)
+    assert len(before) == 60
+    assert {p for p, _ in before.values()} == {"2024-01", "2024-02"}
+    # a partition's files lie in its Hive folder, one per day
+    assert {Path(p).parent.name for p in before} == {"month_key=2024-01", "month_key=2024-02"}
+    _same(db, first.catalog)
+
+    # one row of 2024-01-10 rewritten: that day's file alone is new
+    _sql(db, "update main.events set _built_at = timestamptz '2024-03-02' "
+             "where happened = timestamptz '2024-01-10 06:00'")
+    second = publish(root, db)
+    assert second.rewritten == {"main.events": 1}
+    after = _files(second.catalog)
+    assert set(before) - set(after) == {p for p, (_, day) in before.items()
+                                        if day == "2024-01-10"}
+    assert sorted(v for p, v in after.items() if p not in before) == [("2024-01", "2024-01-10")]
+    _same(db, second.catalog)
+
+
+def test_the_key_is_computed_only_on_the_rows_rewritten(make_project, tmp_path) -> None:
+    root = make_project(DAYS)
+    db = tmp_path / "t.duckdb"
+    _events(db)
+    publish(root, db)
+    # rows of published, unchanged days whose key would fail; a new row on another day
+    _sql(db, "update main.events set poisoned = true where happened < '2024-01-20'")
+    _sql(db, "insert into main.events values (1000, timestamptz '2024-02-10 03:00', false, "
+             "timestamptz '2024-03-02')")
+    again = publish(root, db)
+    assert again.rewritten == {"main.events": 1}
+
+
+def test_a_day_that_only_lost_rows_or_all_of_them_is_found(make_project, tmp_path) -> None:
+    root = make_project(DAYS)
+    db = tmp_path / "t.duckdb"
+    _events(db)
+    publish(root, db)
+    # a row deleted (the day's largest _built_at unchanged): found by its count
+    _sql(db, "delete from main.events where happened = timestamptz '2024-02-03 12:00'")
+    second = publish(root, db)
+    assert second.rewritten == {"main.events": 1}
+    _same(db, second.catalog)
+    # a day emptied, and a row that moves to another month
+    _sql(db, "delete from main.events where cast(happened as date) = date '2024-02-04'")
+    _sql(db, "update main.events set happened = timestamptz '2024-03-05 01:00', "
+             "_built_at = timestamptz '2024-03-03' where id = 0")
+    third = publish(root, db)
+    assert third.rewritten == {"main.events": 3}    # 02-04 gone, 01-01 lost one, 03-05 new
+    _same(db, third.catalog)
+    days = {day for _, day in _files(third.catalog).values()}
+    assert "2024-02-04" not in days and "2024-03-05" in days and len(days) == 60

@@ -45,6 +45,7 @@ class Session:
         self.tests: list[TestDef] = []
         self.test_sql: dict[str, str] = {}
         self._parse()
+        self.renderer.context["graph"].reset()
         self.graph = self._graph()
         self.flush_warnings()
 
@@ -198,11 +199,17 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                  ([raw] if raw else []) + list(project.packages.values()))
         executor = Executor(con, project.root, full_refresh)
         executor_box.append(executor)
-        # Compile and check everything before anything runs.
+        # Compile and check everything before anything runs; a node whose template asks
+        # the database (run_query, get_relation, ...) is compiled again when it runs.
+        session.renderer.connection = con
+        session.renderer.context["target"]["database"] = db.stem
+        session.renderer.database.deferring = True
         compiled = compile_models(project, session.renderer, models, session.target)
         compiled_tests = {t.name: compile_test(project, session.renderer, t,
                                                session.test_sql[t.name], session.target)
                           for t in tests}
+        session.renderer.database.deferring = False
+        asked = session.renderer.database.touched
         session.flush_warnings()
         from runner.jinja.columns import check_columns, database_columns
         check_columns(project, compiled, seeds, database_columns(con), session.log.add)
@@ -235,7 +242,9 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                 if not (refs & in_run) <= (done | set(broken)):
                     continue
                 pending_tests.remove(test)
-                item = compiled_tests[test.name]
+                item = compiled_tests[test.name] if test.name not in asked else \
+                    compile_test(project, session.renderer, test, session.test_sql[test.name],
+                                 session.target)
                 bad = sorted(refs & set(broken))
                 if stop_reason:
                     emit(NodeResult(test.name, "test", "skipped", stop_reason[0]))
@@ -263,6 +272,9 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                                 materialized=node.materialized, path=node.rel_path))
                 broken[name] = "skipped"
             else:
+                if name in asked and node.kind == "model":
+                    compiled.update(compile_models(project, session.renderer, [name],
+                                                   session.target))
                 outcome = executor.run_seed(node) if node.kind == "seed" else \
                     executor.run_model(compiled[name])
                 emit(outcome)

@@ -201,11 +201,12 @@ def extra_context(renderer: Any) -> dict[str, Any]:
     """The parts of dbt's context beyond ref/source/config/var: `return`, `adapter`,
     `api`, `zip`, JSON helpers. Macros and namespaces are added by load_macros()."""
     from runner.jinja.dispatch import Adapter, ColumnApi
+    from runner.jinja.relation import RelationApi
     label = renderer.label
     return {
         "return": do_return,
         "adapter": Adapter(renderer, label),
-        "api": {"Column": ColumnApi()},
+        "api": {"Column": ColumnApi(), "Relation": RelationApi()},
         "zip": zip,
         "tojson": lambda value, sort_keys=False: json.dumps(value, sort_keys=sort_keys,
                                                             default=str),

@@ -25,6 +25,18 @@ class Adapter:
     def quote(self, identifier: Any) -> str:
         return '"' + str(identifier).replace('"', '""') + '"'
 
+    # The database calls of dbt's adapter (runner.jinja.database)
+    def execute(self, sql: str, auto_begin: bool = False, fetch: bool = False,
+                limit: int | None = None) -> Any:
+        return self._renderer.database.execute(sql, auto_begin, fetch, limit)
+
+    def get_relation(self, database: Any = None, schema: Any = None,
+                     identifier: Any = None) -> Any:
+        return self._renderer.database.get_relation(database, schema, identifier)
+
+    def get_columns_in_relation(self, relation: Any) -> Any:
+        return self._renderer.database.get_columns_in_relation(relation)
+
     def dispatch(self, macro_name: str, macro_namespace: str | None = None,
                  packages: Any = None) -> Any:
         if "." in str(macro_name):

@@ -19,45 +19,18 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from runner.errors import RenderError
 from runner.jinja.context import (MacroReturn, extra_context, load_macros,
                                   raise_not_implemented, scope_of)
+from runner.jinja.database import DatabaseContext
+from runner.jinja.dbt_globals import _SafeItertools, more_context
+from runner.jinja.relation import Relation, ephemeral_cte_name, quote_ident, relation_name
 from runner.project.keys import IMPLEMENTED, unimplemented
 from runner.project.loader import MATERIALIZATIONS, Node, Project, SourceTable, TestDef, merge_config
 
 _MISSING = object()
 
 
-def quote_ident(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
-
-
-def relation_name(schema: str, name: str) -> str:
-    return f"{quote_ident(schema)}.{quote_ident(name)}"
-
-
 def files_view_name(name: str) -> str:
     """The view beside a source table's view that lists its files (see source_files())."""
     return f"{name}__files"
-
-
-def ephemeral_cte_name(name: str) -> str:
-    return f"__dbt__cte__{name}"
-
-
-class Relation:
-    """What `{{ this }}` and `{{ ref() }}` are: prints as a quoted name."""
-
-    def __init__(self, schema: str, identifier: str, cte: bool = False):
-        self.schema = schema
-        self.identifier = identifier
-        self.name = identifier
-        self.cte = cte
-
-    def __str__(self) -> str:
-        if self.cte:
-            return ephemeral_cte_name(self.identifier)
-        return relation_name(self.schema, self.identifier)
-
-    def __html__(self) -> str:     # pragma: no cover - autoescape is off
-        return str(self)
 
 
 def sql_escaped(value: Any) -> Any:
@@ -130,9 +103,13 @@ class Renderer:
         self._state: dict[str, Any] = {}
         # config() keys the runner does not act on: one message each, in order
         self.warnings: dict[str, None] = {}
+        # The build's DuckDB connection, once there is one (run_query and introspection)
+        self.connection = None
+        self.database = DatabaseContext(self)
         # Jinja's own globals (range, dict, namespace, ...) too: macro modules share this
         # dict as is, without the environment's globals.
-        self.context = {**self.env.globals, **self._base_context(), **extra_context(self)}
+        self.context = {**self.env.globals, **self._base_context(), **extra_context(self),
+                        **more_context(self)}
         self.namespaces = load_macros(self)
 
     # -- context -------------------------------------------------------------------------
@@ -141,15 +118,18 @@ class Renderer:
             "ref": self._ref, "source": self._source, "source_files": self._source_files,
             "config": self._config,
             "var": self._var, "env_var": self._env_var, "is_incremental": self._is_incremental,
-            "run_started_at": self.run_started_at, "log": lambda *a, **k: "",
+            "run_started_at": self.run_started_at,
+            # dbt-duckdb's target: the database is the file's name (set by the build)
             "target": {"name": "dev", "type": "duckdb", "schema": "main",
-                       "profile_name": self.project.name},
+                       "database": self.project.name, "profile_name": self.project.name,
+                       "threads": 1},
             "project_name": self.project.name,
             "exceptions": {"raise_compiler_error": self._raise,
-                           "raise_not_implemented": raise_not_implemented(self.label)},
+                           "raise_not_implemented": raise_not_implemented(self.label),
+                           "warn": lambda message: self.context["warn"](message)},
             # dbt's flags: WHICH is the command (build, run, test, seed, compile, ...)
             "flags": {"FULL_REFRESH": self.full_refresh, "WHICH": self.which},
-            "modules": {"datetime": _SafeDatetime(), "re": re},
+            "modules": {"datetime": _SafeDatetime(), "re": re, "itertools": _SafeItertools()},
         }
 
     def _raise(self, message: str) -> None:

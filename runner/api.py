@@ -55,14 +55,20 @@ class Session:
 
     def _parse(self) -> None:
         from runner.execute.datatests import generic_test_sql
+        from runner.jinja.naming import render_config_values
+        for node in self.project.nodes.values():
+            render_config_values(self.renderer, node)
         for node in self.project.models.values():
             node.config = self.renderer.render_node(node, execute=False).config
-        for name in [n for n, node in self.project.models.items()
-                     if node.config.get("enabled", True) is False]:
-            del self.project.models[name]         # enabled: false, as in dbt
+        for nodes in (self.project.models, self.project.seeds):
+            for name in [n for n, node in nodes.items()
+                         if node.config.get("enabled", True) is False]:
+                del nodes[name]         # enabled: false, as in dbt
         for node in self.project.models.values():
             if node.materialized == "incremental":
                 incremental_plan(node)
+        from runner.jinja.naming import apply_naming
+        apply_naming(self.renderer, list(self.project.nodes.values()))
         seen: dict[str, int] = {}
         for test in self.project.tests:
             if test.name in seen:
@@ -193,6 +199,8 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         raw = _raw_dir(project, raw_dir, result.notes, needed=bool(used_sources),
                        on_note=on_note)
         result.raw_dir = str(raw) if raw else None
+        from runner.execute.source_relations import classify_sources
+        classify_sources(con, project, raw)
         from runner.publish.serving import settings as publish_settings
         # An installed package may be a link to a folder elsewhere (runner deps).
         restrict(con, [project.root, db.parent, publish_settings(project, db, vars)[0]] +
@@ -214,7 +222,8 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         from runner.jinja.columns import check_columns, database_columns
         check_columns(project, compiled, seeds, database_columns(con), session.log.add)
         from runner.execute.sources import prepare_sources
-        sources = [project.sources[k] for k in sorted(used_sources)]
+        sources = [project.sources[k] for k in sorted(used_sources)
+                   if not project.sources[k].relation]
         for note in prepare_sources(con, raw, sources, recheck=full_refresh):
             result.notes.append(note)
             if on_note:
@@ -386,9 +395,12 @@ def resolve_relation(project_dir: str | Path, name: str) -> tuple[str, str]:
                           hint=f"did you mean {close[0]!r}?" if close else
                           "run 'runner ls' to list them.")
     node = nodes[name]
+    renderer = Renderer(project)
     if node.kind == "model":
         try:        # its own config() may name another schema or alias
-            node.config = Renderer(project).render_node(node, execute=False).config
+            node.config = renderer.render_node(node, execute=False).config
         except RenderError:
             pass    # e.g. a var given only at build time: the folder and YAML config stand
+    from runner.jinja.naming import apply_naming
+    apply_naming(renderer, [node])
     return node.schema, node.alias

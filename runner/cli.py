@@ -173,12 +173,14 @@ def test(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = N
 
 @app.command()
 def seed(project_dir: ProjectDir = Path("."), db: Db = None, select: Select = None,
-         exclude: Exclude = None, vars: Vars = None) -> None:
-    """Load the CSV files in seeds/ into tables.
+         exclude: Exclude = None, vars: Vars = None,
+         full_refresh: FullRefresh = False) -> None:
+    """Load the CSV files in seeds/ into tables (each is replaced whole, with or
+    without --full-refresh).
 
     Example: runner seed --select vat_rates
     """
-    _run("seed", project_dir, db, None, select, exclude, vars)
+    _run("seed", project_dir, db, None, select, exclude, vars, full_refresh)
 
 
 @app.command("compile")

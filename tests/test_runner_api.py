@@ -146,7 +146,7 @@ def test_list_nodes_reports_build_order_and_relations(make_project) -> None:
     })
     nodes = list_nodes(root)
     assert [n["name"] for n in nodes] == ["a", "b", "s"]
-    assert nodes[0]["relation"] == "x.a" and nodes[0]["materialized"] == "table"
+    assert nodes[0]["relation"] == "main_x.a" and nodes[0]["materialized"] == "table"
     assert nodes[2]["kind"] == "seed"
 
 

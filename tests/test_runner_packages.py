@@ -66,9 +66,9 @@ def test_an_installed_package_builds_with_the_project(with_package, cli, query) 
     assert result.ok
     # the package's model: its model-paths, its +schema and +materialized, its vars
     assert query(db, "select table_type from information_schema.tables "
-                     "where table_schema = 'pkg' and table_name = 'pkg_model'") == \
+                     "where table_schema = 'main_pkg' and table_name = 'pkg_model'") == \
         [("BASE TABLE",)]
-    assert query(db, "select * from pkg.pkg_model") == [("hello", 42)]
+    assert query(db, "select * from main_pkg.pkg_model") == [("hello", 42)]
     assert query(db, "select * from main.mine") == [("A", 10, "hello", "one")]
 
 
@@ -79,7 +79,7 @@ def test_the_project_s_vars_override_the_package_s(with_package, query) -> None:
         "name: proj\nvars:\n  my_pkg:\n    pkg_greeting: hi\n  pkg_factor: 3\n")
     db = with_package / "db.duckdb"
     assert build(with_package, db_path=db).ok
-    assert query(db, "select * from pkg.pkg_model") == [("hi", 63)]
+    assert query(db, "select * from main_pkg.pkg_model") == [("hi", 63)]
 
 
 def test_a_package_macro_sees_its_own_package_s_macros(with_package) -> None:

@@ -74,7 +74,9 @@ def test_this_is_the_models_own_quoted_relation(make_project, query) -> None:
                          "select '{{ this }}' as rel, '{{ this.name }}' as name",
     })
     assert build(root, db_path=root / "db.duckdb").ok
-    assert query(root / "db.duckdb", "select rel, name from s.me") == [('"s"."me"', "me")]
+    # dbt's default schema name: the target schema, then the custom one
+    assert query(root / "db.duckdb", "select rel, name from main_s.me") == \
+        [('"main_s"."me"', "me")]
 
 
 def test_env_var_reads_the_environment_with_a_default(make_project, query,
@@ -141,19 +143,19 @@ def test_dbt_project_yml_sets_paths_vars_and_folder_configs(make_project, query)
     assert result.ok, result.summary()
     db = root / "shop.duckdb"                 # the name comes from dbt_project.yml
     assert {n.name for n in result.nodes} == {"stg_x", "fct_x", "codes"}
-    assert query(db, "select v from mart.fct_x") == [(6,)]
-    assert query(db, "select view_name from duckdb_views() where schema_name = 'stg'") \
+    assert query(db, "select v from main_mart.fct_x") == [(6,)]
+    assert query(db, "select view_name from duckdb_views() where schema_name = 'main_stg'") \
         == [("stg_x",)]
-    assert query(db, "select table_name from duckdb_tables() where schema_name = 'mart'") \
+    assert query(db, "select table_name from duckdb_tables() where schema_name = 'main_mart'") \
         == [("fct_x",)]
-    assert query(db, "select code from ref.codes") == [("A",)]
+    assert query(db, "select code from main_ref.codes") == [("A",)]
     nodes = {n["name"]: n for n in list_nodes(root)}
     assert nodes["fct_x"]["tags"] == ["all", "report"]
     assert nodes["stg_x"]["tags"] == ["all"]
-    assert nodes["fct_x"]["relation"] == "mart.fct_x"
+    assert nodes["fct_x"]["relation"] == "main_mart.fct_x"
     # vars from --vars win over the project's
     assert build(root, vars={"rate": 10}).ok
-    assert query(db, "select v from mart.fct_x") == [(20,)]
+    assert query(db, "select v from main_mart.fct_x") == [(20,)]
 
 
 def test_config_in_the_model_wins_over_the_folder_default(make_project, query) -> None:
@@ -296,9 +298,9 @@ def test_alias_and_schema_name_the_relation(make_project, query) -> None:
     db = root / "db.duckdb"
     assert build(root, db_path=db).ok
     assert query(db, "select schema_name, table_name from duckdb_tables()") == \
-        [("s", "renamed")]
+        [("main_s", "renamed")]
     assert (root / "target/compiled/models/n.sql").read_text().strip() == \
-        'select x from "s"."renamed"'
+        'select x from "main_s"."renamed"'
 
 
 def test_this_repositorys_singular_tests_come_from_its_test_paths() -> None:

@@ -27,6 +27,9 @@ def shop(make_project, tmp_path: Path) -> Path:
         "models/paused.sql": "{{ config(materialized='table', schema='marts') }}\n"
                              "select 3 as z",
         "seeds/currencies.csv": "code\nEUR\n",
+        # the custom schemas as they are named, not dbt's main_<schema>
+        "macros/naming.sql": "{% macro generate_schema_name(custom_schema_name, node) %}"
+                             "{{ custom_schema_name or target.schema }}{% endmacro %}",
     })
     raw = tmp_path / "raw" / "orders"
     raw.mkdir(parents=True)

@@ -134,12 +134,14 @@ class Executor:
         delimiter = str(node.config.get("delimiter") or ",")
         options = f"header = true, delim = {sql_literal(delimiter)}, quote = '\"', " \
                   "strict_mode = true"
-        if types:
-            listed = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in types.items())
-            options += f", types = {{{listed}}}"
-        select = f"select * from read_csv({sql_literal(str(node.path))}, {options})"
         with self._timing(result):
             try:
+                types = self._seed_types(node.path, options, types)
+                if types:
+                    listed = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}"
+                                       for k, v in types.items())
+                    options += f", types = {{{listed}}}"
+                select = f"select * from read_csv({sql_literal(str(node.path))}, {options})"
                 result.rows = self._replace_table(node, select)
                 result.message = f"{result.rows} rows"
             except duckdb.Error as exc:
@@ -148,6 +150,16 @@ class Executor:
                                   f"{_first_lines(str(exc))}. Check the CSV and its "
                                   "column_types.")
         return result
+
+    def _seed_types(self, path: Path, options: str, types: dict) -> dict:
+        """column_types, and INTEGER for the other columns DuckDB reads as BIGINT: dbt
+        types a seed's whole-number columns `integer` (dbt-adapters' SQLAdapter, which
+        dbt-duckdb keeps), decimals `float8` (DOUBLE, as DuckDB reads them)."""
+        given = {str(k).lower() for k in types}
+        found = self.con.execute(f"describe select * from read_csv("
+                                 f"{sql_literal(str(path))}, {options})").fetchall()
+        return {**{name: "INTEGER" for name, kind, *_ in found
+                   if kind == "BIGINT" and name.lower() not in given}, **types}
 
     def _materialize(self, node: Node, sql: str, hooks: Hooks = ((), ())) -> int | None:
         kind = node.materialized

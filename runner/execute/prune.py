@@ -42,6 +42,8 @@ def owned_relations(session) -> tuple[set[str], set[tuple[str, str]]]:
                 if name not in project.models]
     for node in disabled:
         node.config = session.renderer.render_node(node, execute=False).config
+    from runner.jinja.naming import apply_naming
+    apply_naming(session.renderer, disabled)
     schemas = {n.schema for n in nodes + disabled} | \
         {t.schema for t in project.sources.values()}
     owned = {(n.schema, n.alias) for n in nodes + disabled

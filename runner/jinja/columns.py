@@ -54,6 +54,8 @@ def check_columns(project: Project, compiled: dict[str, Compiled], seeds: Iterab
         for (schema, name), columns in existing.items():
             stand_ins.make(schema, name, columns)
         for table in project.sources.values():
+            if table.relation:
+                continue         # a relation of the database: among `existing`
             stand_ins.make(table.schema, table.name,
                            [(c, "VARCHAR") for c in table.columns] + [("_source_file", "VARCHAR")])
             # the files view as prepare_sources defines it, with no file in it

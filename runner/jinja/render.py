@@ -171,7 +171,7 @@ class Renderer:
 
     def _source(self, source_name: str, table_name: str) -> Relation:
         table = self._source_table(source_name, table_name)
-        return Relation(table.schema, table.name)
+        return Relation(table.schema, table.folder if table.relation else table.name)
 
     def _source_files(self, source_name: str, table_name: str) -> Relation:
         """The view of the files in the source's folder: `_source_file` (as the source

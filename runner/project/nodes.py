@@ -34,6 +34,10 @@ class Node:
     # Filled in by rendering:
     refs: set[str] = field(default_factory=set)
     sources: set[tuple[str, str]] = field(default_factory=set)
+    # Where it lands, from the generate_*_name macros (runner.jinja.naming)
+    relation_database: str | None = None
+    relation_schema: str | None = None
+    relation_alias: str | None = None
 
     @property
     def materialized(self) -> str:
@@ -41,11 +45,11 @@ class Node:
 
     @property
     def schema(self) -> str:
-        return self.config.get("schema") or "main"
+        return self.relation_schema or self.config.get("schema") or "main"
 
     @property
     def alias(self) -> str:
-        return self.config.get("alias") or self.name
+        return self.relation_alias or self.config.get("alias") or self.name
 
     @property
     def tags(self) -> list[str]:
@@ -63,6 +67,8 @@ class SourceTable:
     required: list[str]
     yaml_path: Path
     description: str = ""
+    # an existing relation `schema.folder` (dbt's meaning), not a folder of files
+    relation: bool = False
 
 
 @dataclass

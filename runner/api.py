@@ -54,7 +54,7 @@ class Session:
         self.log.add(*self.project.warnings, *self.renderer.warnings)
 
     def _parse(self) -> None:
-        from runner.execute.datatests import generic_test_sql
+        from runner.execute.datatests import generic_test_sql, test_macro
         from runner.jinja.naming import render_config_values
         for node in self.project.nodes.values():
             render_config_values(self.renderer, node)
@@ -78,7 +78,8 @@ class Session:
                 seen[test.name] = 1
             model = self.project.models.get(test.model or "")
             text = test.raw_sql if test.kind == "singular" else \
-                generic_test_sql(test, model.config if model else None)
+                generic_test_sql(test, model.config if model else None,
+                                 lambda ns, kind: test_macro(self.renderer, ns, kind))
             rendered = self.renderer.render_test(test, text)
             test.config = {**test.config, **{k: v for k, v in rendered.config.items()}}
             self.test_sql[test.name] = text

@@ -46,6 +46,7 @@ def test_seed_enabled_from_vars_then_a_source_reads_its_relation(make_project, c
     code, out, err = cli("seed", "--project-dir", root, "--db", db)
     assert code == 0, out + err
     assert "raw_orders" not in out                 # disabled without the var
+    assert "'enabled'" not in err             # a seed config the runner acts on
     code, out, err = cli("seed", "--project-dir", root, "--db", db, "--full-refresh",
                          "--vars", '{"load_source_data": true}')
     assert code == 0, out + err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from runner.errors import ProjectError
 from runner.project.loader import TestDef
 from runner.jinja.render import quote_ident
@@ -27,7 +29,51 @@ def _to_ref(value: str) -> str:
     return "{{ " + value + " }}" if value.startswith(("ref(", "source(")) else _ref_call(value)
 
 
-def generic_test_sql(test: TestDef, model_config: dict | None = None) -> str:
+BUILT_IN = {"unique", "not_null", "accepted_values", "relationships", "expression_is_true"}
+
+
+def test_macro(renderer: Any, namespace: str | None, name: str) -> str | None:
+    """The Jinja name of the generic test macro (`test_<name>`, from a `{% test %}`
+    block) a YAML test names: in its namespace's package; without one, the project's,
+    then any installed package's. None if there is none."""
+    from runner.jinja.context import GLOBAL_PROJECT
+    macro = f"test_{name}"
+    namespaces = renderer.namespaces
+    if namespace:
+        found = namespaces.get(namespace)
+        return f"{namespace}.{macro}" if found is not None and macro in found else None
+    project = renderer.project.name
+    if project in namespaces and macro in namespaces[project]:
+        return macro
+    for package, found in namespaces.items():
+        if package not in (project, GLOBAL_PROJECT) and macro in found:
+            return f"{package}.{macro}"
+    return None
+
+
+def _jinja(value: Any) -> str:
+    """A YAML argument as a Jinja expression: `ref(...)`/`source(...)` text as the call,
+    the rest as literals."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith(("ref(", "source(")):
+            return text
+        return repr(value)
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_jinja(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_jinja(str(k))}: {_jinja(v)}" for k, v in value.items()) + "}"
+    return repr(str(value))
+
+
+def generic_test_sql(test: TestDef, model_config: dict | None = None,
+                     lookup: Callable[[str | None, str], str | None] | None = None) -> str:
     """The Jinja-SQL of a generic test, rendered later like any model. The test's own
     `where` config limits the rows it reads; without one, the tested model's
     `data_tests_where` config does (a runner extension: one filter for every generic
@@ -41,6 +87,27 @@ def generic_test_sql(test: TestDef, model_config: dict | None = None) -> str:
     col = quote_ident(test.column) if test.column else None
     args = test.args
     kind = test.test_type
+    macro = lookup(test.namespace, kind) if lookup else None
+    if macro is None and kind not in BUILT_IN:
+        named = f"{test.namespace}.{kind}" if test.namespace else kind
+        raise ProjectError(f"unknown data test {named!r} on {test.model}"
+                           f"{'.' + test.column if test.column else ''}: neither the project "
+                           f"nor an installed package defines it ({{% test {kind} %}}).",
+                           path=str(test.path),
+                           hint=f"use one of {', '.join(sorted(BUILT_IN))}, a generic test "
+                                "of an installed package (runner deps), or write a singular "
+                                "test as a SQL file.")
+    if macro is not None and (test.namespace or kind not in BUILT_IN):
+        # dbt's call of a generic test: the model (its rows under `where`, as dbt's
+        # get_where_subquery), the column, the test's arguments
+        relation = _ref_call(test.model or "")[3:-3]
+        model_arg = relation if not where else \
+            f"'(select * from ' ~ {relation} ~ ' where ' ~ {where!r} ~ ') dbt_subquery'"
+        kwargs = [f"model={model_arg}"]
+        if test.column:
+            kwargs.append(f"column_name={test.column!r}")
+        kwargs += [f"{k}={_jinja(v)}" for k, v in args.items()]
+        return "{{ " + macro + "(" + ", ".join(kwargs) + ") }}"
 
     def need_column() -> str:
         if col is None:

@@ -128,6 +128,28 @@ def build_graph(renderer: Any) -> dict[str, Any]:
             "groups": {}, "semantic_models": {}, "saved_queries": {}}
 
 
+class Config:
+    """dbt's `config`: called, it sets the node's config; `config.get(name, default)`
+    and `config.require(name)` read it."""
+
+    def __init__(self, renderer: Any):
+        self._renderer = renderer
+
+    def __call__(self, *args: Any, **kwargs: Any) -> str:
+        return self._renderer._config(*args, **kwargs)
+
+    def get(self, name: str, default: Any = None, validator: Any = None) -> Any:
+        return self._renderer._state.get("config", {}).get(name, default)
+
+    def require(self, name: str, validator: Any = None) -> Any:
+        from runner.errors import RenderError
+        config = self._renderer._state.get("config", {})
+        if name not in config:
+            raise RenderError(f"the config '{name}' is required here and is not set.",
+                              **self._renderer.label())
+        return config[name]
+
+
 def more_context(renderer: Any) -> dict[str, Any]:
     """Added to the renderer's context beside extra_context()."""
     def log(message: Any, info: bool = False) -> str:
@@ -150,8 +172,9 @@ def more_context(renderer: Any) -> dict[str, Any]:
         "log": log, "print": printed, "warn": warn,
         "toyaml": _toyaml, "fromyaml": _fromyaml,
         "invocation_id": str(uuid.uuid4()),
+        "config": Config(renderer),
         "builtins": {"ref": renderer._ref, "source": renderer._source,
-                     "config": renderer._config},
+                     "config": Config(renderer)},
         "graph": LazyGraph(renderer),
         "store_result": renderer.database.store_result,
         "load_result": renderer.database.load_result,

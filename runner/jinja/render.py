@@ -128,7 +128,8 @@ class Renderer:
                            "raise_not_implemented": raise_not_implemented(self.label),
                            "warn": lambda message: self.context["warn"](message)},
             # dbt's flags: WHICH is the command (build, run, test, seed, compile, ...)
-            "flags": {"FULL_REFRESH": self.full_refresh, "WHICH": self.which},
+            "flags": {"FULL_REFRESH": self.full_refresh, "WHICH": self.which,
+                      "STORE_FAILURES": False},
             "modules": {"datetime": _SafeDatetime(), "re": re, "itertools": _SafeItertools()},
         }
 

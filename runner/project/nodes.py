@@ -78,6 +78,7 @@ class TestDef:
     kind: str                     # "generic" | "singular"
     path: Path
     test_type: str = ""           # unique, not_null, ... for generic tests
+    namespace: str | None = None  # the package of `dbt_utils.expression_is_true`
     model: str | None = None      # the model a generic test is attached to
     column: str | None = None
     args: dict[str, Any] = field(default_factory=dict)

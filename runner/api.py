@@ -55,7 +55,7 @@ class Session:
 
     def _parse(self) -> None:
         from runner.execute.datatests import generic_test_sql, test_macro
-        from runner.jinja.naming import render_config_values
+        from runner.jinja.naming import apply_naming, render_config_values
         for node in self.project.nodes.values():
             render_config_values(self.renderer, node)
         for node in self.project.models.values():
@@ -67,7 +67,6 @@ class Session:
         for node in self.project.models.values():
             if node.materialized == "incremental":
                 incremental_plan(node)
-        from runner.jinja.naming import apply_naming
         apply_naming(self.renderer, list(self.project.nodes.values()))
         seen: dict[str, int] = {}
         for test in self.project.tests:
@@ -208,17 +207,14 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                  ([raw] if raw else []) + list(project.packages.values()))
         executor = Executor(con, project.root, full_refresh)
         executor_box.append(executor)
-        # Compile and check everything before anything runs; a node whose template asks
-        # the database (run_query, get_relation, ...) is compiled again when it runs.
-        session.renderer.connection = con
-        session.renderer.context["target"]["database"] = db.stem
-        session.renderer.database.deferring = True
+        # Compile and check everything before anything runs.
+        session.renderer.database.attach(con, db.stem)
         compiled = compile_models(project, session.renderer, models, session.target)
         compiled_tests = {t.name: compile_test(project, session.renderer, t,
                                                session.test_sql[t.name], session.target)
                           for t in tests}
         session.renderer.database.deferring = False
-        asked = session.renderer.database.touched
+        asked = session.renderer.database.touched     # compiled again when they run
         session.flush_warnings()
         from runner.jinja.columns import check_columns, database_columns
         check_columns(project, compiled, seeds, database_columns(con), session.log.add)

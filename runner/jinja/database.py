@@ -114,6 +114,13 @@ class DatabaseContext:
         self.touched: set[str] = set()
         self.deferring = False
 
+    def attach(self, con: duckdb.DuckDBPyConnection, database: str) -> None:
+        """From now on, queries run on the build's connection; `target.database` is the
+        file's name; failures are deferred until `deferring` is turned off."""
+        self._renderer.connection = con
+        self._renderer.context["target"]["database"] = database
+        self.deferring = True
+
     def _touch(self) -> None:
         name = self._renderer.label().get("node")
         if name:

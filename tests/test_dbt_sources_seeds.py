@@ -104,3 +104,26 @@ def test_a_source_with_neither_folder_nor_relation_is_the_missing_folder_error(
                          "--raw-dir", tmp_path / "landing")
     assert code == 2, out + err
     assert "raw folder for source raw.gone is missing" in err
+
+
+def test_only_parse_time_configs_are_rendered_when_parsing(make_project, query) -> None:
+    """`+enabled` from a var is rendered when the project is parsed; a hook written as
+    Jinja is rendered later, with the model's `this`."""
+    from runner.api import build
+    root = make_project({
+        "dbt_project.yml": """
+            name: p
+            vars: {keep: true}
+            models:
+              p:
+                +enabled: "{{ var('keep') }}"
+                +materialized: table
+                +post_hook: "insert into {{ this }} values (2)"
+        """,
+        "models/m.sql": "select 1 as x",
+    })
+    result = build(root, db_path=root / "db.duckdb")
+    assert result.ok, result.summary()
+    assert query(root / "db.duckdb", "select x from main.m order by x") == [(1,), (2,)]
+    result = build(root, db_path=root / "db.duckdb", vars={"keep": False})
+    assert [n.name for n in result.nodes] == []

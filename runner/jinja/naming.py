@@ -70,13 +70,20 @@ def apply_naming(renderer: Any, nodes: list[Any]) -> None:
         owners[key] = node
 
 
+# The configs that must be known when the project is parsed; the others written as Jinja
+# (hooks, data_tests_where, publish expressions) are rendered later, in the node's context.
+PARSE_TIME_CONFIGS = {"enabled", "materialized", "schema", "alias", "database", "tags",
+                      "full_refresh"}
+
+
 def render_config_values(renderer: Any, node: Any) -> None:
-    """Config values of dbt_project.yml written as Jinja (`+enabled: "{{ var('x', false)
-    }}"`), rendered with the project's vars as dbt renders them, then read as YAML
-    scalars (`True` -> true, `3` -> 3)."""
+    """Parse-time config values written as Jinja (`+enabled: "{{ var('x', false) }}"`),
+    rendered with the project's vars as dbt renders them, then read as YAML scalars
+    (`True` -> true, `3` -> 3)."""
     import yaml
     for key, value in list(node.config.items()):
-        if isinstance(value, str) and ("{{" in value or "{%" in value):
+        if key in PARSE_TIME_CONFIGS and isinstance(value, str) and \
+                ("{{" in value or "{%" in value):
             text = renderer.render_string(value, f"{node.name}.{key}", node.rel_path,
                                           execute=False).sql.strip()
             try:

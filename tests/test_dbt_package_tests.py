@@ -49,11 +49,15 @@ def test_a_package_s_generic_tests_run_by_namespace(make_project) -> None:
                   - my_tests.at_least: {min_value: 5}
                   - my_tests.at_least:
                       arguments: {min_value: 6}
+                  - my_tests.at_least:
+                      arguments: {min_value: 6}
+                      config:
+                        where: "n > {{ var('floor', 5) }}"
     """})
     result = build(root, db_path=root / "db.duckdb")
     outcomes = {n.name: (n.status, n.failures) for n in result.nodes if n.kind == "test"}
     assert outcomes == {"pair_unique_m": ("warn", 1), "at_least_m_n": ("pass", 0),
-                        "at_least_m_n_2": ("fail", 1)}, outcomes
+                        "at_least_m_n_2": ("fail", 1), "at_least_m_n_3": ("pass", 0)}, outcomes
 
 
 def test_a_generic_test_no_package_defines_is_an_error_naming_it(make_project) -> None:

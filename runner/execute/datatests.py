@@ -100,14 +100,15 @@ def generic_test_sql(test: TestDef, model_config: dict | None = None,
     if macro is not None and (test.namespace or kind not in BUILT_IN):
         # dbt's call of a generic test: the model (its rows under `where`, as dbt's
         # get_where_subquery), the column, the test's arguments
-        relation = _ref_call(test.model or "")[3:-3]
-        model_arg = relation if not where else \
-            f"'(select * from ' ~ {relation} ~ ' where ' ~ {where!r} ~ ') dbt_subquery'"
-        kwargs = [f"model={model_arg}"]
+        head = ""
+        if where:      # rendered as the template, so a where written as Jinja works too
+            head = "{% set _dbt_model %}(select * from " + _ref_call(test.model or "") + \
+                f" where {where}) dbt_subquery{{% endset %}}"
+        kwargs = ["model=" + ("_dbt_model" if where else _ref_call(test.model or "")[3:-3])]
         if test.column:
             kwargs.append(f"column_name={test.column!r}")
         kwargs += [f"{k}={_jinja(v)}" for k, v in args.items()]
-        return "{{ " + macro + "(" + ", ".join(kwargs) + ") }}"
+        return head + "{{ " + macro + "(" + ", ".join(kwargs) + ") }}"
 
     def need_column() -> str:
         if col is None:

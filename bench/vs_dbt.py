@@ -44,17 +44,6 @@ DBT_DUCKDB = "1.10.1"
 REPORT_TIME = "2025-01-01T00:00:00Z"
 REPORT_TABLES = ["reports.charging_sessions_cpo", "reports.roaming_sessions_cpo"]
 
-# dbt's custom schemas, named like the runner's: `reports`, not `main_reports`.
-GENERATE_SCHEMA_NAME = """\
-{% macro generate_schema_name(custom_schema_name, node) -%}
-    {%- if custom_schema_name is none -%}
-        {{ target.schema }}
-    {%- else -%}
-        {{ custom_schema_name | trim }}
-    {%- endif -%}
-{%- endmacro %}
-"""
-
 # The runner's built-in generic test, which dbt-core lacks (dbt_utils has one like it).
 EXPRESSION_IS_TRUE = """\
 {% test expression_is_true(model, expression, column_name=None) %}
@@ -296,7 +285,6 @@ def reports(dbt: Path, sessions: int, seed: int, repeat: int, work: Path, out: P
     copy_project(theirs)
     dbt_db, runner_db = work / "dbt_side.duckdb", work / "runner_side.duckdb"
     write_dbt_files(theirs, settings, dbt_db, settings.get("name", "cpo_reports"))
-    (theirs / "macros" / "generate_schema_name.sql").write_text(GENERATE_SCHEMA_NAME)
     (theirs / "macros" / "test_expression_is_true.sql").write_text(EXPRESSION_IS_TRUE)
     point_sources_at(theirs, dbt_db.stem)
     report_vars = json.dumps({"report_time": report_time})

@@ -259,8 +259,9 @@ def deps(project_dir: ProjectDir = Path(".")) -> None:
     """Install the packages of packages.yml (or dependencies.yml) into dbt_packages/.
 
     A local: package is linked there (copied where a link cannot be made), as dbt does;
-    a git: package is cloned at its revision: (from its subdirectory:); hub packages are
-    not installed yet (an error names them, nothing is installed). Example: runner deps
+    a git: package is cloned at its revision: (from its subdirectory:); a hub package
+    (package: owner/name, version:) is resolved through dbt's package hub and unpacked,
+    and package-lock.yml written. Example: runner deps
     """
     from runner.project.packages import deps as install
     installed = install(project_dir)

@@ -13,7 +13,7 @@ IMPLEMENTED: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     # dbt_project.yml, top level ("version" is the project's own, nothing to act on)
     "dbt_project": {"name", "version", "config-version", "model-paths", "macro-paths",
                     "seed-paths", "test-paths", "vars", "models", "seeds", "dispatch",
-                    "packages-install-path"},
+                    "packages-install-path", "docs-paths"},
     # a YAML property file, top level
     "property_file": {"version", "models", "seeds", "sources"},
     # an entry of models: / seeds: / columns:

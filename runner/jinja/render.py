@@ -45,13 +45,17 @@ def ephemeral_cte_name(name: str) -> str:
 class Relation:
     """What `{{ this }}` and `{{ ref() }}` are: prints as a quoted name."""
 
-    def __init__(self, schema: str, identifier: str, cte: bool = False):
+    def __init__(self, schema: str, identifier: str, cte: bool = False,
+                 external: str | None = None):
         self.schema = schema
         self.identifier = identifier
         self.name = identifier
         self.cte = cte
+        self.external = external      # a source's external_location (dbt-duckdb)
 
     def __str__(self) -> str:
+        if self.external:
+            return self.external
         if self.cte:
             return ephemeral_cte_name(self.identifier)
         return relation_name(self.schema, self.identifier)
@@ -191,13 +195,17 @@ class Renderer:
 
     def _source(self, source_name: str, table_name: str) -> Relation:
         table = self._source_table(source_name, table_name)
-        return Relation(table.schema, table.name)
+        return Relation(table.schema, table.name, external=table.external)
 
     def _source_files(self, source_name: str, table_name: str) -> Relation:
         """The view of the files in the source's folder: `_source_file` (as the source
         view's rows carry it), `size_bytes`, `modified_at`, `row_count` (as the file's
         check counted it). Listing it reads no file."""
         table = self._source_table(source_name, table_name)
+        if table.external:
+            raise RenderError(f"source_files() lists a raw folder's files; source "
+                              f"{source_name}.{table_name} is an external_location.",
+                              node=self._state.get("name"), path=self._state.get("path"))
         return Relation(table.schema, files_view_name(table.name))
 
     def _source_table(self, source_name: str, table_name: str) -> SourceTable:

@@ -22,9 +22,9 @@ IMPLEMENTED: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
              "column_types"},
     "column": {"name", "description", "data_tests", "tests"},
     # sources: a source, its tables, their meta (runner extensions) and columns
-    "source": {"name", "description", "schema", "tables"},
+    "source": {"name", "description", "schema", "tables", "meta"},
     "source_table": {"name", "description", "identifier", "meta", "columns"},
-    "source_table_meta": {"optional_columns", "folder"},
+    "source_table_meta": {"optional_columns", "folder", "external_location", "formatter"},
     "source_column": {"name", "description"},
     # configs: config(), config: in YAML, +key in dbt_project.yml
     "model_config": {"materialized", "schema", "alias", "tags", "enabled", "unique_key",

@@ -63,6 +63,7 @@ class SourceTable:
     required: list[str]
     yaml_path: Path
     description: str = ""
+    external: str | None = None   # dbt-duckdb's meta.external_location, as SQL
 
 
 @dataclass

@@ -45,8 +45,7 @@ def ephemeral_cte_name(name: str) -> str:
 class Relation:
     """What `{{ this }}` and `{{ ref() }}` are: prints as a quoted name."""
 
-    def __init__(self, schema: str, identifier: str, cte: bool = False,
-                 external: str | None = None):
+    def __init__(self, schema: str, identifier: str, cte: bool = False, external=None):
         self.schema = schema
         self.identifier = identifier
         self.name = identifier
@@ -203,9 +202,8 @@ class Renderer:
         check counted it). Listing it reads no file."""
         table = self._source_table(source_name, table_name)
         if table.external:
-            raise RenderError(f"source_files() lists a raw folder's files; source "
-                              f"{source_name}.{table_name} is an external_location.",
-                              node=self._state.get("name"), path=self._state.get("path"))
+            raise RenderError(f"source_files() lists a raw folder's files, not "
+                              f"{source_name}.{table_name}'s external_location.")
         return Relation(table.schema, files_view_name(table.name))
 
     def _source_table(self, source_name: str, table_name: str) -> SourceTable:

@@ -62,6 +62,9 @@ class Session:
         for node in self.project.models.values():
             if node.materialized == "incremental":
                 incremental_plan(node)
+        from runner.execute.seeds import render_seed_configs
+        render_seed_configs(self.project.seeds, lambda text, node: self.renderer.render_string(
+            text, f"seed {node.name}", node.rel_path).sql)
         seen: dict[str, int] = {}
         for test in self.project.tests:
             if test.name in seen:

@@ -18,6 +18,7 @@ from runner.jinja.compile import Compiled
 from runner.errors import ExecutionError
 from runner.project.loader import Node, incremental_plan
 from runner.jinja.render import quote_ident, relation_name
+from runner.execute.seeds import seed_select
 from runner.execute.sources import sql_literal
 
 FAILURE_SAMPLE = 5
@@ -137,10 +138,10 @@ class Executor:
         if types:
             listed = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in types.items())
             options += f", types = {{{listed}}}"
-        select = f"select * from read_csv({sql_literal(str(node.path))}, {options})"
+        read = f"read_csv({sql_literal(str(node.path))}, {options})"
         with self._timing(result):
             try:
-                result.rows = self._replace_table(node, select)
+                result.rows = self._replace_table(node, seed_select(self.con, node, read))
                 result.message = f"{result.rows} rows"
             except duckdb.Error as exc:
                 result.status = "error"

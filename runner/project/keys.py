@@ -30,7 +30,7 @@ IMPLEMENTED: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "model_config": {"materialized", "schema", "alias", "tags", "enabled", "unique_key",
                      "incremental_strategy", "pre_hook", "post_hook", "pre-hook",
                      "post-hook", "data_tests_where"},
-    "seed_config": {"schema", "alias", "tags", "column_types", "delimiter"},
+    "seed_config": {"schema", "alias", "tags", "column_types", "delimiter", "quote_columns"},
     "test_config": {"severity", "where", "tags", "error_if", "warn_if"},
     # the arguments of each generic data test
     "test:unique": {"column_name"},

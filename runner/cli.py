@@ -30,7 +30,19 @@ Vars = Annotated[Optional[str], typer.Option(
 FullRefresh = Annotated[bool, typer.Option(
     "--full-refresh", help="Rebuild incremental models from scratch.")]
 FailFast = Annotated[bool, typer.Option(
-    "--fail-fast", help="Stop at the first failing node.")]
+    "--fail-fast", "-x", help="Stop at the first failing node.")]
+# dbt's flags for what the runner has its own way of doing (see _dbt_flags)
+ProfilesDir = Annotated[Optional[Path], typer.Option(
+    "--profiles-dir", help="dbt's; not acted on: the runner reads no profiles.yml (--db).")]
+Target = Annotated[Optional[str], typer.Option(
+    "--target", "-t", help="dbt's; not acted on: the runner reads no profiles.yml (--db).")]
+Profile = Annotated[Optional[str], typer.Option(
+    "--profile", help="dbt's; not acted on: the runner reads no profiles.yml (--db).")]
+TargetPath = Annotated[Optional[Path], typer.Option(
+    "--target-path", help="Where target/ goes (run_results.json, compiled/), from the "
+                          "project folder, as dbt's.")]
+Threads = Annotated[Optional[int], typer.Option(
+    "--threads", min=1, help="DuckDB's threads (default: the cores).")]
 MemoryLimit = Annotated[Optional[str], typer.Option(
     "--memory-limit", help="DuckDB memory limit, e.g. 8GB (spills to disk beyond it).")]
 
@@ -105,15 +117,29 @@ def _warn(message: str) -> None:
     typer.echo(f"warning: {message}", err=True)
 
 
+def _dbt_flags(profiles_dir: Path | None = None, target: str | None = None,
+               profile: str | None = None) -> None:
+    """dbt's connection flags: accepted, and said not to be acted on."""
+    for flag, value in (("--profiles-dir", profiles_dir), ("--target", target),
+                        ("--profile", profile)):
+        if value is not None:
+            _warn(f"{flag} {value} is not acted on: the runner reads no profiles.yml; "
+                  "it builds the DuckDB file given with --db (default "
+                  "<project>/<name>.duckdb).")
+
+
 def _run(command: str, project_dir: Path, db: Path | None, raw_dir: Path | None,
          select: list[str] | None, exclude: list[str] | None, vars: str | None,
          full_refresh: bool = False, fail_fast: bool = False,
-         memory_limit: str | None = None) -> None:
+         memory_limit: str | None = None, dbt: tuple = (), target_path: Path | None = None,
+         threads: int | None = None) -> None:
     from runner.api import execute
+    _dbt_flags(*dbt)
     result = execute(command, project_dir, raw_dir=raw_dir, db_path=db, vars=_vars(vars),
                      select=select, exclude=exclude, full_refresh=full_refresh,
                      fail_fast=fail_fast, on_result=_progress, memory_limit=memory_limit,
-                     on_note=lambda note: typer.echo(f"note: {note}"), on_warning=_warn)
+                     on_note=lambda note: typer.echo(f"note: {note}"), on_warning=_warn,
+                     target_path=target_path, threads=threads)
     typer.echo(result.summary())
     typer.echo(f"database: {result.db_path}")
     if not result.ok:
@@ -137,74 +163,108 @@ def _published(published) -> None:
 def build(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = None,
           select: Select = None, exclude: Exclude = None, vars: Vars = None,
           full_refresh: FullRefresh = False, fail_fast: FailFast = False,
-          memory_limit: MemoryLimit = None) -> None:
+          memory_limit: MemoryLimit = None, target_path: TargetPath = None,
+          threads: Threads = None, profiles_dir: ProfilesDir = None, target: Target = None,
+          profile: Profile = None) -> None:
     """Seeds, models and data tests in graph order.
 
     Example: runner build --raw-dir data/raw --vars '{report_time: 2024-10-01T00:00:00Z}'
     """
     _run("build", project_dir, db, raw_dir, select, exclude, vars, full_refresh, fail_fast,
-         memory_limit)
+         memory_limit, (profiles_dir, target, profile), target_path, threads)
 
 
 @app.command()
 def run(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = None,
         select: Select = None, exclude: Exclude = None, vars: Vars = None,
         full_refresh: FullRefresh = False, fail_fast: FailFast = False,
-        memory_limit: MemoryLimit = None) -> None:
+        memory_limit: MemoryLimit = None, target_path: TargetPath = None,
+        threads: Threads = None, profiles_dir: ProfilesDir = None, target: Target = None,
+        profile: Profile = None) -> None:
     """Models only, in graph order.
 
     Example: runner run --select +charging_sessions_cpo
     """
     _run("run", project_dir, db, raw_dir, select, exclude, vars, full_refresh, fail_fast,
-         memory_limit)
+         memory_limit, (profiles_dir, target, profile), target_path, threads)
 
 
 @app.command()
 def test(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = None,
          select: Select = None, exclude: Exclude = None, vars: Vars = None,
-         fail_fast: FailFast = False, memory_limit: MemoryLimit = None) -> None:
+         fail_fast: FailFast = False, memory_limit: MemoryLimit = None,
+         target_path: TargetPath = None, threads: Threads = None,
+         profiles_dir: ProfilesDir = None, target: Target = None,
+         profile: Profile = None) -> None:
     """Data tests against the tables already built.
 
     Example: runner test --select charging_sessions_cpo
     """
     _run("test", project_dir, db, raw_dir, select, exclude, vars, fail_fast=fail_fast,
-         memory_limit=memory_limit)
+         memory_limit=memory_limit, dbt=(profiles_dir, target, profile),
+         target_path=target_path, threads=threads)
 
 
 @app.command()
-def seed(project_dir: ProjectDir = Path("."), db: Db = None, select: Select = None,
-         exclude: Exclude = None, vars: Vars = None) -> None:
-    """Load the CSV files in seeds/ into tables.
+def seed(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = None,
+         select: Select = None, exclude: Exclude = None, vars: Vars = None,
+         full_refresh: FullRefresh = False, fail_fast: FailFast = False,
+         memory_limit: MemoryLimit = None, target_path: TargetPath = None,
+         threads: Threads = None, profiles_dir: ProfilesDir = None, target: Target = None,
+         profile: Profile = None) -> None:
+    """Load the CSV files in seeds/ into tables (each is replaced whole, so
+    --full-refresh changes nothing; --raw-dir is accepted like the other commands').
 
     Example: runner seed --select vat_rates
     """
-    _run("seed", project_dir, db, None, select, exclude, vars)
+    _run("seed", project_dir, db, raw_dir, select, exclude, vars, full_refresh, fail_fast,
+         memory_limit, (profiles_dir, target, profile), target_path, threads)
 
 
 @app.command("compile")
 def compile_(project_dir: ProjectDir = Path("."), select: Select = None,
-             exclude: Exclude = None, vars: Vars = None) -> None:
+             exclude: Exclude = None, vars: Vars = None,
+             full_refresh: FullRefresh = False, fail_fast: FailFast = False,
+             target_path: TargetPath = None, profiles_dir: ProfilesDir = None,
+             target: Target = None, profile: Profile = None) -> None:
     """Render and check the models' SQL into target/compiled without running it.
 
+    It stops at the first error, with or without --fail-fast.
     Example: runner compile --select stg_raw__charging_sessions
     """
     from runner.api import compile_project
+    _dbt_flags(profiles_dir, target, profile)
     for name, path in compile_project(project_dir, _vars(vars), select, exclude,
-                                      on_warning=_warn).items():
+                                      on_warning=_warn, full_refresh=full_refresh,
+                                      target_path=target_path).items():
         typer.echo(f"{name}: {path}")
 
 
 @app.command("ls")
 def ls(project_dir: ProjectDir = Path("."), select: Select = None,
-       exclude: Exclude = None, vars: Vars = None) -> None:
-    """List the models and seeds, in build order.
+       exclude: Exclude = None, vars: Vars = None, fail_fast: FailFast = False,
+       target_path: TargetPath = None, profiles_dir: ProfilesDir = None,
+       target: Target = None, profile: Profile = None) -> None:
+    """List the models and seeds, in build order (`runner list` too, as dbt's).
 
-    Example: runner ls --select tag:report
+    It writes nothing under target/. Example: runner ls --select tag:report
     """
     from runner.api import list_nodes
+    _dbt_flags(profiles_dir, target, profile)
     for node in list_nodes(project_dir, select, exclude, _vars(vars), on_warning=_warn):
         typer.echo(f"{node['kind']:5} {node['name']:40} {node['materialized']:11} "
                    f"{node['relation']}")
+
+
+@app.command("list", hidden=True)
+def list_(project_dir: ProjectDir = Path("."), select: Select = None,
+          exclude: Exclude = None, vars: Vars = None, fail_fast: FailFast = False,
+          target_path: TargetPath = None, profiles_dir: ProfilesDir = None,
+          target: Target = None, profile: Profile = None) -> None:
+    """The same as runner ls, by dbt's other name. Example: runner list --select tag:report
+    """
+    ls(project_dir, select, exclude, vars, fail_fast, target_path, profiles_dir, target,
+       profile)
 
 
 @app.command()
@@ -255,7 +315,9 @@ def publish(project_dir: ProjectDir = Path("."), db: Db = None, vars: Vars = Non
 
 
 @app.command()
-def deps(project_dir: ProjectDir = Path(".")) -> None:
+def deps(project_dir: ProjectDir = Path("."), vars: Vars = None,
+         fail_fast: FailFast = False, profiles_dir: ProfilesDir = None,
+         target: Target = None, profile: Profile = None) -> None:
     """Install the packages of packages.yml (or dependencies.yml) into dbt_packages/.
 
     A local: package is linked there (copied where a link cannot be made), as dbt does;
@@ -264,6 +326,8 @@ def deps(project_dir: ProjectDir = Path(".")) -> None:
     and package-lock.yml written. Example: runner deps
     """
     from runner.project.packages import deps as install
+    _dbt_flags(profiles_dir, target, profile)
+    _vars(vars)           # checked; packages.yml is not rendered with vars
     installed = install(project_dir)
     if not installed:
         typer.echo("no packages to install (no packages: in packages.yml or "

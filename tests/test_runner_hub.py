@@ -172,3 +172,40 @@ def test_a_package_installed_at_its_locked_version_needs_no_network(hub, make_pr
     shutil.rmtree(root / "dbt_packages" / "acme_utils")
     code, out, err = cli("deps", "--project-dir", root)
     assert code == 2 and "cannot be reached" in err
+
+
+def _git(*args: object, cwd: Path) -> str:
+    import subprocess
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com",
+                           *map(str, args)], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def test_a_git_package_s_own_hub_packages_are_installed_and_locked(hub, make_project, cli,
+                                                                    monkeypatch) -> None:
+    hub("acme/utils", {v: (_pkg("acme_utils", v), []) for v in ("0.8.0", "1.0.0", "1.4.0")})
+    repo = make_project({"dbt_project.yml": "name: audit\n",
+                         "packages.yml": "packages:\n  - package: acme/utils\n"
+                                         "    version: [\">=0.9.0\", \"<2.0.0\"]\n"},
+                        name="repo")
+    _git("init", "-q", cwd=repo)
+    _git("add", ".", cwd=repo)
+    _git("commit", "-qm", "first", cwd=repo)
+    commit = _git("rev-parse", "HEAD", cwd=repo)
+    root = make_project({"packages.yml": f"packages:\n  - git: {repo.as_uri()}\n"
+                                         f"    revision: HEAD\n"})
+    code, out, err = cli("deps", "--project-dir", root)
+    assert code == 0, err
+    assert (root / "dbt_packages" / "audit" / "dbt_project.yml").is_file()
+    assert "'1.4.0'" in (root / "dbt_packages" / "acme_utils" / "macros" / "v.sql").read_text()
+    lock = yaml.safe_load((root / "package-lock.yml").read_text())
+    assert lock["packages"] == [
+        {"git": repo.as_uri(), "revision": commit, "name": "audit"},   # the commit, as dbt
+        {"package": "acme/utils", "version": "1.4.0", "name": "acme_utils"}]
+    # installed as locked: neither the repository nor the hub is needed any more
+    import shutil
+    shutil.rmtree(repo)
+    monkeypatch.setenv("DBT_PACKAGE_HUB_URL", "http://127.0.0.1:9/")
+    code, out, err = cli("deps", "--project-dir", root)
+    assert code == 0, err
+    assert f"already installed at {commit}" in out and "acme/utils 1.4.0 already" in out

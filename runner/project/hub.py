@@ -179,8 +179,8 @@ def resolve(entries: list[dict[str, Any]], registry: Registry, where: str) -> li
     wanted: dict[str, list[Specifier]] = {}
     prerelease: dict[str, bool] = {}
     pins: dict[str, Pin] = {}
-    queue = [(str(e["package"]), e.get("version"), bool(e.get("install-prerelease")), where)
-             for e in entries]
+    queue = [(str(e["package"]), e.get("version"), bool(e.get("install-prerelease")),
+              str(e.get("_from") or where)) for e in entries]
     while queue:
         package, version, pre, source = queue.pop(0)
         wanted.setdefault(package, []).extend(specifiers(package, version, source))

@@ -70,105 +70,9 @@ def _describe(spec: dict[str, Any]) -> tuple[str, str]:
 
 
 def install(root: Path, settings: dict[str, Any]) -> list[tuple[str, Path, str]]:
-    """`runner deps`: installs the packages into dbt_packages/: a local: package as a
-    symbolic link to its folder, as dbt makes (a copy where links are not possible); a
-    git: package cloned with git, at its `revision:`, from its `subdirectory:`, copied
-    without .git; a hub package (package:) at the version package-lock.yml pins while
-    it matches packages.yml, else resolved through the hub (runner/project/hub.py), and
-    package-lock.yml written as dbt writes it. Returns (package name, installed path,
-    how). Hub packages are resolved before anything is installed."""
-    from runner.project import hub
-    file_name, specs = read_package_specs(root)
-    if file_name is None:
-        return []
-    unsupported = [_describe(s) for s in specs
-                   if "local" not in s and "git" not in s and "package" not in s]
-    if unsupported:
-        named = ", ".join(f"'{name}' ({kind})" for kind, name in unsupported)
-        raise ProjectError(f"cannot install {named}: the runner installs local:, git: and "
-                           f"hub (package:) entries. Nothing was installed.",
-                           path=file_name,
-                           hint="use a git: entry with the package's repository and a "
-                                "revision:, or install it into dbt_packages/ yourself.")
-    target = install_path(root, settings)
-    registry = hub.Registry()
-    digest = lock_hash(specs)
-    locked = read_lock(root, digest)
-    hub_specs = [s for s in specs if "package" in s]
-    if locked is not None and all(p.name and (target / p.name / "dbt_project.yml").is_file()
-                                  for p in locked):
-        pins, ready = locked, {p.package for p in locked}
-    else:
-        try:
-            pins, ready = hub.resolve(hub_specs, registry, file_name), set()
-        except hub.Unreachable as exc:
-            raise ProjectError(f"{exc.message} Nothing was installed.", path=file_name,
-                               hint=exc.hint) from None
-    installed, lock_entries = [], []
-    for spec in specs:
-        if "git" in spec:
-            installed.append(_install_git(spec, target, file_name))
-            lock_entries.append({**{k: spec[k] for k in ("git", "revision", "subdirectory")
-                                    if k in spec}, "name": installed[-1][0]})
-        elif "local" in spec:
-            source = (root / str(spec["local"])).resolve()
-            name = _package_name(source, f"local package '{spec['local']}'", file_name)
-            dest = _clear(target / name)
-            try:
-                dest.symlink_to(source, target_is_directory=True)
-                how = "linked"
-            except OSError:
-                shutil.copytree(source, dest)
-                how = "copied"
-            installed.append((name, dest, how))
-            lock_entries.append({"local": spec["local"], "name": name})
-    for pin in pins:
-        what = f"hub package {pin.package} {pin.version}"
-        if pin.package in ready:
-            installed.append((pin.name, target / pin.name,
-                              f"{what} already installed (package-lock.yml)"))
-        else:
-            dest = hub.install_pin(pin, registry, target)
-            installed.append((pin.name, dest, what))
-        lock_entries.append({"package": pin.package, "version": pin.version,
-                             "name": pin.name})
-    if hub_specs and not ready:
-        _write_lock(root, lock_entries, digest)
-    return installed
-
-
-LOCK_FILE = "package-lock.yml"
-
-
-def lock_hash(specs: list[dict[str, Any]]) -> str:
-    """dbt-core's sha1_hash of the package entries (deps.py's _create_sha1_hash)."""
-    import hashlib
-    import json
-    lines = sorted(json.dumps(spec, sort_keys=True, default=str) for spec in specs)
-    return hashlib.sha1("\n".join(lines).encode("utf-8")).hexdigest()
-
-
-def read_lock(root: Path, digest: str) -> list[Any] | None:
-    """The hub pins of package-lock.yml when it was written for these entries (its
-    sha1_hash), else None."""
-    from runner.project.hub import Pin
-    path = root / LOCK_FILE
-    doc = (read_yaml(path) or {}) if path.is_file() else {}
-    if not isinstance(doc, dict) or doc.get("sha1_hash") != digest:
-        return None
-    pins = []
-    for entry in doc.get("packages") or []:
-        if isinstance(entry, dict) and "package" in entry:
-            pins.append(Pin(str(entry["package"]), str(entry.get("version")),
-                            str(entry.get("name") or str(entry["package"]).split("/")[-1])))
-    return pins
-
-
-def _write_lock(root: Path, entries: list[dict[str, Any]], digest: str) -> None:
-    import yaml
-    text = yaml.safe_dump({"packages": entries, "sha1_hash": digest}, sort_keys=False,
-                          default_flow_style=False)
-    (root / LOCK_FILE).write_text(text, encoding="utf-8")
+    """`runner deps`: see runner/project/deps.py."""
+    from runner.project.deps import install as install_all
+    return install_all(root, settings)
 
 
 def _package_name(folder: Path, what: str, file_name: str) -> str:
@@ -194,7 +98,9 @@ def _clear(dest: Path) -> Path:
     return dest
 
 
-def _install_git(spec: dict[str, Any], target: Path, file_name: str) -> tuple[str, Path, str]:
+def _install_git(spec: dict[str, Any], target: Path,
+                 file_name: str) -> tuple[str, Path, str, str]:
+    """Clones the package; returns its name, folder, how, and the commit installed."""
     import os
     import subprocess
     import tempfile
@@ -202,7 +108,7 @@ def _install_git(spec: dict[str, Any], target: Path, file_name: str) -> tuple[st
     what = f"git package '{url}'" + (f" at revision {revision!r}" if revision else "")
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
 
-    def git(*args: str) -> None:
+    def git(*args: str) -> str:
         try:
             done = subprocess.run(["git", *args], capture_output=True, text=True, env=env,
                                   timeout=600)
@@ -217,17 +123,19 @@ def _install_git(spec: dict[str, Any], target: Path, file_name: str) -> tuple[st
             raise ProjectError(f"cannot install {what}: git {args[0]} failed: {reason}",
                                path=file_name, hint="check the URL and the revision, and "
                                "that the network (or the repository's folder) is reachable.")
+        return done.stdout.strip()
 
     with tempfile.TemporaryDirectory() as tmp:
         checkout = Path(tmp) / "repo"
         git("clone", "--quiet", url, str(checkout))
         if revision is not None:
             git("-C", str(checkout), "checkout", "--quiet", str(revision))
+        commit = git("-C", str(checkout), "rev-parse", "HEAD")
         source = checkout / str(spec.get("subdirectory") or ".")
         name = _package_name(source, what, file_name)
         dest = _clear(target / name)
         shutil.copytree(source, dest, ignore=shutil.ignore_patterns(".git"))
-    return name, dest, "cloned" + (f" at {revision}" if revision else "")
+    return name, dest, "cloned" + (f" at {revision}" if revision else ""), commit
 
 
 def deps(project_dir: str | Path) -> list[tuple[str, Path, str]]:

@@ -37,7 +37,7 @@ SOURCES = """
       - name: crm
         tables:
           - name: people
-            meta:
+            config:
               external_location: "read_csv('data/{name}.tsv', delim = '\\t', header = true)"
 """
 
@@ -47,6 +47,7 @@ def test_external_locations_are_read_as_dbt_duckdb_reads_them(make_project, quer
     db = root / "db.duckdb"
     result = build(root, db_path=db)          # no raw folder: none is needed
     assert result.ok, result.summary()
+    assert not result.warnings            # meta and config keys acted on
     assert query(db, "select * from main.joined order by id") == \
         [(1, 10, 7, "Ada"), (2, 20, None, None)]
     # a plain location is quoted (DuckDB reads it by its extension), anchored at the

@@ -22,13 +22,16 @@ _FIRST_LITERAL = re.compile(r"^(\s*[A-Za-z_][A-Za-z0-9_]*\s*\(\s*)'((?:[^']|'')*
 
 
 def merged_meta(source: dict[str, Any], table: dict[str, Any]) -> dict[str, Any]:
-    """dbt's precedence: source meta, source config.meta, table meta, table config.meta."""
+    """dbt's precedence: source meta, source config.meta, table meta, table config.meta;
+    then, as dbt-duckdb, the table's other config keys (config: {external_location: })."""
     merged: dict[str, Any] = {}
     for entry in (source, table):
-        for meta in (entry.get("meta"), (entry.get("config") or {}).get("meta")
-                     if isinstance(entry.get("config"), dict) else None):
+        config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+        for meta in (entry.get("meta"), config.get("meta")):
             if isinstance(meta, dict):
                 merged.update(meta)
+    config = table.get("config") if isinstance(table.get("config"), dict) else {}
+    merged.update({k: v for k, v in config.items() if k != "meta"})
     return merged
 
 

@@ -23,8 +23,9 @@ IMPLEMENTED: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "column": {"name", "description", "data_tests", "tests"},
     # sources: a source, its tables, their meta (runner extensions) and columns
     "source": {"name", "description", "schema", "tables", "meta"},
-    "source_table": {"name", "description", "identifier", "meta", "columns"},
+    "source_table": {"name", "description", "identifier", "meta", "columns", "config"},
     "source_table_meta": {"optional_columns", "folder", "external_location", "formatter"},
+    "source_config": {"meta", "external_location", "formatter"},     # dbt-duckdb's
     "source_column": {"name", "description"},
     # configs: config(), config: in YAML, +key in dbt_project.yml
     "model_config": {"materialized", "schema", "alias", "tags", "enabled", "unique_key",
@@ -126,6 +127,8 @@ class KeyChecker:
                 self.keys(table, "source_table", tab, tab_what)
                 self.keys(table.get("meta"), "source_table_meta", tab + ("meta",),
                           f"meta of {tab_what}")
+                self.keys(table.get("config"), "source_config", tab + ("config",),
+                          f"config of {tab_what}")
                 for k, column in _entries(table, "columns"):
                     self.keys(column, "source_column", tab + ("columns", k),
                               f"column {column.get('name')} of {tab_what}")

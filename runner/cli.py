@@ -327,8 +327,7 @@ def deps(project_dir: ProjectDir = Path("."), vars: Vars = None,
     """
     from runner.project.packages import deps as install
     _dbt_flags(profiles_dir, target, profile)
-    _vars(vars)           # checked; packages.yml is not rendered with vars
-    installed = install(project_dir)
+    installed = install(project_dir, _vars(vars))
     if not installed:
         typer.echo("no packages to install (no packages: in packages.yml or "
                    "dependencies.yml).")

@@ -209,3 +209,16 @@ def test_a_git_package_s_own_hub_packages_are_installed_and_locked(hub, make_pro
     code, out, err = cli("deps", "--project-dir", root)
     assert code == 0, err
     assert f"already installed at {commit}" in out and "acme/utils 1.4.0 already" in out
+
+
+def test_packages_yml_is_rendered_with_env_var_and_vars(make_project, cli,
+                                                        monkeypatch) -> None:
+    make_project({"dbt_project.yml": "name: my_pkg\n"}, name="my_pkg")
+    monkeypatch.setenv("PKG_PARENT", "..")
+    root = make_project({"packages.yml": "packages:\n"
+                         "  - local: \"{{ env_var('PKG_PARENT') }}/{{ var('pkg') }}\"\n"})
+    code, out, err = cli("deps", "--project-dir", root, "--vars", "{pkg: my_pkg}")
+    assert code == 0, err
+    assert (root / "dbt_packages" / "my_pkg").resolve() == (root.parent / "my_pkg").resolve()
+    code, out, err = cli("deps", "--project-dir", root)
+    assert code == 2 and "pkg" in err and "packages.yml" in err and "Traceback" not in err

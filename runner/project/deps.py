@@ -67,11 +67,50 @@ def _git_key(entry: dict[str, Any]) -> tuple[str, str]:
     return str(entry["git"]), str(entry.get("subdirectory") or "")
 
 
-def install(root: Path, settings: dict[str, Any]) -> list[tuple[str, Path, str]]:
+def render_specs(specs: list[dict[str, Any]], cli_vars: dict[str, Any],
+                 file_name: str) -> list[dict[str, Any]]:
+    """The entries with their Jinja rendered as dbt renders packages.yml: env_var() and
+    var() (the --vars only: the project's vars are not in scope there, as in dbt)."""
+    import os
+
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined)
+    missing = object()
+
+    def lookup(kind: str, table: dict, name: str, default: Any) -> Any:
+        if name in table:
+            return table[name]
+        if default is missing:
+            raise ProjectError(f"{file_name} uses {kind}({name!r}), which is not set.",
+                               path=file_name, hint="set it (--vars for var(), the "
+                                                    "environment for env_var()) or give a "
+                                                    "default.")
+        return default
+
+    def render(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: render(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [render(v) for v in value]
+        if not isinstance(value, str) or ("{{" not in value and "{%" not in value):
+            return value
+        try:
+            return env.from_string(value).render(
+                env_var=lambda n, d=missing: lookup("env_var", dict(os.environ), n, d),
+                var=lambda n, d=missing: lookup("var", cli_vars, n, d))
+        except jinja2.TemplateError as exc:
+            raise ProjectError(f"cannot render {value!r}: {exc}.", path=file_name) from None
+    return [render(spec) for spec in specs]
+
+
+def install(root: Path, settings: dict[str, Any],
+            cli_vars: dict[str, Any] | None = None) -> list[tuple[str, Path, str]]:
     """Installs the packages; returns (package name, installed path, how) for each."""
     file_name, specs = read_package_specs(root)
     if file_name is None:
         return []
+    specs = render_specs(specs, cli_vars or {}, file_name)
     _check_kinds(specs, file_name)
     target = install_path(root, settings)
     registry = hub.Registry()

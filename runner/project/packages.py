@@ -69,10 +69,11 @@ def _describe(spec: dict[str, Any]) -> tuple[str, str]:
     return "unknown", str(spec)
 
 
-def install(root: Path, settings: dict[str, Any]) -> list[tuple[str, Path, str]]:
+def install(root: Path, settings: dict[str, Any],
+            cli_vars: dict[str, Any] | None = None) -> list[tuple[str, Path, str]]:
     """`runner deps`: see runner/project/deps.py."""
     from runner.project.deps import install as install_all
-    return install_all(root, settings)
+    return install_all(root, settings, cli_vars)
 
 
 def _package_name(folder: Path, what: str, file_name: str) -> str:
@@ -138,12 +139,13 @@ def _install_git(spec: dict[str, Any], target: Path,
     return name, dest, "cloned" + (f" at {revision}" if revision else ""), commit
 
 
-def deps(project_dir: str | Path) -> list[tuple[str, Path, str]]:
-    """`runner deps` for the project in `project_dir`."""
+def deps(project_dir: str | Path,
+         cli_vars: dict[str, Any] | None = None) -> list[tuple[str, Path, str]]:
+    """`runner deps` for the project in `project_dir` (`cli_vars`: --vars)."""
     root = Path(project_dir).resolve()
     project_file = root / "dbt_project.yml"
     settings = (read_yaml(project_file) or {}) if project_file.exists() else {}
-    return install(root, settings if isinstance(settings, dict) else {})
+    return install(root, settings if isinstance(settings, dict) else {}, cli_vars)
 
 
 def installed_packages(root: Path, settings: dict[str, Any]) -> list[Path]:

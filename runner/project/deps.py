@@ -183,7 +183,10 @@ def install(root: Path, settings: dict[str, Any],
             if not pin.tarball:
                 meta = _versions(registry, pin.package, file_name).get(pin.version) or {}
                 pin.tarball = str((meta.get("downloads") or {}).get("tarball") or "")
-            folder = hub.install_pin(pin, registry, target)
+            try:
+                folder = hub.install_pin(pin, registry, target)
+            except hub.Unreachable as exc:
+                raise ProjectError(exc.message, path=file_name, hint=exc.hint) from None
             installed.append((pin.name, folder, what))
         lock_entries.append({"package": pin.package, "version": pin.version,
                              "name": pin.name})

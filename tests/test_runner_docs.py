@@ -74,7 +74,10 @@ def test_doc_is_rendered_into_descriptions_and_comments(make_project, query) -> 
 def test_docs_blocks_of_a_package(make_project) -> None:
     make_project({"dbt_project.yml": "name: my_pkg\n",
                   "models/pkg.md": "{% docs shared %}From the package.{% enddocs %}\n"
-                                   "{% docs own %}The package's own.{% enddocs %}"},
+                                   "{% docs own %}The package's own.{% enddocs %}",
+                  "models/p.sql": "select 1 as y",
+                  "models/p.yml": "version: 2\nmodels:\n  - name: p\n"
+                                  "    description: \"{{ doc('shared') }} {{ doc('own') }}\"\n"},
                  name="my_pkg")
     root = make_project({
         "dbt_project.yml": "name: proj\n",
@@ -90,8 +93,11 @@ def test_docs_blocks_of_a_package(make_project) -> None:
     })
     from runner.project.packages import deps
     deps(root)
-    assert load_project(root).models["a"].description == \
+    project = load_project(root)
+    assert project.models["a"].description == \
         "From the project. / From the package. / The package's own."
+    # in the package's own YAML too, the project's block overrides the package's, as dbt
+    assert project.models["p"].description == "From the project. The package's own."
 
 
 def test_an_unknown_doc_names_the_yaml_file_and_the_doc(make_project, cli) -> None:

@@ -51,7 +51,9 @@ def hub(tmp_path, monkeypatch):
             archive = root / "tarballs" / owner / name / f"{version}.tar.gz"
             archive.parent.mkdir(parents=True, exist_ok=True)
             archive.write_bytes(_tarball(f"{name}-{version}", files))
-            listing[version] = {"id": f"{package}/{version}", "name": name,
+            # the hub's name of a version is its project's name (dbt_utils)
+            project_name = yaml.safe_load(files["dbt_project.yml"])["name"]
+            listing[version] = {"id": f"{package}/{version}", "name": project_name,
                                 "version": version, "packages": deps,
                                 "downloads": {"tarball": f"{base}tarballs/{owner}/{name}/"
                                                          f"{version}.tar.gz"}}
@@ -152,10 +154,16 @@ def test_without_the_network_a_hub_package_is_a_clear_error(make_project, cli,
 
 def test_a_package_installed_at_its_locked_version_needs_no_network(hub, make_project, cli,
                                                                    monkeypatch) -> None:
-    hub("acme/utils", {"1.0.0": (_pkg("acme_utils", "1.0.0"), [])})
+    hub("acme/utils", {v: (_pkg("acme_utils", v), []) for v in ("0.9.0", "1.0.0", "1.1.0")})
     root = make_project({"packages.yml": "packages:\n  - package: acme/utils\n"
-                                         "    version: 1.0.0\n"})
+                                         "    version: 0.9.0\n"})
     assert cli("deps", "--project-dir", root)[0] == 0
+    # another version asked for: installed over the one there
+    (root / "packages.yml").write_text("packages:\n  - package: acme/utils\n"
+                                       "    version: 1.0.0\n")
+    code, out, err = cli("deps", "--project-dir", root)
+    assert code == 0 and "already" not in out, out + err
+    assert "'1.0.0'" in (root / "dbt_packages" / "acme_utils" / "macros" / "v.sql").read_text()
     monkeypatch.setenv("DBT_PACKAGE_HUB_URL", "http://127.0.0.1:9/")
     code, out, err = cli("deps", "--project-dir", root)
     assert code == 0, err

@@ -3,7 +3,8 @@ docs-paths (by default its model, seed, test, macro and analysis paths) and of e
 installed package's, and `{{ doc('name') }}` / `{{ doc('package', 'name') }}` in YAML
 descriptions (models, columns, seeds, sources), rendered into the description text, so
 that DuckDB's comments get the text. A doc is looked up as dbt-core's resolve_doc does:
-the named package; else the describing package, then the project, then any package."""
+the named package; else the project (which overrides a package's), then the describing
+package, then any package."""
 
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ def render_descriptions(project: Any, settings: dict[str, Any]) -> None:
                                    f"description of {what}.", path=where)
             name = args[-1]
             order = [args[0]] if len(args) == 2 else \
-                list(dict.fromkeys([package or project.name, project.name, *docs]))
+                list(dict.fromkeys([project.name, package or project.name, *docs]))
             for candidate in order:
                 if name in docs.get(candidate, {}):
                     return docs[candidate][name]

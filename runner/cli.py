@@ -22,7 +22,9 @@ Db = Annotated[Optional[Path], typer.Option(
 RawDir = Annotated[Optional[Path], typer.Option(
     "--raw-dir", help="The raw landing zone (default: <project>/data/raw, else the sample).")]
 Select = Annotated[Optional[list[str]], typer.Option(
-    "--select", "-s", help="dbt selectors: model, +model, model+, tag:x, path:models/x.")]
+    "--select", "-s", "--models", "-m",
+    help="dbt selectors: model, +model, model+, tag:x, path:models/x (several: "
+         "-s 'a b' or -s a b).")]
 Exclude = Annotated[Optional[list[str]], typer.Option(
     "--exclude", help="Selectors to leave out.")]
 Vars = Annotated[Optional[str], typer.Option(
@@ -225,8 +227,9 @@ def seed(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = N
 def compile_(project_dir: ProjectDir = Path("."), select: Select = None,
              exclude: Exclude = None, vars: Vars = None,
              full_refresh: FullRefresh = False, fail_fast: FailFast = False,
-             target_path: TargetPath = None, profiles_dir: ProfilesDir = None,
-             target: Target = None, profile: Profile = None) -> None:
+             target_path: TargetPath = None, threads: Threads = None,
+             profiles_dir: ProfilesDir = None, target: Target = None,
+             profile: Profile = None) -> None:
     """Render and check the models' SQL into target/compiled without running it.
 
     It stops at the first error, with or without --fail-fast.
@@ -234,6 +237,8 @@ def compile_(project_dir: ProjectDir = Path("."), select: Select = None,
     """
     from runner.api import compile_project
     _dbt_flags(profiles_dir, target, profile)
+    if threads is not None:
+        _warn(f"--threads {threads} is not acted on by compile: it runs no model.")
     for name, path in compile_project(project_dir, _vars(vars), select, exclude,
                                       on_warning=_warn, full_refresh=full_refresh,
                                       target_path=target_path).items():
@@ -432,7 +437,29 @@ def report(kind: Annotated[str, typer.Argument(help="charging-sessions or roamin
     typer.echo(message)
 
 
+_MULTI = {"--select", "-s", "--exclude", "--models", "-m"}
+
+
+def _dbt_argv(argv: list[str]) -> list[str]:
+    """dbt's `--select a b c`: the words after --select or --exclude, up to the next
+    option, are one selection (the runner's `--select "a b c"`)."""
+    out: list[str] = []
+    words: list[str] | None = None
+    for arg in argv:
+        if words is not None and not arg.startswith("-"):
+            words.append(arg)
+            continue
+        if words:
+            out.append(" ".join(words))
+        words = [] if arg in _MULTI else None
+        out.append(arg)
+    if words:
+        out.append(" ".join(words))
+    return out
+
+
 def main() -> None:
+    sys.argv[1:] = _dbt_argv(sys.argv[1:])
     try:
         app()
     except RunnerError as exc:

@@ -64,3 +64,20 @@ def test_x_stops_at_the_first_failure(make_project, cli) -> None:
     code, out, err = cli("run", "--project-dir", root, "--db", root / "db.duckdb", "-x")
     assert code == 1
     assert "--fail-fast" in out and "SKIP" in out
+
+
+def test_select_takes_several_values_after_one_flag_as_dbt(make_project, cli) -> None:
+    root = make_project({**FILES, "models/c.sql": "select 3 as z"})
+    code, out, err = cli("ls", "--project-dir", root, "--select", "a", "c", "--exclude",
+                         "b", "s")
+    assert code == 0, err
+    assert [line.split()[1] for line in out.splitlines()] == ["a", "c"]
+    code, out, err = cli("ls", "--project-dir", root, "-m", "b", "s")     # dbt's old -m
+    assert sorted(line.split()[1] for line in out.splitlines()) == ["b", "s"]
+
+
+def test_compile_accepts_threads(make_project, cli) -> None:
+    root = make_project(FILES)
+    code, out, err = cli("compile", "--project-dir", root, "--threads", "4")
+    assert code == 0, err
+    assert "--threads 4 is not acted on" in err

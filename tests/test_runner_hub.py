@@ -230,3 +230,13 @@ def test_packages_yml_is_rendered_with_env_var_and_vars(make_project, cli,
     assert (root / "dbt_packages" / "my_pkg").resolve() == (root.parent / "my_pkg").resolve()
     code, out, err = cli("deps", "--project-dir", root)
     assert code == 2 and "pkg" in err and "packages.yml" in err and "Traceback" not in err
+
+
+def test_a_package_the_hub_does_not_have_is_named(hub, make_project, cli) -> None:
+    hub("acme/utils", {"1.0.0": (_pkg("acme_utils", "1.0.0"), [])})
+    root = make_project({"packages.yml": "packages:\n  - package: acme/utlis\n"
+                                         "    version: 1.0.0\n"})
+    code, out, err = cli("deps", "--project-dir", root)
+    assert code == 2
+    assert "'acme/utlis' was not found" in err and "Traceback" not in err
+    assert "packages.yml" in err

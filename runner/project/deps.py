@@ -164,6 +164,7 @@ def install(root: Path, settings: dict[str, Any],
         if nested_file is not None:
             where_nested = f"{folder.relative_to(root).as_posix()}/{nested_file}" \
                 if folder.is_relative_to(root) else str(folder / nested_file)
+            nested = render_specs(nested, cli_vars or {}, where_nested)
             _check_kinds(nested, where_nested)
             queue += [(s, folder, where_nested) for s in nested if "package" not in s]
             hub_entries += [{**s, "_from": where_nested} for s in nested if "package" in s]
@@ -203,6 +204,9 @@ def _resolve(entries: list[dict[str, Any]], registry: hub.Registry, file_name: s
         done = " Nothing was installed." if nothing_installed else \
             " The local: and git: packages were installed; no hub package was."
         raise ProjectError(exc.message + done, path=file_name, hint=exc.hint) from None
+    except ProjectError as exc:
+        exc.path = exc.path or file_name           # the file that asks for the package
+        raise
 
 
 def _versions(registry: hub.Registry, package: str, file_name: str) -> dict[str, Any]:

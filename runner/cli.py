@@ -337,7 +337,8 @@ def deps(project_dir: ProjectDir = Path("."), vars: Vars = None,
         typer.echo("no packages to install (no packages: in packages.yml or "
                    "dependencies.yml).")
     for name, path, how in installed:
-        typer.echo(f"installed {name}: {how} as {path}")
+        typer.echo(f"{name}: {how}, in {path}" if "already installed" in how else
+                   f"installed {name}: {how} as {path}")
 
 
 @app.command()

@@ -199,8 +199,12 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         result.raw_dir = str(raw) if raw else None
         from runner.publish.serving import settings as publish_settings
         # An installed package may be a link to a folder elsewhere (runner deps).
-        restrict(con, [project.root, db.parent, publish_settings(project, db, vars)[0]] +
-                 ([raw] if raw else []) + list(project.packages.values()))
+        allowed = [project.root, db.parent, publish_settings(project, db, vars)[0]] + \
+            ([raw] if raw else []) + list(project.packages.values())
+        restrict(con, allowed)
+        from runner.project.external import check_readable
+        check_readable([project.sources[k] for k in sorted(used_sources)], allowed,
+                       project.root)
         executor = Executor(con, project.root, full_refresh)
         executor_box.append(executor)
         # Compile and check everything before anything runs.

@@ -64,3 +64,23 @@ def test_an_unknown_key_in_a_location_names_the_yaml_file(make_project, cli) -> 
     assert code == 2
     assert "models/sources.yml" in err and "folder_name" in err and "shop.orders" in err
     assert "Traceback" not in err
+
+
+def test_a_location_outside_the_readable_folders_is_an_error_before_anything_runs(
+        make_project, cli, tmp_path) -> None:
+    outside = tmp_path / "elsewhere" / "x.csv"
+    outside.parent.mkdir()
+    outside.write_text("a\n1\n")
+    root = make_project({
+        "models/s.yml": f"version: 2\nsources:\n  - name: s\n    tables:\n      - name: x\n"
+                        f"        meta: {{external_location: '{outside}'}}\n",
+        "models/m.sql": "{{ config(materialized='table') }}\nselect * from {{ source('s', 'x') }}",
+        "models/first.sql": "{{ config(materialized='table') }}\nselect 1 as y"})
+    code, out, err = cli("run", "--project-dir", root, "--db", root / "db.duckdb")
+    assert code == 2
+    assert "models/s.yml" in err and "s.x" in err and str(outside) in err
+    assert "OK" not in out              # nothing ran
+    # with the raw folder there, it is read
+    code, out, err = cli("run", "--project-dir", root, "--db", root / "db.duckdb",
+                         "--raw-dir", outside.parent)
+    assert code == 0, out + err

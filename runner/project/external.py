@@ -78,3 +78,25 @@ def _anchored(path: str, root: Path) -> str:
     if "://" in path or Path(path).is_absolute():
         return path
     return str(root / path)
+
+
+def check_readable(tables: list[Any], allowed: list[Path], root: Path) -> None:
+    """A ProjectError naming the first source table whose external_location is a file
+    outside the folders the runner's DuckDB reads (checked before anything runs)."""
+    folders = [Path(d).resolve() for d in allowed]
+    for table in tables:
+        match = _FIRST_LITERAL.match(table.external or "") or \
+            re.match(r"^()'((?:[^']|'')*)'$", table.external or "")
+        if not match or "://" in match.group(2):
+            continue
+        path = Path(match.group(2).replace("''", "'")).resolve()
+        if not any(path.is_relative_to(folder) for folder in folders):
+            where = table.yaml_path.relative_to(root).as_posix() \
+                if table.yaml_path.is_relative_to(root) else str(table.yaml_path)
+            raise ProjectError(f"the external_location of source {table.source}."
+                               f"{table.name}, {path}, is outside the folders the runner "
+                               f"reads: the project, the raw folder and the database's "
+                               f"folder; nothing was run.", path=where,
+                               hint="move the file below the project (a relative location "
+                                    "is taken from the project folder), or put it in the "
+                                    "--raw-dir folder.")

@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from runner.cli_flags import (Profile, ProfilesDir, Target, TargetPath, Threads, dbt_argv,
+                              dbt_flags as _dbt_flags)
 from runner.errors import RunnerError
 
 # rich_markup_mode=None: click's own help layout, where a flag reads as a flag (typer's
@@ -33,18 +35,6 @@ FullRefresh = Annotated[bool, typer.Option(
     "--full-refresh", help="Rebuild incremental models from scratch.")]
 FailFast = Annotated[bool, typer.Option(
     "--fail-fast", "-x", help="Stop at the first failing node.")]
-# dbt's flags for what the runner has its own way of doing (see _dbt_flags)
-ProfilesDir = Annotated[Optional[Path], typer.Option(
-    "--profiles-dir", help="dbt's; not acted on: the runner reads no profiles.yml (--db).")]
-Target = Annotated[Optional[str], typer.Option(
-    "--target", "-t", help="dbt's; not acted on: the runner reads no profiles.yml (--db).")]
-Profile = Annotated[Optional[str], typer.Option(
-    "--profile", help="dbt's; not acted on: the runner reads no profiles.yml (--db).")]
-TargetPath = Annotated[Optional[Path], typer.Option(
-    "--target-path", help="Where target/ goes (run_results.json, compiled/), from the "
-                          "project folder, as dbt's.")]
-Threads = Annotated[Optional[int], typer.Option(
-    "--threads", min=1, help="DuckDB's threads (default: the cores).")]
 MemoryLimit = Annotated[Optional[str], typer.Option(
     "--memory-limit", help="DuckDB memory limit, e.g. 8GB (spills to disk beyond it).")]
 
@@ -117,17 +107,6 @@ def _progress(result, index: int, total: int) -> None:
 
 def _warn(message: str) -> None:
     typer.echo(f"warning: {message}", err=True)
-
-
-def _dbt_flags(profiles_dir: Path | None = None, target: str | None = None,
-               profile: str | None = None) -> None:
-    """dbt's connection flags: accepted, and said not to be acted on."""
-    for flag, value in (("--profiles-dir", profiles_dir), ("--target", target),
-                        ("--profile", profile)):
-        if value is not None:
-            _warn(f"{flag} {value} is not acted on: the runner reads no profiles.yml; "
-                  "it builds the DuckDB file given with --db (default "
-                  "<project>/<name>.duckdb).")
 
 
 def _run(command: str, project_dir: Path, db: Path | None, raw_dir: Path | None,
@@ -438,29 +417,8 @@ def report(kind: Annotated[str, typer.Argument(help="charging-sessions or roamin
     typer.echo(message)
 
 
-_MULTI = {"--select", "-s", "--exclude", "--models", "-m"}
-
-
-def _dbt_argv(argv: list[str]) -> list[str]:
-    """dbt's `--select a b c`: the words after --select or --exclude, up to the next
-    option, are one selection (the runner's `--select "a b c"`)."""
-    out: list[str] = []
-    words: list[str] | None = None
-    for arg in argv:
-        if words is not None and not arg.startswith("-"):
-            words.append(arg)
-            continue
-        if words:
-            out.append(" ".join(words))
-        words = [] if arg in _MULTI else None
-        out.append(arg)
-    if words:
-        out.append(" ".join(words))
-    return out
-
-
 def main() -> None:
-    sys.argv[1:] = _dbt_argv(sys.argv[1:])
+    sys.argv[1:] = dbt_argv(sys.argv[1:])
     try:
         app()
     except RunnerError as exc:

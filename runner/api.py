@@ -29,7 +29,8 @@ class Session:
 
     def __init__(self, project_dir: str | Path = ".", vars: dict | None = None,
                  full_refresh: bool = False, exists: Callable[[Node], bool] | None = None,
-                 which: str = "compile", on_warning: Callable[[str], None] | None = None):
+                 which: str = "compile", on_warning: Callable[[str], None] | None = None,
+                 target_path: str | Path | None = None):
         from runner.jinja.render import Renderer
         from runner.project.keys import WarningLog
         from runner.project.typed_vars import check_vars
@@ -37,7 +38,7 @@ class Session:
         self.project: Project = load_project(project_dir)
         check_vars(self.project, vars or {})
         self.log = WarningLog(on_warning)
-        self.target = self.project.root / "target"
+        self.target = self.project.root / (target_path or "target")   # dbt's --target-path
         self.renderer = Renderer(self.project, vars or {}, exists=exists,
                                  full_refresh=full_refresh, run_started_at=self.started,
                                  which=which,
@@ -67,6 +68,9 @@ class Session:
         for node in self.project.models.values():
             if node.materialized == "incremental":
                 incremental_plan(node)
+        from runner.execute.seeds import render_seed_configs
+        render_seed_configs(self.project.seeds, lambda text, node: self.renderer.render_string(
+            text, f"seed {node.name}", node.rel_path).sql)
         apply_naming(self.renderer, list(self.project.nodes.values()))
         seen: dict[str, int] = {}
         for test in self.project.tests:
@@ -151,7 +155,8 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
             full_refresh: bool = False, fail_fast: bool = False,
             on_result: Callable | None = None, on_note: Callable | None = None,
             memory_limit: str | None = None, threads: int | None = None,
-            on_warning: Callable[[str], None] | None = None) -> RunResult:
+            on_warning: Callable[[str], None] | None = None,
+            target_path: str | Path | None = None) -> RunResult:
     """build | run | seed | test: compile, check, then run the selected nodes in order."""
     from runner.jinja.compile import compile_models, compile_test
     from runner.engines.duckdb import connect, restrict
@@ -164,7 +169,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         return bool(executor_box) and executor_box[0].exists(node)
 
     session = Session(project_dir, vars, full_refresh, exists, which=command,
-                      on_warning=on_warning)
+                      on_warning=on_warning, target_path=target_path)
     project = session.project
     result = RunResult(command, started_at=session.started.isoformat())
     result.warnings = session.log.messages
@@ -203,8 +208,12 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         classify_sources(con, project, raw)
         from runner.publish.serving import settings as publish_settings
         # An installed package may be a link to a folder elsewhere (runner deps).
-        restrict(con, [project.root, db.parent, publish_settings(project, db, vars)[0]] +
-                 ([raw] if raw else []) + list(project.packages.values()))
+        allowed = [project.root, db.parent, publish_settings(project, db, vars)[0]] + \
+            ([raw] if raw else []) + list(project.packages.values())
+        restrict(con, allowed)
+        from runner.project.external import check_readable
+        check_readable([project.sources[k] for k in sorted(used_sources)], allowed,
+                       project.root)
         executor = Executor(con, project.root, full_refresh)
         executor_box.append(executor)
         # Compile and check everything before anything runs.
@@ -340,11 +349,13 @@ def publish(project_dir: str | Path = ".", *args: Any, **kwargs: Any):
 
 def compile_project(project_dir: str | Path = ".", vars: dict | None = None,
                     select: list[str] | None = None, exclude: list[str] | None = None,
-                    on_warning: Callable[[str], None] | None = None
+                    on_warning: Callable[[str], None] | None = None,
+                    full_refresh: bool = False, target_path: str | Path | None = None
                     ) -> dict[str, Path | None]:
     """Render and check the selected models; write them to target/compiled."""
     from runner.jinja.compile import compile_models
-    session = Session(project_dir, vars, on_warning=on_warning)
+    session = Session(project_dir, vars, full_refresh, on_warning=on_warning,
+                      target_path=target_path)
     project = session.project
     from runner.jinja.columns import check_columns
     chosen = session.select(select, exclude)

@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from runner.cli_flags import (Profile, ProfilesDir, Target, TargetPath, Threads, dbt_argv,
+                              dbt_flags as _dbt_flags)
 from runner.errors import RunnerError
 
 # rich_markup_mode=None: click's own help layout, where a flag reads as a flag (typer's
@@ -22,7 +24,9 @@ Db = Annotated[Optional[Path], typer.Option(
 RawDir = Annotated[Optional[Path], typer.Option(
     "--raw-dir", help="The raw landing zone (default: <project>/data/raw, else the sample).")]
 Select = Annotated[Optional[list[str]], typer.Option(
-    "--select", "-s", help="dbt selectors: model, +model, model+, tag:x, path:models/x.")]
+    "--select", "-s", "--models", "-m",
+    help="dbt selectors: model, +model, model+, tag:x, path:models/x (several: "
+         "-s 'a b' or -s a b).")]
 Exclude = Annotated[Optional[list[str]], typer.Option(
     "--exclude", help="Selectors to leave out.")]
 Vars = Annotated[Optional[str], typer.Option(
@@ -30,7 +34,7 @@ Vars = Annotated[Optional[str], typer.Option(
 FullRefresh = Annotated[bool, typer.Option(
     "--full-refresh", help="Rebuild incremental models from scratch.")]
 FailFast = Annotated[bool, typer.Option(
-    "--fail-fast", help="Stop at the first failing node.")]
+    "--fail-fast", "-x", help="Stop at the first failing node.")]
 MemoryLimit = Annotated[Optional[str], typer.Option(
     "--memory-limit", help="DuckDB memory limit, e.g. 8GB (spills to disk beyond it).")]
 
@@ -108,12 +112,15 @@ def _warn(message: str) -> None:
 def _run(command: str, project_dir: Path, db: Path | None, raw_dir: Path | None,
          select: list[str] | None, exclude: list[str] | None, vars: str | None,
          full_refresh: bool = False, fail_fast: bool = False,
-         memory_limit: str | None = None) -> None:
+         memory_limit: str | None = None, dbt: tuple = (), target_path: Path | None = None,
+         threads: int | None = None) -> None:
     from runner.api import execute
+    _dbt_flags(*dbt)
     result = execute(command, project_dir, raw_dir=raw_dir, db_path=db, vars=_vars(vars),
                      select=select, exclude=exclude, full_refresh=full_refresh,
                      fail_fast=fail_fast, on_result=_progress, memory_limit=memory_limit,
-                     on_note=lambda note: typer.echo(f"note: {note}"), on_warning=_warn)
+                     on_note=lambda note: typer.echo(f"note: {note}"), on_warning=_warn,
+                     target_path=target_path, threads=threads)
     typer.echo(result.summary())
     typer.echo(f"database: {result.db_path}")
     if not result.ok:
@@ -137,76 +144,111 @@ def _published(published) -> None:
 def build(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = None,
           select: Select = None, exclude: Exclude = None, vars: Vars = None,
           full_refresh: FullRefresh = False, fail_fast: FailFast = False,
-          memory_limit: MemoryLimit = None) -> None:
+          memory_limit: MemoryLimit = None, target_path: TargetPath = None,
+          threads: Threads = None, profiles_dir: ProfilesDir = None, target: Target = None,
+          profile: Profile = None) -> None:
     """Seeds, models and data tests in graph order.
 
     Example: runner build --raw-dir data/raw --vars '{report_time: 2024-10-01T00:00:00Z}'
     """
     _run("build", project_dir, db, raw_dir, select, exclude, vars, full_refresh, fail_fast,
-         memory_limit)
+         memory_limit, (profiles_dir, target, profile), target_path, threads)
 
 
 @app.command()
 def run(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = None,
         select: Select = None, exclude: Exclude = None, vars: Vars = None,
         full_refresh: FullRefresh = False, fail_fast: FailFast = False,
-        memory_limit: MemoryLimit = None) -> None:
+        memory_limit: MemoryLimit = None, target_path: TargetPath = None,
+        threads: Threads = None, profiles_dir: ProfilesDir = None, target: Target = None,
+        profile: Profile = None) -> None:
     """Models only, in graph order.
 
     Example: runner run --select +charging_sessions_cpo
     """
     _run("run", project_dir, db, raw_dir, select, exclude, vars, full_refresh, fail_fast,
-         memory_limit)
+         memory_limit, (profiles_dir, target, profile), target_path, threads)
 
 
 @app.command()
 def test(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = None,
          select: Select = None, exclude: Exclude = None, vars: Vars = None,
-         fail_fast: FailFast = False, memory_limit: MemoryLimit = None) -> None:
+         fail_fast: FailFast = False, memory_limit: MemoryLimit = None,
+         target_path: TargetPath = None, threads: Threads = None,
+         profiles_dir: ProfilesDir = None, target: Target = None,
+         profile: Profile = None) -> None:
     """Data tests against the tables already built.
 
     Example: runner test --select charging_sessions_cpo
     """
     _run("test", project_dir, db, raw_dir, select, exclude, vars, fail_fast=fail_fast,
-         memory_limit=memory_limit)
+         memory_limit=memory_limit, dbt=(profiles_dir, target, profile),
+         target_path=target_path, threads=threads)
 
 
 @app.command()
-def seed(project_dir: ProjectDir = Path("."), db: Db = None, select: Select = None,
-         exclude: Exclude = None, vars: Vars = None,
-         full_refresh: FullRefresh = False) -> None:
-    """Load the CSV files in seeds/ into tables (each is replaced whole, with or
-    without --full-refresh).
+def seed(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = None,
+         select: Select = None, exclude: Exclude = None, vars: Vars = None,
+         full_refresh: FullRefresh = False, fail_fast: FailFast = False,
+         memory_limit: MemoryLimit = None, target_path: TargetPath = None,
+         threads: Threads = None, profiles_dir: ProfilesDir = None, target: Target = None,
+         profile: Profile = None) -> None:
+    """Load the CSV files in seeds/ into tables (each is replaced whole, so
+    --full-refresh changes nothing; --raw-dir is accepted like the other commands').
 
     Example: runner seed --select vat_rates
     """
-    _run("seed", project_dir, db, None, select, exclude, vars, full_refresh)
+    _run("seed", project_dir, db, raw_dir, select, exclude, vars, full_refresh, fail_fast,
+         memory_limit, (profiles_dir, target, profile), target_path, threads)
 
 
 @app.command("compile")
 def compile_(project_dir: ProjectDir = Path("."), select: Select = None,
-             exclude: Exclude = None, vars: Vars = None) -> None:
+             exclude: Exclude = None, vars: Vars = None,
+             full_refresh: FullRefresh = False, fail_fast: FailFast = False,
+             target_path: TargetPath = None, threads: Threads = None,
+             profiles_dir: ProfilesDir = None, target: Target = None,
+             profile: Profile = None) -> None:
     """Render and check the models' SQL into target/compiled without running it.
 
+    It stops at the first error, with or without --fail-fast.
     Example: runner compile --select stg_raw__charging_sessions
     """
     from runner.api import compile_project
+    _dbt_flags(profiles_dir, target, profile)
+    if threads is not None:
+        _warn(f"--threads {threads} is not acted on by compile: it runs no model.")
     for name, path in compile_project(project_dir, _vars(vars), select, exclude,
-                                      on_warning=_warn).items():
+                                      on_warning=_warn, full_refresh=full_refresh,
+                                      target_path=target_path).items():
         typer.echo(f"{name}: {path}")
 
 
 @app.command("ls")
 def ls(project_dir: ProjectDir = Path("."), select: Select = None,
-       exclude: Exclude = None, vars: Vars = None) -> None:
-    """List the models and seeds, in build order.
+       exclude: Exclude = None, vars: Vars = None, fail_fast: FailFast = False,
+       target_path: TargetPath = None, profiles_dir: ProfilesDir = None,
+       target: Target = None, profile: Profile = None) -> None:
+    """List the models and seeds, in build order (`runner list` too, as dbt's).
 
-    Example: runner ls --select tag:report
+    It writes nothing under target/. Example: runner ls --select tag:report
     """
     from runner.api import list_nodes
+    _dbt_flags(profiles_dir, target, profile)
     for node in list_nodes(project_dir, select, exclude, _vars(vars), on_warning=_warn):
         typer.echo(f"{node['kind']:5} {node['name']:40} {node['materialized']:11} "
                    f"{node['relation']}")
+
+
+@app.command("list", hidden=True)
+def list_(project_dir: ProjectDir = Path("."), select: Select = None,
+          exclude: Exclude = None, vars: Vars = None, fail_fast: FailFast = False,
+          target_path: TargetPath = None, profiles_dir: ProfilesDir = None,
+          target: Target = None, profile: Profile = None) -> None:
+    """The same as runner ls, by dbt's other name. Example: runner list --select tag:report
+    """
+    ls(project_dir, select, exclude, vars, fail_fast, target_path, profiles_dir, target,
+       profile)
 
 
 @app.command()
@@ -257,20 +299,25 @@ def publish(project_dir: ProjectDir = Path("."), db: Db = None, vars: Vars = Non
 
 
 @app.command()
-def deps(project_dir: ProjectDir = Path(".")) -> None:
+def deps(project_dir: ProjectDir = Path("."), vars: Vars = None,
+         fail_fast: FailFast = False, profiles_dir: ProfilesDir = None,
+         target: Target = None, profile: Profile = None) -> None:
     """Install the packages of packages.yml (or dependencies.yml) into dbt_packages/.
 
     A local: package is linked there (copied where a link cannot be made), as dbt does;
-    a git: package is cloned at its revision: (from its subdirectory:); hub packages are
-    not installed yet (an error names them, nothing is installed). Example: runner deps
+    a git: package is cloned at its revision: (from its subdirectory:); a hub package
+    (package: owner/name, version:) is resolved through dbt's package hub and unpacked,
+    and package-lock.yml written. Example: runner deps
     """
     from runner.project.packages import deps as install
-    installed = install(project_dir)
+    _dbt_flags(profiles_dir, target, profile)
+    installed = install(project_dir, _vars(vars))
     if not installed:
         typer.echo("no packages to install (no packages: in packages.yml or "
                    "dependencies.yml).")
     for name, path, how in installed:
-        typer.echo(f"installed {name}: {how} as {path}")
+        typer.echo(f"{name}: {how}, in {path}" if "already installed" in how else
+                   f"installed {name}: {how} as {path}")
 
 
 @app.command()
@@ -371,6 +418,7 @@ def report(kind: Annotated[str, typer.Argument(help="charging-sessions or roamin
 
 
 def main() -> None:
+    sys.argv[1:] = dbt_argv(sys.argv[1:])
     try:
         app()
     except RunnerError as exc:

@@ -34,8 +34,9 @@ def test_boolean_flags_show_as_flags_without_a_value() -> None:
         for param in command.params:
             if getattr(param, "is_flag", False):
                 flags_seen += 1
+                # a short alias (-x) is listed first: "-x, --fail-fast"
                 line = next(line for line in text.splitlines()
-                            if line.lstrip().startswith(param.opts[0]))
+                            if re.match(r"\s*(-\w, )?" + re.escape(param.opts[0]), line))
                 # the option's name (and its off switch, if any) is followed by its
                 # help text or the end of the line, not by a value
                 off = (r"(\s/\s" + re.escape(param.secondary_opts[0]) + ")?"

@@ -104,13 +104,13 @@ def test_the_project_overrides_a_package_macro_through_dispatch(with_package) ->
     assert compile_sql("{{ my_pkg.shout('x') }}", with_package) == "upper(x)"
 
 
-def test_a_hub_package_is_a_clear_error(make_project, cli) -> None:
+def test_a_tarball_package_is_a_clear_error(make_project, cli) -> None:
     root = make_project({"packages.yml": "packages:\n  - local: ../x\n"
-                                         "  - package: dbt-labs/dbt_utils\n"
-                                         "    version: 1.3.0\n"})
+                                         "  - tarball: https://example.com/p.tar.gz\n"
+                                         "    name: p\n"})
     code, out, err = cli("deps", "--project-dir", root)
     assert code == 2
-    assert "'dbt-labs/dbt_utils' (package)" in err and "not implemented" in err
+    assert "'https://example.com/p.tar.gz' (tarball)" in err
     assert "packages.yml" in err and "Traceback" not in err
     assert not (root / "dbt_packages").exists()
 

@@ -18,6 +18,7 @@ from runner.jinja.compile import Compiled
 from runner.errors import ExecutionError
 from runner.project.loader import Node, incremental_plan
 from runner.jinja.render import quote_ident, relation_name
+from runner.execute.seeds import seed_select
 from runner.execute.sources import sql_literal
 
 FAILURE_SAMPLE = 5
@@ -134,15 +135,13 @@ class Executor:
         delimiter = str(node.config.get("delimiter") or ",")
         options = f"header = true, delim = {sql_literal(delimiter)}, quote = '\"', " \
                   "strict_mode = true"
+        if types:
+            listed = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in types.items())
+            options += f", types = {{{listed}}}"
+        read = f"read_csv({sql_literal(str(node.path))}, {options})"
         with self._timing(result):
             try:
-                types = self._seed_types(node.path, options, types)
-                if types:
-                    listed = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}"
-                                       for k, v in types.items())
-                    options += f", types = {{{listed}}}"
-                select = f"select * from read_csv({sql_literal(str(node.path))}, {options})"
-                result.rows = self._replace_table(node, select)
+                result.rows = self._replace_table(node, seed_select(self.con, node, read))
                 result.message = f"{result.rows} rows"
             except duckdb.Error as exc:
                 result.status = "error"
@@ -150,16 +149,6 @@ class Executor:
                                   f"{_first_lines(str(exc))}. Check the CSV and its "
                                   "column_types.")
         return result
-
-    def _seed_types(self, path: Path, options: str, types: dict) -> dict:
-        """column_types, and INTEGER for the other columns DuckDB reads as BIGINT: dbt
-        types a seed's whole-number columns `integer` (dbt-adapters' SQLAdapter, which
-        dbt-duckdb keeps), decimals `float8` (DOUBLE, as DuckDB reads them)."""
-        given = {str(k).lower() for k in types}
-        found = self.con.execute(f"describe select * from read_csv("
-                                 f"{sql_literal(str(path))}, {options})").fetchall()
-        return {**{name: "INTEGER" for name, kind, *_ in found
-                   if kind == "BIGINT" and name.lower() not in given}, **types}
 
     def _materialize(self, node: Node, sql: str, hooks: Hooks = ((), ())) -> int | None:
         kind = node.materialized

@@ -35,8 +35,8 @@ def classify_sources(con: duckdb.DuckDBPyConnection, project: Project,
         has_folder = raw_dir is not None and (raw_dir / table.folder).is_dir()
         key = (table.schema.lower(), table.folder.lower())
         runner_view = (table.schema.lower(), f"{table.folder}__files".lower()) in existing
-        table.relation = not has_folder and (key in made or (key in existing
-                                                             and not runner_view))
+        table.relation = (table.external is None and not has_folder
+                          and (key in made or (key in existing and not runner_view)))
         if table.relation:
             continue
         node = made.get((table.schema.lower(), table.name.lower()))

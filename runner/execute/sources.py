@@ -290,6 +290,7 @@ def prepare_sources(con: duckdb.DuckDBPyConnection, raw_dir: Path | None,
     record and checks every file again; the file's row is then replaced.
 
     Returns notes for the user: per table, the files that changed since their check."""
+    tables = [t for t in tables if t.external is None]     # read where they are
     if not tables:
         return []
     if raw_dir is None:

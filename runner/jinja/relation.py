@@ -28,8 +28,10 @@ class Relation(Mapping):
     _KEYS = ("database", "schema", "identifier", "type", "metadata")
 
     def __init__(self, schema: str, identifier: str, cte: bool = False,
-                 database: str | None = None, type: str | None = None):
+                 database: str | None = None, type: str | None = None,
+                 external: str | None = None):
         self.database = database
+        self.external = external      # a source's external_location (dbt-duckdb), as SQL
         self.schema = schema
         self.identifier = identifier
         self.name = identifier
@@ -60,9 +62,11 @@ class Relation(Mapping):
 
     def incorporate(self, type: str | None = None, **kwargs: Any) -> "Relation":
         return Relation(self.schema, self.identifier, self.cte, self.database,
-                        type or self.type)
+                        type or self.type, self.external)
 
     def __str__(self) -> str:
+        if self.external:
+            return self.external
         if self.cte:
             return ephemeral_cte_name(self.identifier)
         return relation_name(self.schema, self.identifier)

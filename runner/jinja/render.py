@@ -172,13 +172,17 @@ class Renderer:
 
     def _source(self, source_name: str, table_name: str) -> Relation:
         table = self._source_table(source_name, table_name)
-        return Relation(table.schema, table.folder if table.relation else table.name)
+        return Relation(table.schema, table.folder if table.relation else table.name,
+                        external=table.external)
 
     def _source_files(self, source_name: str, table_name: str) -> Relation:
         """The view of the files in the source's folder: `_source_file` (as the source
         view's rows carry it), `size_bytes`, `modified_at`, `row_count` (as the file's
         check counted it). Listing it reads no file."""
         table = self._source_table(source_name, table_name)
+        if table.external:
+            raise RenderError(f"source_files() lists a raw folder's files, not "
+                              f"{source_name}.{table_name}'s external_location.")
         return Relation(table.schema, files_view_name(table.name))
 
     def _source_table(self, source_name: str, table_name: str) -> SourceTable:

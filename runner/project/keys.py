@@ -13,7 +13,7 @@ IMPLEMENTED: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     # dbt_project.yml, top level ("version" is the project's own, nothing to act on)
     "dbt_project": {"name", "version", "config-version", "model-paths", "macro-paths",
                     "seed-paths", "test-paths", "vars", "models", "seeds", "dispatch",
-                    "packages-install-path"},
+                    "packages-install-path", "docs-paths"},
     # a YAML property file, top level
     "property_file": {"version", "models", "seeds", "sources"},
     # an entry of models: / seeds: / columns:
@@ -22,15 +22,17 @@ IMPLEMENTED: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
              "column_types"},
     "column": {"name", "description", "data_tests", "tests"},
     # sources: a source, its tables, their meta (runner extensions) and columns
-    "source": {"name", "description", "schema", "tables"},
-    "source_table": {"name", "description", "identifier", "meta", "columns"},
-    "source_table_meta": {"optional_columns", "folder"},
+    "source": {"name", "description", "schema", "tables", "meta"},
+    "source_table": {"name", "description", "identifier", "meta", "columns", "config"},
+    "source_table_meta": {"optional_columns", "folder", "external_location", "formatter"},
+    "source_config": {"meta", "external_location", "formatter"},     # dbt-duckdb's
     "source_column": {"name", "description"},
     # configs: config(), config: in YAML, +key in dbt_project.yml
     "model_config": {"materialized", "schema", "alias", "tags", "enabled", "unique_key",
                      "incremental_strategy", "pre_hook", "post_hook", "pre-hook",
                      "post-hook", "data_tests_where"},
-    "seed_config": {"schema", "alias", "tags", "column_types", "delimiter", "enabled"},
+    "seed_config": {"schema", "alias", "tags", "column_types", "delimiter", "enabled",
+                    "quote_columns"},
     "test_config": {"severity", "where", "tags", "error_if", "warn_if"},
     # the arguments of each generic data test
     "test:unique": {"column_name"},
@@ -126,6 +128,8 @@ class KeyChecker:
                 self.keys(table, "source_table", tab, tab_what)
                 self.keys(table.get("meta"), "source_table_meta", tab + ("meta",),
                           f"meta of {tab_what}")
+                self.keys(table.get("config"), "source_config", tab + ("config",),
+                          f"config of {tab_what}")
                 for k, column in _entries(table, "columns"):
                     self.keys(column, "source_column", tab + ("columns", k),
                               f"column {column.get('name')} of {tab_what}")

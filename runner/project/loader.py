@@ -135,6 +135,8 @@ def load_project(root: str | Path = ".", as_package: bool = False) -> Project:
                       read_dispatch(settings, "dbt_project.yml"))
     if not as_package:
         join_packages(project, settings, lambda folder: load_project(folder, as_package=True))
+        from runner.project.docs import render_descriptions
+        render_descriptions(project, settings)
     return project
 
 

@@ -69,6 +69,7 @@ class SourceTable:
     description: str = ""
     # an existing relation `schema.folder` (dbt's meaning), not a folder of files
     relation: bool = False
+    external: str | None = None   # dbt-duckdb's meta.external_location, as SQL
 
 
 @dataclass

@@ -69,41 +69,11 @@ def _describe(spec: dict[str, Any]) -> tuple[str, str]:
     return "unknown", str(spec)
 
 
-def install(root: Path, settings: dict[str, Any]) -> list[tuple[str, Path, str]]:
-    """`runner deps`: installs the packages into dbt_packages/: a local: package as a
-    symbolic link to its folder, as dbt makes (a copy where links are not possible); a
-    git: package cloned with git, at its `revision:`, from its `subdirectory:`, copied
-    without .git. Returns (package name, installed path, how). A hub entry (package:)
-    stops it before anything is installed."""
-    file_name, specs = read_package_specs(root)
-    if file_name is None:
-        return []
-    unsupported = [_describe(s) for s in specs if "local" not in s and "git" not in s]
-    if unsupported:
-        named = ", ".join(f"'{name}' ({kind})" for kind, name in unsupported)
-        raise ProjectError(f"cannot install {named}: the runner installs local: and git: "
-                           f"packages; installing hub packages (dbt's package index, over "
-                           f"the network) is not implemented yet. Nothing was installed.",
-                           path=file_name,
-                           hint="use a git: entry with the package's repository and a "
-                                "revision:, or install it into dbt_packages/ yourself.")
-    target = install_path(root, settings)
-    installed = []
-    for spec in specs:
-        if "git" in spec:
-            installed.append(_install_git(spec, target, file_name))
-            continue
-        source = (root / str(spec["local"])).resolve()
-        name = _package_name(source, f"local package '{spec['local']}'", file_name)
-        dest = _clear(target / name)
-        try:
-            dest.symlink_to(source, target_is_directory=True)
-            how = "linked"
-        except OSError:
-            shutil.copytree(source, dest)
-            how = "copied"
-        installed.append((name, dest, how))
-    return installed
+def install(root: Path, settings: dict[str, Any],
+            cli_vars: dict[str, Any] | None = None) -> list[tuple[str, Path, str]]:
+    """`runner deps`: see runner/project/deps.py."""
+    from runner.project.deps import install as install_all
+    return install_all(root, settings, cli_vars)
 
 
 def _package_name(folder: Path, what: str, file_name: str) -> str:
@@ -129,7 +99,9 @@ def _clear(dest: Path) -> Path:
     return dest
 
 
-def _install_git(spec: dict[str, Any], target: Path, file_name: str) -> tuple[str, Path, str]:
+def _install_git(spec: dict[str, Any], target: Path,
+                 file_name: str) -> tuple[str, Path, str, str]:
+    """Clones the package; returns its name, folder, how, and the commit installed."""
     import os
     import subprocess
     import tempfile
@@ -137,7 +109,7 @@ def _install_git(spec: dict[str, Any], target: Path, file_name: str) -> tuple[st
     what = f"git package '{url}'" + (f" at revision {revision!r}" if revision else "")
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
 
-    def git(*args: str) -> None:
+    def git(*args: str) -> str:
         try:
             done = subprocess.run(["git", *args], capture_output=True, text=True, env=env,
                                   timeout=600)
@@ -152,25 +124,28 @@ def _install_git(spec: dict[str, Any], target: Path, file_name: str) -> tuple[st
             raise ProjectError(f"cannot install {what}: git {args[0]} failed: {reason}",
                                path=file_name, hint="check the URL and the revision, and "
                                "that the network (or the repository's folder) is reachable.")
+        return done.stdout.strip()
 
     with tempfile.TemporaryDirectory() as tmp:
         checkout = Path(tmp) / "repo"
         git("clone", "--quiet", url, str(checkout))
         if revision is not None:
             git("-C", str(checkout), "checkout", "--quiet", str(revision))
+        commit = git("-C", str(checkout), "rev-parse", "HEAD")
         source = checkout / str(spec.get("subdirectory") or ".")
         name = _package_name(source, what, file_name)
         dest = _clear(target / name)
         shutil.copytree(source, dest, ignore=shutil.ignore_patterns(".git"))
-    return name, dest, "cloned" + (f" at {revision}" if revision else "")
+    return name, dest, "cloned" + (f" at {revision}" if revision else ""), commit
 
 
-def deps(project_dir: str | Path) -> list[tuple[str, Path, str]]:
-    """`runner deps` for the project in `project_dir`."""
+def deps(project_dir: str | Path,
+         cli_vars: dict[str, Any] | None = None) -> list[tuple[str, Path, str]]:
+    """`runner deps` for the project in `project_dir` (`cli_vars`: --vars)."""
     root = Path(project_dir).resolve()
     project_file = root / "dbt_project.yml"
     settings = (read_yaml(project_file) or {}) if project_file.exists() else {}
-    return install(root, settings if isinstance(settings, dict) else {})
+    return install(root, settings if isinstance(settings, dict) else {}, cli_vars)
 
 
 def installed_packages(root: Path, settings: dict[str, Any]) -> list[Path]:

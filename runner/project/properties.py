@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from runner.errors import ProjectError
+from runner.project.external import external_location
 from runner.project.keys import KeyChecker, Lines
 from runner.project.nodes import Column, Node, SourceTable, TestDef, merge_config
 
@@ -134,7 +135,8 @@ def apply_properties(path: Path, root: Path, models: dict[str, Node], seeds: dic
             sources[key] = SourceTable(
                 key[0], key[1], str(table.get("identifier") or meta.get("folder") or key[1]),
                 str(src.get("schema") or key[0]), columns, required, path,
-                str(table.get("description") or ""))
+                str(table.get("description") or ""),
+                external=external_location(src, table, root, rel))
     return checker.warnings
 
 

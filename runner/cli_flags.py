@@ -1,0 +1,53 @@
+"""dbt's command-line flags that the runner takes as dbt does, or accepts and says it does
+not act on (the runner reads no profiles.yml: its database is --db)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+ProfilesDir = Annotated[Optional[Path], typer.Option(
+    "--profiles-dir", help="dbt's; not acted on: the runner reads no profiles.yml (--db).")]
+Target = Annotated[Optional[str], typer.Option(
+    "--target", "-t", help="dbt's; not acted on: the runner reads no profiles.yml (--db).")]
+Profile = Annotated[Optional[str], typer.Option(
+    "--profile", help="dbt's; not acted on: the runner reads no profiles.yml (--db).")]
+TargetPath = Annotated[Optional[Path], typer.Option(
+    "--target-path", help="Where target/ goes (run_results.json, compiled/), from the "
+                          "project folder, as dbt's.")]
+Threads = Annotated[Optional[int], typer.Option(
+    "--threads", min=1, help="DuckDB's threads (default: the cores).")]
+
+
+def dbt_flags(profiles_dir: Path | None = None, target: str | None = None,
+              profile: str | None = None) -> None:
+    """dbt's connection flags: accepted, and said not to be acted on."""
+    for flag, value in (("--profiles-dir", profiles_dir), ("--target", target),
+                        ("--profile", profile)):
+        if value is not None:
+            typer.echo(f"warning: {flag} {value} is not acted on: the runner reads no "
+                       "profiles.yml; it builds the DuckDB file given with --db (default "
+                       "<project>/<name>.duckdb).", err=True)
+
+
+_MULTI = {"--select", "-s", "--exclude", "--models", "-m"}
+
+
+def dbt_argv(argv: list[str]) -> list[str]:
+    """dbt's `--select a b c`: the words after --select or --exclude, up to the next
+    option, are one selection (the runner's `--select "a b c"`)."""
+    out: list[str] = []
+    words: list[str] | None = None
+    for arg in argv:
+        if words is not None and not arg.startswith("-"):
+            words.append(arg)
+            continue
+        if words:
+            out.append(" ".join(words))
+        words = [] if arg in _MULTI else None
+        out.append(arg)
+    if words:
+        out.append(" ".join(words))
+    return out

@@ -10,7 +10,7 @@
    differ.
 
 dbt is installed once into its own virtual environment (--dbt-venv, default
-bench/out/dbt-venv) with pinned versions, and the same DuckDB version as the runner's.
+bench/out/dbt-venv-1.11) with pinned versions, and the same DuckDB version as the runner's.
 
     python bench/vs_dbt.py [--sizes 1 20 100] [--repeat 3]
     python bench/vs_dbt.py --reports [--sessions 100000] [--skip-overhead]
@@ -39,8 +39,8 @@ sys.path.insert(0, str(BENCH))
 
 from runner_overhead import write_project  # noqa: E402
 
-DBT_CORE = "1.10.23"
-DBT_DUCKDB = "1.10.1"
+DBT_CORE = "1.11.16"
+DBT_DUCKDB = "1.11.1"
 REPORT_TIME = "2025-01-01T00:00:00Z"
 REPORT_TABLES = ["reports.charging_sessions_cpo", "reports.roaming_sessions_cpo"]
 
@@ -83,8 +83,17 @@ def dbt_venv(venv: Path) -> Path:
     return dbt
 
 
-def dbt_env() -> dict[str, str]:
+def tool_env() -> dict[str, str]:
+    """The environment both tools run in: this one, but Python writes its bytecode
+    (PYTHONDONTWRITEBYTECODE unset), as in an ordinary install, so that neither tool
+    compiles its modules again in every run (pip compiled dbt's when it installed them)."""
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def dbt_env() -> dict[str, str]:
+    env = tool_env()
     env.update(DBT_SEND_ANONYMOUS_USAGE_STATS="False", DBT_VERSION_CHECK="False",
                DO_NOT_TRACK="1", DBT_USE_COLORS="False")
     return env
@@ -109,7 +118,8 @@ def run(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, subp
     started = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
-        done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
+        done = subprocess.run(cmd, cwd=cwd, env=env or tool_env(), capture_output=True,
+                              text=True,
                               timeout=TIMEOUT)
     except subprocess.TimeoutExpired as exc:
         out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) \
@@ -346,7 +356,7 @@ def main() -> None:
                         help=f"the var report_time of both builds (default {REPORT_TIME})")
     parser.add_argument("--report-repeat", type=int, default=1,
                         help="runs of the report build, median reported (default 1)")
-    parser.add_argument("--dbt-venv", type=Path, default=BENCH / "out" / "dbt-venv")
+    parser.add_argument("--dbt-venv", type=Path, default=BENCH / "out" / "dbt-venv-1.11")
     parser.add_argument("--work-dir", type=Path,
                         help="keep the projects and DuckDB files here (default: a temp dir)")
     parser.add_argument("--timeout", type=float, default=TIMEOUT,

@@ -199,9 +199,9 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         executor = Executor(con, project.root, full_refresh)
         executor_box.append(executor)
         # Compile and check everything before anything runs.
-        compiled = compile_models(project, session.renderer, models, session.target)
+        compiled = compile_models(project, session.renderer, models, session.target, con)
         compiled_tests = {t.name: compile_test(project, session.renderer, t,
-                                               session.test_sql[t.name], session.target)
+                                               session.test_sql[t.name], session.target, con)
                           for t in tests}
         session.flush_warnings()
         from runner.jinja.columns import check_columns, database_columns

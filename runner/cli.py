@@ -9,10 +9,11 @@ from typing import Annotated, Optional
 import typer
 
 from runner.errors import RunnerError
+from runner.plain_options import PlainGroup
 
 # rich_markup_mode=None: click's own help layout, where a flag reads as a flag (typer's
 # rich panels print a type after every option, `--full-refresh <bool>` included).
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(cls=PlainGroup, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   rich_markup_mode=None,
                   help="Build the CPO report models into DuckDB, test them and export them.")
 
@@ -368,7 +369,19 @@ def report(kind: Annotated[str, typer.Argument(help="charging-sessions or roamin
     typer.echo(message)
 
 
+def _only_command(args: list[str]) -> list:
+    """The commands `app` builds for this command line: only the one named first, if one
+    is. Typer turns each command's signature into its options when the app is called, and
+    doing so for all of them was a tenth of a one-model build. Help, --version and a
+    mistyped command see them all."""
+    names = {info.name or typer.main.get_command_name(info.callback.__name__): info
+             for info in app.registered_commands}
+    return [names[args[0]]] if args and args[0] in names else app.registered_commands
+
+
 def main() -> None:
+    every = app.registered_commands
+    app.registered_commands = _only_command(sys.argv[1:])
     try:
         app()
     except RunnerError as exc:
@@ -377,6 +390,8 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted: tables being built were left as they were.", err=True)
         sys.exit(130)
+    finally:
+        app.registered_commands = every
 
 
 if __name__ == "__main__":

@@ -205,7 +205,8 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                           for t in tests}
         session.flush_warnings()
         from runner.jinja.columns import check_columns, database_columns
-        check_columns(project, compiled, seeds, database_columns(con), session.log.add)
+        check_columns(project, compiled, seeds, lambda: database_columns(con),
+                      session.log.add)
         from runner.execute.sources import prepare_sources
         sources = [project.sources[k] for k in sorted(used_sources)]
         for note in prepare_sources(con, raw, sources, recheck=full_refresh):

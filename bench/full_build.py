@@ -34,12 +34,12 @@ sys.path.insert(0, str(BENCH))
 import floor  # noqa: E402
 
 
-def measured(cmd: list[str], cwd: Path) -> tuple[float, float, float, str]:
-    """Wall s, CPU s and peak resident GB of one process, and its output."""
+def measured(cmd: list[str], cwd: Path, log: Path) -> tuple[float, float, float, str]:
+    """Wall s, CPU s and peak resident GB of one process, and its output (also in log)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(":")
     started = time.perf_counter()
-    out = open(cwd / "last-output.txt", "w+")
+    out = open(log, "w+")
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
@@ -88,7 +88,7 @@ def main() -> None:
         for i in range(args.repeat):
             runs["floor"].append(measured(
                 [sys.executable, str(BENCH / "floor.py"), str(raw), str(floor_db),
-                 "--report-time", args.report_time, *limit], work)[:3])
+                 "--report-time", args.report_time, *limit], work, work / "floor.log")[:3])
             for stale in (runner_db, runner_db.with_name(runner_db.name + ".wal")):
                 stale.unlink(missing_ok=True)
             shutil.rmtree(work / "published", ignore_errors=True)
@@ -96,7 +96,7 @@ def main() -> None:
                 [sys.executable, "-m", "runner", "build", "--project-dir", str(REPO),
                  "--raw-dir", str(raw), "--db", str(runner_db),
                  "--vars", json.dumps({"report_time": args.report_time}), *limit],
-                REPO)[:3])
+                REPO, work / "runner.log")[:3])
             parts.append(node_seconds(REPO))
             for name in ("floor", "runner"):
                 wall, cpu, peak = runs[name][-1]

@@ -218,15 +218,16 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         executor_box.append(executor)
         # Compile and check everything before anything runs.
         session.renderer.database.attach(con, db.stem)
-        compiled = compile_models(project, session.renderer, models, session.target)
+        compiled = compile_models(project, session.renderer, models, session.target, con)
         compiled_tests = {t.name: compile_test(project, session.renderer, t,
-                                               session.test_sql[t.name], session.target)
+                                               session.test_sql[t.name], session.target, con)
                           for t in tests}
         session.renderer.database.deferring = False
         asked = session.renderer.database.touched     # compiled again when they run
         session.flush_warnings()
         from runner.jinja.columns import check_columns, database_columns
-        check_columns(project, compiled, seeds, database_columns(con), session.log.add)
+        check_columns(project, compiled, seeds, lambda: database_columns(con),
+                      session.log.add)
         from runner.execute.sources import prepare_sources
         sources = [project.sources[k] for k in sorted(used_sources)
                    if not project.sources[k].relation]

@@ -9,12 +9,13 @@ from typing import Annotated, Optional
 import typer
 
 from runner.cli_flags import (Profile, ProfilesDir, Target, TargetPath, Threads, dbt_argv,
-                              dbt_flags as _dbt_flags)
+                              dbt_flags as _dbt_flags, threads_number)
 from runner.errors import RunnerError
+from runner.plain_options import PlainGroup
 
 # rich_markup_mode=None: click's own help layout, where a flag reads as a flag (typer's
 # rich panels print a type after every option, `--full-refresh <bool>` included).
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(cls=PlainGroup, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   rich_markup_mode=None,
                   help="Build the CPO report models into DuckDB, test them and export them.")
 
@@ -113,14 +114,14 @@ def _run(command: str, project_dir: Path, db: Path | None, raw_dir: Path | None,
          select: list[str] | None, exclude: list[str] | None, vars: str | None,
          full_refresh: bool = False, fail_fast: bool = False,
          memory_limit: str | None = None, dbt: tuple = (), target_path: Path | None = None,
-         threads: int | None = None) -> None:
+         threads: str | None = None) -> None:
     from runner.api import execute
     _dbt_flags(*dbt)
     result = execute(command, project_dir, raw_dir=raw_dir, db_path=db, vars=_vars(vars),
                      select=select, exclude=exclude, full_refresh=full_refresh,
                      fail_fast=fail_fast, on_result=_progress, memory_limit=memory_limit,
                      on_note=lambda note: typer.echo(f"note: {note}"), on_warning=_warn,
-                     target_path=target_path, threads=threads)
+                     target_path=target_path, threads=threads_number(threads))
     typer.echo(result.summary())
     typer.echo(f"database: {result.db_path}")
     if not result.ok:
@@ -216,7 +217,7 @@ def compile_(project_dir: ProjectDir = Path("."), select: Select = None,
     """
     from runner.api import compile_project
     _dbt_flags(profiles_dir, target, profile)
-    if threads is not None:
+    if threads_number(threads) is not None:
         _warn(f"--threads {threads} is not acted on by compile: it runs no model.")
     for name, path in compile_project(project_dir, _vars(vars), select, exclude,
                                       on_warning=_warn, full_refresh=full_refresh,
@@ -417,8 +418,20 @@ def report(kind: Annotated[str, typer.Argument(help="charging-sessions or roamin
     typer.echo(message)
 
 
+def _only_command(args: list[str]) -> list:
+    """The commands `app` builds for this command line: only the one named first, if one
+    is. Typer turns each command's signature into its options when the app is called, and
+    doing so for all of them was a tenth of a one-model build. Help, --version and a
+    mistyped command see them all."""
+    names = {info.name or typer.main.get_command_name(info.callback.__name__): info
+             for info in app.registered_commands}
+    return [names[args[0]]] if args and args[0] in names else app.registered_commands
+
+
 def main() -> None:
     sys.argv[1:] = dbt_argv(sys.argv[1:])
+    every = app.registered_commands
+    app.registered_commands = _only_command(sys.argv[1:])
     try:
         app()
     except RunnerError as exc:
@@ -427,6 +440,8 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted: tables being built were left as they were.", err=True)
         sys.exit(130)
+    finally:
+        app.registered_commands = every
 
 
 if __name__ == "__main__":

@@ -17,8 +17,20 @@ Profile = Annotated[Optional[str], typer.Option(
 TargetPath = Annotated[Optional[Path], typer.Option(
     "--target-path", help="Where target/ goes (run_results.json, compiled/), from the "
                           "project folder, as dbt's.")]
-Threads = Annotated[Optional[int], typer.Option(
-    "--threads", min=1, help="DuckDB's threads (default: the cores).")]
+# text, checked by threads_number: a number option would make typer import pydantic on
+# every command that has one (tests/test_import_cost.py)
+Threads = Annotated[Optional[str], typer.Option(
+    "--threads", metavar="N", help="DuckDB's threads (default: the cores).")]
+
+
+def threads_number(text: str | None) -> int | None:
+    """--threads as a number of at least 1 (a usage error, exit 2, otherwise)."""
+    if text is None:
+        return None
+    if not text.strip().isdigit() or int(text) < 1:
+        raise typer.BadParameter(f"{text!r} is not a whole number of at least 1.",
+                                 param_hint="'--threads'")
+    return int(text)
 
 
 def dbt_flags(profiles_dir: Path | None = None, target: str | None = None,

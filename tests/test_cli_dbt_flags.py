@@ -81,3 +81,11 @@ def test_compile_accepts_threads(make_project, cli) -> None:
     code, out, err = cli("compile", "--project-dir", root, "--threads", "4")
     assert code == 0, err
     assert "--threads 4 is not acted on" in err
+
+
+def test_threads_must_be_a_whole_number_of_at_least_one(make_project, cli) -> None:
+    root = make_project(FILES)
+    for bad in ("0", "two", "-1"):
+        code, out, err = cli("build", "--project-dir", root, "--threads", bad)
+        assert code == 2, (bad, out, err)
+        assert "--threads" in err and "whole number" in err

@@ -63,6 +63,23 @@ BREAKS = [
 ]
 SINGULAR = sorted(p.stem for p in (ROOT / "tests" / "data_tests").glob("*.sql"))
 
+# The CPO view's row-level invariants, one YAML test (one pass over the table): each
+# invariant broken on its own fails it.
+ROW_INVARIANTS = "expression_is_true_charging_sessions_cpo"
+ROW_BREAKS = [
+    ("net + vat = price", f"update {CPO} set net = net + 0.01 where charge_id = 'e_no_method'"),
+    ("duration = stop - start",
+     f"update {CPO} set duration = duration + interval 1 minute "
+     f"where charge_id = 'e_no_method'"),
+    ("energy = meter difference",
+     f"update {CPO} set energy_wh = energy_wh + 1 where charge_id = 'e_no_method'"),
+    ("stop_before_start flagged exactly then",
+     f"update {CPO} set quality_flags = list_append(quality_flags, 'stop_before_start') "
+     f"where charge_id = 'e_no_method'"),
+    ("a priced row has a CPO share",
+     f"update {CPO} set cpo_share = null where charge_id = 'e_no_method'"),
+]
+
 
 @pytest.fixture(scope="module")
 def zone(tmp_path_factory):
@@ -100,3 +117,16 @@ def test_broken_table_fails_its_data_test(zone, tmp_path: Path, name: str,
     with duckdb.connect(str(copy)) as con:
         assert con.execute(statement).fetchone()[0] >= 1, "the break changed no row"
     assert data_test_statuses(copy, raw)[name] == "fail"
+
+
+@pytest.mark.parametrize("statement", [s for _, s in ROW_BREAKS],
+                         ids=[n for n, _ in ROW_BREAKS])
+def test_each_row_invariant_broken_fails_the_one_pass_test(zone, tmp_path: Path,
+                                                          statement: str) -> None:
+    db, raw = zone
+    copy = tmp_path / "broken.duckdb"
+    shutil.copy(db, copy)
+    with duckdb.connect(str(copy)) as con:
+        assert con.execute(statement).fetchone()[0] >= 1, "the break changed no row"
+    statuses = data_test_statuses(copy, raw)
+    assert statuses[ROW_INVARIANTS] == "fail"

@@ -1,5 +1,6 @@
 """Render every selected node to SQL, inline ephemeral models as CTEs, and check the
-SQL's syntax with sqlglot before anything runs."""
+SQL's syntax before anything runs: with DuckDB's own parser, and where it refuses the SQL,
+with sqlglot for a message that names the line (sqlglot is imported only then)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import sqlglot
-from sqlglot.errors import ParseError, TokenError
 
 from runner.errors import ProjectError, SqlSyntaxError
 from runner.project.loader import Node, Project, TestDef
@@ -65,14 +64,19 @@ def strip_trailing_semicolon(sql: str) -> str:
     return re.sub(r";\s*$", "", sql.rstrip())
 
 
-def check_sql(sql: str, label: str, path: str, compiled_path: Path | None) -> None:
-    """One SELECT statement, or a SqlSyntaxError naming the file and line."""
+def check_sql(sql: str, label: str, path: str, compiled_path: Path | None,
+              con: duckdb.DuckDBPyConnection | None = None) -> None:
+    """One SELECT statement, or a SqlSyntaxError naming the file and line. `con`, if
+    given, parses (else DuckDB's default connection, opened for it)."""
+    if _duckdb_select(sql, con):
+        return
+    import sqlglot
+    from sqlglot.errors import ParseError, TokenError
+
     where = f" (compiled: {compiled_path})" if compiled_path else ""
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except (ParseError, TokenError) as exc:
-        if _duckdb_select(sql):
-            return       # valid DuckDB that sqlglot does not know yet
         errors = getattr(exc, "errors", None) or [{}]
         line = errors[0].get("line")
         message = errors[0].get("description") or str(exc).splitlines()[0]
@@ -86,17 +90,15 @@ def check_sql(sql: str, label: str, path: str, compiled_path: Path | None) -> No
                              hint="remove the extra ';' and statements: a model never runs "
                                   "DDL of its own.")
     if not isinstance(statements[0], (sqlglot.exp.Query,)):
-        if _duckdb_select(sql):
-            return
         raise SqlSyntaxError(f"a model must be a SELECT (or WITH ... SELECT), not "
                              f"{statements[0].key.upper()}{where}.", node=label, path=path,
                              hint="write the query only; the runner creates the table or view "
                                   "(a PIVOT goes inside 'select * from (...)').")
 
 
-def _duckdb_select(sql: str) -> bool:
+def _duckdb_select(sql: str, con: duckdb.DuckDBPyConnection | None = None) -> bool:
     try:
-        statements = duckdb.extract_statements(sql)
+        statements = (con or duckdb).extract_statements(sql)
     except duckdb.Error:
         return False
     return len(statements) == 1 and statements[0].type == duckdb.StatementType.SELECT
@@ -121,7 +123,8 @@ def _source_line(sql: str, line: int | None, path: str) -> int | None:
 
 
 def compile_models(project: Project, renderer: Renderer, names: list[str],
-                   target_dir: Path | None) -> dict[str, Compiled]:
+                   target_dir: Path | None,
+                   con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Compiled]:
     """Render the named models (execute=True), inline ephemerals, write and check them."""
     bodies: dict[str, str] = {}
 
@@ -153,19 +156,20 @@ def compile_models(project: Project, renderer: Renderer, names: list[str],
         compiled[name] = Compiled(name, "model", sql, str(node.path), out, node=node,
                                   refs=set(node.refs), pre_hooks=hooks["pre"],
                                   post_hooks=hooks["post"])
-        check_sql(sql, name, str(node.path), out)
+        check_sql(sql, name, str(node.path), out, con)
     return compiled
 
 
 def compile_test(project: Project, renderer: Renderer, test: TestDef, text: str,
-                 target_dir: Path | None) -> Compiled:
+                 target_dir: Path | None,
+                 con: duckdb.DuckDBPyConnection | None = None) -> Compiled:
     sql = strip_trailing_semicolon(renderer.render_test(test, text).sql)
     chain = [r for r in sorted(test.refs)
              if r in project.models and project.models[r].materialized == "ephemeral"]
     sql = inline_ctes(sql, [(r, strip_trailing_semicolon(
         renderer.render_node(project.models[r], execute=True).sql)) for r in chain])
     out = _write(target_dir, f"tests/{test.name}.sql", sql)
-    check_sql(sql, test.name, str(test.path), out)
+    check_sql(sql, test.name, str(test.path), out, con)
     return Compiled(test.name, "test", sql, str(test.path), out, test=test, refs=set(test.refs))
 
 

@@ -1,0 +1,122 @@
+"""Full build against the floor: `runner build` from an empty file, and bench/floor.py.
+
+    python bench/full_build.py [--sizes 1000000 10000000] [--repeat 2]
+                               [--memory-limit 16GB] [--report-time ...]
+
+For each size, a landing zone is generated once (`cpo.sample.generate(out, n, seed=42)`,
+into bench/out/full/raw-<n>/). Then, alternately, `repeat` times each: the floor
+(bench/floor.py, a fresh process writing a new file) and the full `runner build` (a fresh
+process, every model and data test, and its publish, from a deleted database file). Each
+run's wall time, CPU time (user + system of that process alone) and peak resident memory
+(of that process, from wait4) are printed, then the medians and the ratios runner / floor.
+From the runner's target/run_results.json: the seconds in models, in data tests and the
+rest (checking raw files, compiling, publishing). After the first pair, the four tables
+are compared (floor.py --compare: EXCEPT ALL both ways, `_built_at` aside); the script
+exits 1 if they differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+import floor  # noqa: E402
+
+
+def measured(cmd: list[str], cwd: Path, log: Path) -> tuple[float, float, float, str]:
+    """Wall s, CPU s and peak resident GB of one process, and its output (also in log)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(":")
+    started = time.perf_counter()
+    out = open(log, "w+")
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    out.seek(0)
+    text = out.read()
+    out.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n" + "\n".join(text.splitlines()[-30:]))
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024 ** 2, text
+
+
+def landing_zone(n: int) -> Path:
+    raw = BENCH / "out" / "full" / f"raw-{n}"
+    if not (raw / "charging_sessions").is_dir():
+        from cpo.sample import generate
+        print(f"generating {n:,} sessions into {raw} ...", flush=True)
+        generate(raw, n, seed=42)
+    return raw
+
+
+def node_seconds(project: Path) -> dict[str, float]:
+    data = json.loads((project / "target" / "run_results.json").read_text())
+    by_kind: dict[str, float] = {}
+    for node in data["results"]:
+        key = "tests" if node["kind"] == "test" else "models and seeds"
+        by_kind[key] = by_kind.get(key, 0.0) + node["seconds"]
+    by_kind["rest"] = data["seconds"] - sum(by_kind.values())
+    return by_kind
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--memory-limit", default=None)
+    parser.add_argument("--report-time", default="2026-01-01T00:00:00Z")
+    args = parser.parse_args()
+    work = BENCH / "out" / "full"
+    work.mkdir(parents=True, exist_ok=True)
+    limit = ["--memory-limit", args.memory_limit] if args.memory_limit else []
+    for n in args.sizes:
+        raw = landing_zone(n)
+        floor_db, runner_db = work / f"floor-{n}.duckdb", work / f"runner-{n}.duckdb"
+        runs: dict[str, list[tuple[float, float, float]]] = {"floor": [], "runner": []}
+        parts: list[dict[str, float]] = []
+        for i in range(args.repeat):
+            runs["floor"].append(measured(
+                [sys.executable, str(BENCH / "floor.py"), str(raw), str(floor_db),
+                 "--report-time", args.report_time, *limit], work, work / "floor.log")[:3])
+            for stale in (runner_db, runner_db.with_name(runner_db.name + ".wal")):
+                stale.unlink(missing_ok=True)
+            shutil.rmtree(work / "published", ignore_errors=True)
+            runs["runner"].append(measured(
+                [sys.executable, "-m", "runner", "build", "--project-dir", str(REPO),
+                 "--raw-dir", str(raw), "--db", str(runner_db),
+                 "--vars", json.dumps({"report_time": args.report_time}), *limit],
+                REPO, work / "runner.log")[:3])
+            parts.append(node_seconds(REPO))
+            for name in ("floor", "runner"):
+                wall, cpu, peak = runs[name][-1]
+                print(f"{n:,} sessions, run {i + 1}, {name}: {wall:.1f} s wall, "
+                      f"{cpu:.1f} s CPU, peak {peak:.2f} GB", flush=True)
+            if i == 0 and not floor.compare(floor_db, runner_db):
+                sys.exit(f"{n:,} sessions: the floor's tables differ from the runner's")
+        med = {name: [statistics.median(r[k] for r in runs[name]) for k in range(3)]
+               for name in runs}
+        print(f"\n{n:,} sessions, median of {args.repeat} (alternating):")
+        print(f"{'':>8} {'wall s':>8} {'CPU s':>8} {'peak GB':>8}")
+        for name in ("floor", "runner"):
+            print(f"{name:>8} {med[name][0]:>8.1f} {med[name][1]:>8.1f} {med[name][2]:>8.2f}")
+        ratios = [med["runner"][k] / med["floor"][k] for k in range(3)]
+        print(f"{'ratio':>8} {ratios[0]:>7.2f}x {ratios[1]:>7.2f}x {ratios[2]:>7.2f}x")
+        split = {k: statistics.median(p.get(k, 0.0) for p in parts) for k in parts[0]}
+        print("runner build, wall s by part: " + ", ".join(f"{k} {v:.1f}"
+                                                           for k, v in split.items()))
+        print(flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""What a command imports: `runner build` starts in a fresh process every hour, so it
+imports only what it uses (no sqlglot unless a model's SQL fails DuckDB's parser, no
+pydantic behind typer's options), and still converts its options as typer does."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from runner.cli import app
+from runner.errors import SqlSyntaxError
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("sqlglot", "pydantic", "pandas", "pyarrow", "rich")
+
+
+def _imported(*args: str, cwd: Path) -> set[str]:
+    """The modules a fresh `python -X importtime ...` process imported."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-X", "importtime", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines()
+            if line.startswith("import time:") and "|" in line}
+
+
+def _heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in HEAVY)
+
+
+def _one_model_project(root: Path) -> Path:
+    (root / "models").mkdir(parents=True)
+    (root / "models" / "one.sql").write_text("select 1 as id\n")
+    (root / "models" / "two.sql").write_text("with a as (select * from {{ ref('one') }})\n"
+                                             "select id + 1 as id from a\n")
+    return root
+
+
+def test_importing_the_command_imports_nothing_heavy(tmp_path: Path) -> None:
+    assert _heavy(_imported("-c", "import runner.cli", cwd=tmp_path)) == []
+
+
+def test_a_build_imports_neither_sqlglot_nor_pydantic(tmp_path: Path) -> None:
+    project = _one_model_project(tmp_path / "p")
+    modules = _imported("-m", "runner", "build", "--project-dir", str(project),
+                        "--db", str(tmp_path / "p.duckdb"), "--select", "+two",
+                        "--exclude", "two", cwd=tmp_path)
+    assert "runner.jinja.compile" in modules and "duckdb" in modules   # it did build
+    assert _heavy(modules) == []
+
+
+def test_sql_that_duckdb_refuses_is_still_reported_by_line(tmp_path: Path) -> None:
+    project = _one_model_project(tmp_path / "p")
+    (project / "models" / "two.sql").write_text("select 1 as id\nfrom where\n")
+    result = CliRunner().invoke(app, ["compile", "--project-dir", str(project)])
+    assert isinstance(result.exception, SqlSyntaxError), result.output
+    assert "line 2" in str(result.exception) and result.exception.exit_code == 2
+
+
+def test_options_keep_typer_s_conversion_and_errors(tmp_path: Path) -> None:
+    # a number is still checked by typer (pydantic, imported only for it)
+    result = CliRunner().invoke(app, ["generate", "--out", str(tmp_path / "raw"),
+                                      "--sessions", "many"])
+    assert result.exit_code == 2 and "--sessions" in result.output, result.output
+    result = CliRunner().invoke(app, ["generate", "--out", str(tmp_path / "raw"),
+                                      "--sessions", "0"])
+    assert result.exit_code == 2 and "--sessions" in result.output, result.output
+    # text, paths and lists of text arrive as typer gives them
+    project = _one_model_project(tmp_path / "p")
+    result = CliRunner().invoke(app, ["ls", "--project-dir", str(project),
+                                      "--select", "one", "--select", "two"])
+    assert result.exit_code == 0, result.output
+    assert "one" in result.output and "two" in result.output
+
+
+@pytest.mark.parametrize("args", [["build", "--help"], ["--help"], ["buil"]])
+def test_the_command_line_sees_the_commands_it_names(args: list[str]) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "runner", *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+    if args == ["buil"]:
+        assert done.returncode == 2 and "Did you mean 'build'" in done.stderr, done.stderr
+    elif args == ["--help"]:
+        assert done.returncode == 0 and " export " in done.stdout and " report " in done.stdout
+    else:
+        assert done.returncode == 0 and "--full-refresh" in done.stdout

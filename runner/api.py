@@ -33,7 +33,9 @@ class Session:
         from runner.jinja.render import Renderer
         from runner.project.keys import WarningLog
         from runner.project.typed_vars import check_vars
+        import uuid
         self.started = dt.datetime.now(dt.timezone.utc)
+        self.invocation_id = str(uuid.uuid4())
         self.project: Project = load_project(project_dir)
         check_vars(self.project, vars or {})
         self.log = WarningLog(on_warning)
@@ -76,6 +78,17 @@ class Session:
             test.config = {**test.config, **{k: v for k, v in rendered.config.items()}}
             self.test_sql[test.name] = text
             self.tests.append(test)
+
+    def write_artifacts(self, db: Path, compiled: dict | None = None,
+                        compiled_tests: dict | None = None,
+                        result: RunResult | None = None) -> dict:
+        """target/manifest.json, and the run's target/run_results.json."""
+        from runner.artifacts.manifest import Ids, build_manifest, write_json
+        manifest = build_manifest(self, db, self.invocation_id, compiled, compiled_tests)
+        write_json(self.target / "manifest.json", manifest)
+        if result is not None:
+            write_run_results(self.target, result, Ids(self).of, manifest)
+        return manifest
 
     def _graph(self):
         from runner.graph.dag import Graph
@@ -159,7 +172,8 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
     session = Session(project_dir, vars, full_refresh, exists, which=command,
                       on_warning=on_warning)
     project = session.project
-    result = RunResult(command, started_at=session.started.isoformat())
+    result = RunResult(command, started_at=session.started.isoformat(),
+                       invocation_id=session.invocation_id)
     result.warnings = session.log.messages
     order = session.select(select, exclude)
     models = [n for n in order if n in project.models
@@ -223,6 +237,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
 
         def emit(node_result: NodeResult) -> None:
             result.nodes.append(node_result)
+            result.finished.append(dt.datetime.now(dt.timezone.utc))
             if on_result:
                 on_result(node_result, len(result.nodes), total)
             if fail_fast and not node_result.ok and not stop_reason:
@@ -279,7 +294,10 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
     finally:
         con.close()
     result.seconds = time.perf_counter() - started
-    write_run_results(session.target, result)
+    result.args = {"select": list(select or []), "exclude": list(exclude or []),
+                   "vars": vars or {}, "full_refresh": full_refresh, "db": str(db),
+                   "raw_dir": result.raw_dir}
+    session.write_artifacts(db, compiled, compiled_tests, result)
     return result
 
 
@@ -335,6 +353,7 @@ def compile_project(project_dir: str | Path = ".", vars: dict | None = None,
     session.flush_warnings()
     check_columns(project, compiled, [n for n in chosen if n in project.seeds], {},
                   session.log.add)
+    session.write_artifacts(default_db_path(project), compiled)
     return {name: item.compiled_path for name, item in compiled.items()}
 
 
@@ -355,6 +374,7 @@ def list_nodes(project_dir: str | Path = ".", select: list[str] | None = None,
         out.append({"name": name, "kind": node.kind, "materialized": node.materialized,
                     "relation": f"{node.schema}.{node.alias}", "path": node.rel_path,
                     "tags": node.tags, "depends_on": sorted(session.graph.parents[name])})
+    session.write_artifacts(default_db_path(session.project))
     return out
 
 

@@ -96,7 +96,7 @@ def test_each_unimplemented_key_is_warned_once_with_file_line_and_key(shop: Path
     assert result.ok, result.summary()
     assert _lines(result.warnings) == EXPECTED, "\n".join(result.warnings)
     assert len(result.warnings) == len(EXPECTED)
-    saved = json.loads((shop / "target" / "run_results.json").read_text())
+    saved = json.loads((shop / "target" / "runner_results.json").read_text())
     assert saved["warnings"] == result.warnings
 
 

@@ -29,7 +29,8 @@ class Session:
 
     def __init__(self, project_dir: str | Path = ".", vars: dict | None = None,
                  full_refresh: bool = False, exists: Callable[[Node], bool] | None = None,
-                 which: str = "compile", on_warning: Callable[[str], None] | None = None):
+                 which: str = "compile", on_warning: Callable[[str], None] | None = None,
+                 state: str | Path | None = None):
         from runner.jinja.render import Renderer
         from runner.project.keys import WarningLog
         from runner.project.typed_vars import check_vars
@@ -48,6 +49,10 @@ class Session:
         self.test_sql: dict[str, str] = {}
         self._parse()
         self.graph = self._graph()
+        self.db_path = default_db_path(self.project)
+        from runner.graph.state import State, selector_methods
+        self.state = State(state) if state else None
+        self.methods = selector_methods(self.state, self)
         self.flush_warnings()
 
     def flush_warnings(self) -> None:
@@ -99,7 +104,7 @@ class Session:
 
     def select(self, select: list[str] | None, exclude: list[str] | None) -> list[str]:
         from runner.graph.selection import select_nodes
-        chosen = select_nodes(self.project.nodes, self.graph, select, exclude)
+        chosen = select_nodes(self.project.nodes, self.graph, select, exclude, self.methods)
         return [n for n in self.graph.topological_order() if n in chosen]
 
     def tests_for(self, chosen: set[str], select: list[str] | None) -> list[TestDef]:
@@ -157,8 +162,13 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
             full_refresh: bool = False, fail_fast: bool = False,
             on_result: Callable | None = None, on_note: Callable | None = None,
             memory_limit: str | None = None, threads: int | None = None,
-            on_warning: Callable[[str], None] | None = None) -> RunResult:
-    """build | run | seed | test: compile, check, then run the selected nodes in order."""
+            on_warning: Callable[[str], None] | None = None, empty: bool = False,
+            state: str | Path | None = None, defer: bool = False) -> RunResult:
+    """build | run | seed | test: compile, check, then run the selected nodes in order.
+
+    `empty`: every model built with zero rows (refs and sources read none); `state`: a
+    previous run's target/ for state:/result: selectors; `defer`: unselected parents
+    missing from this database are read from the state's database."""
     from runner.jinja.compile import compile_models, compile_test
     from runner.engines.duckdb import connect, restrict
     from runner.execute.materialize import Executor, NodeResult
@@ -170,8 +180,14 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         return bool(executor_box) and executor_box[0].exists(node)
 
     session = Session(project_dir, vars, full_refresh, exists, which=command,
-                      on_warning=on_warning)
+                      on_warning=on_warning, state=state)
     project = session.project
+    session.renderer.empty = empty
+    if defer and session.state is None:
+        from runner.errors import OptionError
+        raise OptionError("--defer reads the parents it does not build from --state, and "
+                          "no --state was given.", hint="pass --state with a previous "
+                                                        "run's target/ folder.")
     result = RunResult(command, started_at=session.started.isoformat(),
                        invocation_id=session.invocation_id)
     result.warnings = session.log.messages
@@ -189,6 +205,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                          if up in project.models and project.models[up].materialized ==
                          "ephemeral" for k in project.models[up].sources}
     db = Path(db_path).resolve() if db_path else default_db_path(project)
+    session.db_path = db
     result.db_path = str(db)
     # Take the database's lock first: a second build stops here, before it touches anything.
     con = connect(db, memory_limit=memory_limit, threads=threads)
@@ -209,9 +226,13 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         from runner.publish.serving import settings as publish_settings
         # An installed package may be a link to a folder elsewhere (runner deps).
         restrict(con, [project.root, db.parent, publish_settings(project, db, vars)[0]] +
-                 ([raw] if raw else []) + list(project.packages.values()))
+                 ([raw] if raw else []) + list(project.packages.values()) +
+                 ([session.state.db_path.parent] if defer and session.state.db_path else []))
         executor = Executor(con, project.root, full_refresh)
         executor_box.append(executor)
+        if defer:
+            from runner.task.defer import defer_relations
+            result.notes += defer_relations(con, session, db, order, executor.exists)
         # Compile and check everything before anything runs.
         compiled = compile_models(project, session.renderer, models, session.target)
         compiled_tests = {t.name: compile_test(project, session.renderer, t,
@@ -288,7 +309,9 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
             run_ready_tests()
         run_ready_tests()
         result.db_seconds = executor.db_seconds
-        if command == "build" and result.ok:
+        if command == "build" and result.ok and empty:
+            result.notes.append("--empty: nothing was published (the tables are empty).")
+        elif command == "build" and result.ok:
             from runner.publish.command import publish_after_build
             publish_after_build(con, session, db, vars, result, on_note)
     finally:
@@ -296,7 +319,8 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
     result.seconds = time.perf_counter() - started
     result.args = {"select": list(select or []), "exclude": list(exclude or []),
                    "vars": vars or {}, "full_refresh": full_refresh, "db": str(db),
-                   "raw_dir": result.raw_dir}
+                   "raw_dir": result.raw_dir, "empty": empty, "defer": defer,
+                   "state": str(state) if state else None, "threads": threads}
     session.write_artifacts(db, compiled, compiled_tests, result)
     return result
 
@@ -366,8 +390,9 @@ def compile_sql(sql: str, project_dir: str | Path = ".", vars: dict | None = Non
 
 def list_nodes(project_dir: str | Path = ".", select: list[str] | None = None,
                exclude: list[str] | None = None, vars: dict | None = None,
-               on_warning: Callable[[str], None] | None = None) -> list[dict]:
-    session = Session(project_dir, vars, on_warning=on_warning)
+               on_warning: Callable[[str], None] | None = None,
+               state: str | Path | None = None) -> list[dict]:
+    session = Session(project_dir, vars, on_warning=on_warning, state=state)
     out = []
     for name in session.select(select, exclude):
         node = session.project.node(name)

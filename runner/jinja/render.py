@@ -45,16 +45,21 @@ def ephemeral_cte_name(name: str) -> str:
 class Relation:
     """What `{{ this }}` and `{{ ref() }}` are: prints as a quoted name."""
 
-    def __init__(self, schema: str, identifier: str, cte: bool = False):
+    def __init__(self, schema: str, identifier: str, cte: bool = False,
+                 database: str | None = None, empty: bool = False):
         self.schema = schema
         self.identifier = identifier
         self.name = identifier
         self.cte = cte
+        self.database = database      # an attached database's (--defer)
+        self.empty = empty            # --empty: reads no rows
 
     def __str__(self) -> str:
         if self.cte:
             return ephemeral_cte_name(self.identifier)
-        return relation_name(self.schema, self.identifier)
+        name = relation_name(self.schema, self.identifier)
+        name = f"{quote_ident(self.database)}.{name}" if self.database else name
+        return f"(select * from {name} where false limit 0)" if self.empty else name
 
     def __html__(self) -> str:     # pragma: no cover - autoescape is off
         return str(self)
@@ -128,6 +133,8 @@ class Renderer:
                                         keep_trailing_newline=True,
                                         extensions=["jinja2.ext.do"])
         self._state: dict[str, Any] = {}
+        self.empty = False                          # --empty
+        self.deferred: dict[str, Relation] = {}     # --defer: unselected refs elsewhere
         # config() keys the runner does not act on: one message each, in order
         self.warnings: dict[str, None] = {}
         # Jinja's own globals (range, dict, namespace, ...) too: macro modules share this
@@ -187,11 +194,12 @@ class Renderer:
                               hint=hint)
         self._state["refs"].add(name)
         node = nodes[name]
-        return Relation(node.schema, node.alias, cte=node.materialized == "ephemeral")
+        return self.deferred.get(name) or Relation(
+            node.schema, node.alias, cte=node.materialized == "ephemeral", empty=self.empty)
 
     def _source(self, source_name: str, table_name: str) -> Relation:
         table = self._source_table(source_name, table_name)
-        return Relation(table.schema, table.name)
+        return Relation(table.schema, table.name, empty=self.empty)
 
     def _source_files(self, source_name: str, table_name: str) -> Relation:
         """The view of the files in the source's folder: `_source_file` (as the source

@@ -13,7 +13,7 @@ IMPLEMENTED: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     # dbt_project.yml, top level ("version" is the project's own, nothing to act on)
     "dbt_project": {"name", "version", "config-version", "model-paths", "macro-paths",
                     "seed-paths", "test-paths", "vars", "models", "seeds", "dispatch",
-                    "packages-install-path"},
+                    "packages-install-path", "clean-targets"},
     # a YAML property file, top level
     "property_file": {"version", "models", "seeds", "sources"},
     # an entry of models: / seeds: / columns:
@@ -22,8 +22,9 @@ IMPLEMENTED: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
              "column_types"},
     "column": {"name", "description", "data_tests", "tests"},
     # sources: a source, its tables, their meta (runner extensions) and columns
-    "source": {"name", "description", "schema", "tables"},
-    "source_table": {"name", "description", "identifier", "meta", "columns"},
+    "source": {"name", "description", "schema", "tables", "freshness", "loaded_at_field"},
+    "source_table": {"name", "description", "identifier", "meta", "columns", "freshness",
+                     "loaded_at_field"},
     "source_table_meta": {"optional_columns", "folder"},
     "source_column": {"name", "description"},
     # configs: config(), config: in YAML, +key in dbt_project.yml

@@ -63,6 +63,9 @@ class SourceTable:
     required: list[str]
     yaml_path: Path
     description: str = ""
+    # freshness: {warn_after: {count, period}, error_after: {...}, filter}, or None
+    freshness: dict[str, Any] | None = None
+    loaded_at_field: str | None = None
 
 
 @dataclass

@@ -48,7 +48,8 @@ def _newest(con: Any, table: Any) -> tuple[dt.datetime | None, str]:
     criteria = table.freshness or {}
     if table.loaded_at_field:
         where = f" where {criteria['filter']}" if criteria.get("filter") else ""
-        sql = (f"select max({quote_ident(table.loaded_at_field)}) "
+        # cast: the raw files' columns may be read as text (ISO timestamps)
+        sql = (f"select max(cast({quote_ident(table.loaded_at_field)} as timestamptz)) "
                f"from {relation_name(table.schema, table.name)}{where}")
         what = f"max({table.loaded_at_field})"
     else:

@@ -22,7 +22,7 @@ def register(app: typer.Typer, progress, warn) -> None:
 
         Example: runner parse
         """
-        from runner.api import Session
+        from runner.session import Session
         session = Session(project_dir, _vars(vars), on_warning=warn)
         manifest = session.write_artifacts(session.db_path)
         kinds: dict[str, int] = {}

@@ -123,6 +123,11 @@ def test_compile_and_ls_write_the_manifest(shop: Path) -> None:
     manifest = json.loads((shop / "target" / "manifest.json").read_text())
     assert "select id, (price * 100)" in manifest["nodes"]["model.shop.stg_prices"][
         "compiled_code"]
+    results = json.loads((shop / "target" / "run_results.json").read_text())
+    assert results["args"]["which"] == "compile"
+    assert {r["unique_id"]: r["status"] for r in results["results"]} == {
+        "model.shop.stg_prices": "success", "model.shop.orders": "success"}
+    assert "(price * 100)" in results["results"][0]["compiled_code"]
     (shop / "target" / "manifest.json").unlink()
     list_nodes(shop)
     manifest = json.loads((shop / "target" / "manifest.json").read_text())

@@ -29,7 +29,7 @@ def debug(project_dir: str | Path = ".", db_path: str | Path | None = None,
           raw_dir: str | Path | None = None) -> list[str]:
     """The lines to print; raises DebugFailed (or DatabaseInUse) naming every problem
     after all checks ran, with the lines so far in its message."""
-    from runner.api import default_db_path
+    from runner.session import default_db_path
     from runner.engines.duckdb import connect
     from runner.project.loader import load_project
     lines: list[str] = ["versions: " + ", ".join(f"{n} {v}" for n, v in versions())]

@@ -70,7 +70,7 @@ def source_freshness(project_dir: str | Path = ".", raw_dir: str | Path | None =
                      ) -> tuple[list[Freshness], Path]:
     """Check every source table with a freshness (or those `source:NAME[.TABLE]`
     selects); returns the results and the sources.json written."""
-    from runner.api import Session, _raw_dir
+    from runner.session import Session, _raw_dir
     from runner.artifacts.manifest import Ids, write_json
     from runner.artifacts.run_results import _stamp
     from runner.engines.duckdb import connect, restrict

@@ -23,7 +23,7 @@ def list_resources(project_dir: str | Path, select: list[str] | None,
     """The selected resources' manifest entries, in build order, tests after their
     models and sources first. A source is listed when nothing is selected or a
     `source:NAME` / `source:NAME.TABLE` selector names it."""
-    from runner.api import Session
+    from runner.session import Session
     from runner.artifacts.manifest import Ids
     types = list(resource_types or RESOURCE_TYPES)
     for kind in types:

@@ -40,7 +40,7 @@ def run_operation(project_dir: str | Path, macro: str, args: dict[str, Any],
                   db: str | Path | None = None, vars: dict | None = None,
                   on_log: Callable[[str], None] = print) -> tuple[int, str, float]:
     """Returns (queries run, the macro's rendered text, seconds)."""
-    from runner.api import Session
+    from runner.session import Session
     from runner.engines.duckdb import connect
     started = time.perf_counter()
     session = Session(project_dir, vars, which="run-operation")

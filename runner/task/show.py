@@ -13,7 +13,7 @@ from runner.errors import RunnerError
 
 def show_inline(project_dir: str | Path, sql: str, db: str | Path | None, limit: int,
                 vars: dict | None = None) -> str:
-    from runner.api import Session
+    from runner.session import Session
     from runner.engines.duckdb import connect
     session = Session(project_dir, vars, which="show")
     project = session.project

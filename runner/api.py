@@ -54,7 +54,6 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
     session = Session(project_dir, vars, full_refresh, exists, which=command,
                       on_warning=on_warning, state=state)
     project = session.project
-    session.renderer.empty = empty
     if defer and session.state is None:
         from runner.errors import OptionError
         raise OptionError("--defer reads the parents it does not build from --state, and "
@@ -105,6 +104,9 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         if defer:
             from runner.task.defer import defer_relations
             result.notes += defer_relations(con, session, db, order, executor.exists)
+        if empty:
+            from runner.task.empty import prepare_empty
+            prepare_empty(con, session, models, seeds, executor.exists, full_refresh)
         # Compile and check everything before anything runs.
         compiled = compile_models(project, session.renderer, models, session.target)
         compiled_tests = {t.name: compile_test(project, session.renderer, t,

@@ -138,10 +138,28 @@ def test_empty_builds_every_model_with_zero_rows(shop: Path, query) -> None:
     assert result.ok, result.summary()
     assert query(db, "select count(*) from main.orders") == [(0,)]
     assert [c[0] for c in query(db, "describe main.orders")] == ["id", "cents"]
-    compiled = (shop / "target" / "compiled" / "models" / "orders.sql").read_text()
-    assert "where false limit 0" in compiled
+    compiled = shop / "target" / "compiled" / "models"
+    assert "(select * from \"main\".\"prices\" where false limit 0)" in \
+        (compiled / "staging" / "stg_prices.sql").read_text()
     assert build(shop, db_path=db).ok                          # and without: the rows
     assert query(db, "select count(*) from main.orders") == [(2,)]
+
+
+def test_empty_keeps_rowid_of_tables_already_built(make_project, query) -> None:
+    root = make_project({
+        "models/inc.sql": "{{ config(materialized='incremental') }}\n"
+                          "select range as i from range(3)"
+                          "{% if is_incremental() %} where false{% endif %}",
+        "models/reader.sql": "{{ config(materialized='table') }}\n"
+                             "select rowid as r, i from {{ ref('inc') }}",
+    })
+    db = root / "db.duckdb"
+    assert build(root, db_path=db).ok
+    assert query(db, "select count(*) from reader") == [(3,)]
+    result = build(root, db_path=db, empty=True)
+    assert result.ok, result.summary()
+    assert query(db, "select count(*) from reader") == [(0,)]
+    assert query(db, "select count(*) from inc") == [(3,)]     # incremental: kept, as dbt
 
 
 def test_threads_is_passed_to_duckdb(make_project, cli, query) -> None:

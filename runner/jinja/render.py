@@ -133,8 +133,10 @@ class Renderer:
                                         keep_trailing_newline=True,
                                         extensions=["jinja2.ext.do"])
         self._state: dict[str, Any] = {}
-        self.empty = False                          # --empty
-        self.deferred: dict[str, Relation] = {}     # --defer: unselected refs elsewhere
+        # --empty: refs and sources read no rows, except refs of the models this run
+        # builds empty anyway (their tables keep DuckDB's rowid for the models reading it)
+        self.empty, self.built_empty = False, set()
+        self.redirected: dict[str, Relation] = {}   # refs read elsewhere (--defer, --empty)
         # config() keys the runner does not act on: one message each, in order
         self.warnings: dict[str, None] = {}
         # Jinja's own globals (range, dict, namespace, ...) too: macro modules share this
@@ -194,8 +196,9 @@ class Renderer:
                               hint=hint)
         self._state["refs"].add(name)
         node = nodes[name]
-        return self.deferred.get(name) or Relation(
-            node.schema, node.alias, cte=node.materialized == "ephemeral", empty=self.empty)
+        return self.redirected.get(name) or Relation(
+            node.schema, node.alias, cte=node.materialized == "ephemeral",
+            empty=self.empty and name not in self.built_empty)
 
     def _source(self, source_name: str, table_name: str) -> Relation:
         table = self._source_table(source_name, table_name)
@@ -206,7 +209,7 @@ class Renderer:
         view's rows carry it), `size_bytes`, `modified_at`, `row_count` (as the file's
         check counted it). Listing it reads no file."""
         table = self._source_table(source_name, table_name)
-        return Relation(table.schema, files_view_name(table.name))
+        return Relation(table.schema, files_view_name(table.name), empty=self.empty)
 
     def _source_table(self, source_name: str, table_name: str) -> SourceTable:
         """The declared source table, recorded among the node's sources (the runner

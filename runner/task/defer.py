@@ -42,11 +42,11 @@ def defer_relations(con: Any, session: Any, db: Path, selected: list[str],
             continue
         if exists(node) or (node.kind == "model" and _is_view(con, node)):
             continue
-        session.renderer.deferred[name] = Relation(old["schema"], old["alias"],
+        session.renderer.redirected[name] = Relation(old["schema"], old["alias"],
                                                    database=database,
                                                    empty=session.renderer.empty)
         notes.append(f"--defer: {name} is read from "
-                     f"{session.renderer.deferred[name]} ({other.name})")
+                     f"{session.renderer.redirected[name]} ({other.name})")
     return notes
 
 

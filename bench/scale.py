@@ -63,7 +63,7 @@ def runner_cmd(command: str, raw: Path, db: Path, memory_limit: str | None,
 
 
 # The same models in the same order, into a database the seeds were loaded into (as the
-# runner's). Prints its time from after the imports (as the runner's run_results.json
+# runner's). Prints its time from after the imports (as the runner's runner_results.json
 # "seconds") and its time executing the models' statements (as the runner's node times).
 RAW_DUCKDB = r"""
 import json, sys, time

@@ -28,9 +28,6 @@ def retry_plan(project_dir: str | Path) -> tuple[str, dict[str, Any], list[str]]
         raise OptionError(f"cannot read {path}: {exc}.",
                           hint="run the build again; it rewrites the file.") from None
     command = args.get("which")
-    if command not in ("build", "run", "test", "seed"):
-        raise OptionError(f"the last run_results.json is of '{command}', which retry does "
-                          "not rerun.", hint="retry follows build, run, test and seed.")
     manifest_path = target / "manifest.json"
     nodes = json.loads(manifest_path.read_text())["nodes"] if manifest_path.exists() else {}
     names: set[str] = set()
@@ -43,6 +40,9 @@ def retry_plan(project_dir: str | Path) -> tuple[str, dict[str, Any], list[str]]
             names |= {nodes[u]["name"] for u in node["depends_on"]["nodes"] if u in nodes}
         elif not uid.startswith("test."):
             names.add(node["name"] if node else uid.split(".", 2)[2])
+    if names and command not in ("build", "run", "test", "seed"):
+        raise OptionError(f"the last run_results.json is of '{command}', which retry does "
+                          "not rerun.", hint="retry follows build, run, test and seed.")
     return command, args, sorted(names)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from runner.api import build, compile_project, list_nodes
+from runner.task.docs import generate_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 JAFFLE = ROOT.parent / "shared" / "data" / "public" / "dbt-projects" / "jaffle_shop_duckdb"
@@ -136,6 +138,25 @@ def test_compile_and_ls_write_the_manifest(shop: Path) -> None:
         SHOP["models/staging/stg_prices.sql"]
 
 
+def test_docs_generate_writes_the_catalog(shop: Path, cli) -> None:
+    db = shop / "shop.duckdb"
+    assert build(shop, db_path=db).ok
+    code, out, err = cli("docs", "generate", "--project-dir", shop, "--db", db)
+    assert code == 0, err
+    catalog = json.loads((shop / "target" / "catalog.json").read_text())
+    assert catalog["metadata"]["dbt_schema_version"] == \
+        "https://schemas.getdbt.com/dbt/catalog/v1.json"
+    assert set(catalog["nodes"]) == {"model.shop.orders", "model.shop.stg_prices",
+                                     "seed.shop.prices"}
+    orders = catalog["nodes"]["model.shop.orders"]
+    assert orders["metadata"]["type"] == "BASE TABLE"
+    assert catalog["nodes"]["model.shop.stg_prices"]["metadata"]["type"] == "VIEW"
+    assert {n: (c["type"], c["index"]) for n, c in orders["columns"].items()} == {
+        "id": ("BIGINT", 1), "cents": ("DOUBLE", 2)}
+    manifest = json.loads((shop / "target" / "manifest.json").read_text())
+    assert "compiled_code" in manifest["nodes"]["model.shop.orders"]   # compiled, as dbt
+
+
 # -- dbt's own readers ---------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -150,12 +171,13 @@ def parser_venv(tmp_path_factory) -> Path:
 
 LOAD = """
 import json, sys
-from dbt_artifacts_parser.parser import parse_manifest, parse_run_results
+from dbt_artifacts_parser.parser import parse_catalog, parse_manifest, parse_run_results
 target = sys.argv[1]
 manifest = parse_manifest(json.load(open(target + "/manifest.json")))
 results = parse_run_results(json.load(open(target + "/run_results.json")))
+catalog = parse_catalog(json.load(open(target + "/catalog.json")))
 print(type(manifest).__name__, len(manifest.nodes), type(results).__name__,
-      len(results.results))
+      len(results.results), type(catalog).__name__, len(catalog.nodes))
 """
 
 
@@ -174,8 +196,11 @@ def test_jaffle_shop_artifacts_load_in_dbt_artifacts_parser(parser_venv, tmp_pat
     shutil.copytree(JAFFLE, root, ignore=shutil.ignore_patterns("target", "*.duckdb"))
     result = build(root, db_path=root / "jaffle_shop.duckdb")
     assert result.ok, result.summary()
+    run_results = (root / "target" / "run_results.json").read_text()
+    generate_catalog(root)                       # docs generate: catalog.json, manifest
+    (root / "target" / "run_results.json").write_text(run_results)
     loaded = _load(parser_venv, root / "target")
-    assert loaded == ["ManifestV12", "28", "RunResultsV6", "28"], loaded
+    assert loaded == ["ManifestV12", "28", "RunResultsV6", "28", "CatalogV1", "8"], loaded
 
 
 @pytest.mark.slow
@@ -193,8 +218,32 @@ def test_this_projects_artifacts_load_in_dbt_artifacts_parser(parser_venv, tmp_p
     result = build(root, raw_dir=tmp_path / "raw", db_path=tmp_path / "cpo.duckdb",
                    vars={"report_time": "2024-10-01T00:00:00Z"})
     assert result.ok, result.summary()
+    generate_catalog(root, tmp_path / "cpo.duckdb", {"report_time": "2024-10-01T00:00:00Z"})
     manifest = json.loads((root / "target" / "manifest.json").read_text())
     assert manifest["sources"], "the raw sources are listed"
     loaded = _load(parser_venv, root / "target")
     assert loaded[0] == "ManifestV12" and loaded[2] == "RunResultsV6", loaded
     assert int(loaded[3]) == len(result.nodes)
+
+
+@pytest.mark.slow
+def test_dbt_colibri_draws_the_jaffle_shop_lineage(tmp_path, tmp_path_factory) -> None:
+    """dbt-colibri (PyPI) reads the manifest and catalog: the column lineage of
+    jaffle_shop_duckdb, as from dbt's own artifacts (45 edges; 5 models with parents)."""
+    if not JAFFLE.is_dir():
+        pytest.skip(f"the public jaffle_shop_duckdb project is not at {JAFFLE}")
+    venv = tmp_path_factory.mktemp("colibrivenv")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "dbt-colibri"], check=True)
+    root = tmp_path / "jaffle_shop_duckdb"
+    shutil.copytree(JAFFLE, root, ignore=shutil.ignore_patterns("target", "*.duckdb"))
+    assert build(root, db_path=root / "jaffle_shop.duckdb").ok
+    generate_catalog(root)
+    done = subprocess.run([str(venv / "bin" / "colibri"), "generate", "--disable-telemetry",
+                           "--output-dir", str(tmp_path / "dist")], cwd=root,
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "DO_NOT_TRACK": "1"})
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    lineage = json.loads((tmp_path / "dist" / "colibri-manifest.json").read_text())["lineage"]
+    assert len(lineage["edges"]) == 45 and len(lineage["parents"]) == 5, \
+        {k: len(v) for k, v in lineage.items()}

@@ -332,9 +332,9 @@ def _docs(project) -> dict[str, Any]:
     return out
 
 
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write a JSON artifact whole or not at all."""
+def write_json(path: Path, data: dict[str, Any], indent: int | None = None) -> None:
+    """Write a JSON artifact whole or not at all (compact, as dbt writes its own)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    tmp.write_text(json.dumps(data, indent=indent, default=str), encoding="utf-8")
     tmp.replace(path)

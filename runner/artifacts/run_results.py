@@ -115,7 +115,7 @@ def write_run_results(target: Path, result: RunResult, unique_id=None,
     """target/runner_results.json, and target/run_results.json in dbt's shape where the
     nodes' unique_ids are known."""
     from runner.artifacts.manifest import write_json
-    write_json(target / "runner_results.json", result.to_json())
+    write_json(target / "runner_results.json", result.to_json(), indent=2)
     if unique_id is not None:
         write_json(target / "run_results.json",
                    dbt_run_results(result, unique_id, manifest or {"nodes": {}}))

@@ -6,7 +6,6 @@ DuckDB time, failing rows' sample, notes and warnings)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any

@@ -247,3 +247,20 @@ def test_dbt_colibri_draws_the_jaffle_shop_lineage(tmp_path, tmp_path_factory) -
     lineage = json.loads((tmp_path / "dist" / "colibri-manifest.json").read_text())["lineage"]
     assert len(lineage["edges"]) == 45 and len(lineage["parents"]) == 5, \
         {k: len(v) for k, v in lineage.items()}
+
+
+@pytest.mark.slow
+def test_sources_json_loads_in_dbt_artifacts_parser(parser_venv, make_project,
+                                                    tmp_path) -> None:
+    from runner.task.freshness import source_freshness
+    from test_state import SOURCES, _raw
+    root = make_project(SOURCES, name="fr")
+    _, out = source_freshness(root, _raw(tmp_path, newest_days_ago=2), tmp_path / "fr.duckdb")
+    script = ("import json, sys\n"
+              "from dbt_artifacts_parser.parser import parse_sources\n"
+              "s = parse_sources(json.load(open(sys.argv[1])))\n"
+              "print(type(s).__name__, len(s.results))\n")
+    done = subprocess.run([str(parser_venv), "-c", script, str(out)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["SourcesV3", "2"]

@@ -5,7 +5,7 @@ and the partitioned Parquet export. Prints figures; asserts nothing about time.
 Runner vs raw DuckDB: --repeat pairs of runs, alternating (runner, raw, runner, raw, ...),
 each process into an empty database with the seeds loaded first (untimed). Per run: the
 process's wall and CPU (user + system) time and its execution time (the runner's node
-times from target/run_results.json; the raw script's time executing the models'
+times from target/runner_results.json; the raw script's time executing the models'
 statements); then the medians of each side, the ratio of the medians and of the minima,
 and the time outside execution (start-up, compile, sources).
 
@@ -63,7 +63,7 @@ def runner_cmd(command: str, raw: Path, db: Path, memory_limit: str | None,
 
 
 # The same models in the same order, into a database the seeds were loaded into (as the
-# runner's). Prints its time from after the imports (as the runner's run_results.json
+# runner's). Prints its time from after the imports (as the runner's runner_results.json
 # "seconds") and its time executing the models' statements (as the runner's node times).
 RAW_DUCKDB = r"""
 import json, sys, time
@@ -115,12 +115,12 @@ def timed_run(what: str, cmd: list[str]) -> dict:
 
 
 def runner_run(raw: Path, db: Path, memory_limit: str | None) -> dict:
-    """`runner run`; from its target/run_results.json, the command's own time ("seconds",
+    """`runner run`; from its target/runner_results.json, the command's own time ("seconds",
     from after the imports) and the sum of its nodes' times ("exec")."""
     out = timed_run("runner run", runner_cmd("run", raw, db, memory_limit))
     out["seconds"] = out["exec"] = math.nan
     try:
-        results = json.loads((ROOT / "target" / "run_results.json").read_text())
+        results = json.loads((ROOT / "target" / "runner_results.json").read_text())
     except (OSError, ValueError):
         results = {}
     # someone else's command in this project may have written the file since
@@ -128,7 +128,7 @@ def runner_run(raw: Path, db: Path, memory_limit: str | None) -> dict:
         out["seconds"] = results["seconds"]
         out["exec"] = sum(node["seconds"] for node in results["results"])
     else:
-        print("  (target/run_results.json is not this run's: no node times)", flush=True)
+        print("  (target/runner_results.json is not this run's: no node times)", flush=True)
     return out
 
 

@@ -164,9 +164,9 @@ def dbt_summary(output: str) -> str:
 
 
 def runner_summary(project: Path) -> str:
-    """The node counts of the runner's last run, from target/run_results.json."""
+    """The node counts of the runner's last run, from target/runner_results.json."""
     try:
-        counts = json.loads((project / "target" / "run_results.json").read_text())["counts"]
+        counts = json.loads((project / "target" / "runner_results.json").read_text())["counts"]
     except (OSError, ValueError, KeyError):
         return "?"
     return ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))

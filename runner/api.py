@@ -16,137 +16,16 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from runner.artifacts.run_results import RunResult, write_run_results
-from runner.errors import RunnerError, SourceError
-from runner.project.loader import Node, Project, TestDef, incremental_plan, load_project
+from runner.artifacts.run_results import RunResult
+from runner.errors import RunnerError
+from runner.project.loader import Node, load_project
+from runner.session import Session, _raw_dir, default_db_path
+
+__all__ = ["Session", "default_db_path", "execute", "build", "vacuum", "publish",
+           "compile_project", "compile_sql", "list_nodes", "resolve_relation"]
 
 Callback = Callable[["NodeResultT", int, int], None]
 NodeResultT = Any
-
-
-class Session:
-    """One invocation: the loaded project, its renderer, graph and selection."""
-
-    def __init__(self, project_dir: str | Path = ".", vars: dict | None = None,
-                 full_refresh: bool = False, exists: Callable[[Node], bool] | None = None,
-                 which: str = "compile", on_warning: Callable[[str], None] | None = None,
-                 target_path: str | Path | None = None):
-        from runner.jinja.render import Renderer
-        from runner.project.keys import WarningLog
-        from runner.project.typed_vars import check_vars
-        self.started = dt.datetime.now(dt.timezone.utc)
-        self.project: Project = load_project(project_dir)
-        check_vars(self.project, vars or {})
-        self.log = WarningLog(on_warning)
-        self.target = self.project.root / (target_path or "target")   # dbt's --target-path
-        self.renderer = Renderer(self.project, vars or {}, exists=exists,
-                                 full_refresh=full_refresh, run_started_at=self.started,
-                                 which=which,
-                                 cache_dir=self.target / "jinja-cache")
-        self.tests: list[TestDef] = []
-        self.test_sql: dict[str, str] = {}
-        self._parse()
-        self.renderer.context["graph"].reset()
-        self.graph = self._graph()
-        self.flush_warnings()
-
-    def flush_warnings(self) -> None:
-        """Keys of the project and its config() blocks the runner does not act on."""
-        self.log.add(*self.project.warnings, *self.renderer.warnings)
-
-    def _parse(self) -> None:
-        from runner.execute.datatests import generic_test_sql, test_macro
-        from runner.jinja.naming import apply_naming, render_config_values
-        for node in self.project.nodes.values():
-            render_config_values(self.renderer, node)
-        for node in self.project.models.values():
-            node.config = self.renderer.render_node(node, execute=False).config
-        for nodes in (self.project.models, self.project.seeds):
-            for name in [n for n, node in nodes.items()
-                         if node.config.get("enabled", True) is False]:
-                del nodes[name]         # enabled: false, as in dbt
-        for node in self.project.models.values():
-            if node.materialized == "incremental":
-                incremental_plan(node)
-        from runner.execute.seeds import render_seed_configs
-        render_seed_configs(self.project.seeds, lambda text, node: self.renderer.render_string(
-            text, f"seed {node.name}", node.rel_path).sql)
-        apply_naming(self.renderer, list(self.project.nodes.values()))
-        seen: dict[str, int] = {}
-        for test in self.project.tests:
-            if test.name in seen:
-                seen[test.name] += 1
-                test.name = f"{test.name}_{seen[test.name]}"
-            else:
-                seen[test.name] = 1
-            model = self.project.models.get(test.model or "")
-            text = test.raw_sql if test.kind == "singular" else \
-                generic_test_sql(test, model.config if model else None,
-                                 lambda ns, kind: test_macro(self.renderer, ns, kind))
-            rendered = self.renderer.render_test(test, text)
-            test.config = {**test.config, **{k: v for k, v in rendered.config.items()}}
-            self.test_sql[test.name] = text
-            self.tests.append(test)
-
-    def _graph(self):
-        from runner.graph.dag import Graph
-        parents = {name: set() for name in self.project.seeds}
-        for name, node in self.project.models.items():
-            parents[name] = {r for r in node.refs if r in self.project.nodes}
-        return Graph(parents)
-
-    def select(self, select: list[str] | None, exclude: list[str] | None) -> list[str]:
-        from runner.graph.selection import select_nodes
-        chosen = select_nodes(self.project.nodes, self.graph, select, exclude)
-        return [n for n in self.graph.topological_order() if n in chosen]
-
-    def tests_for(self, chosen: set[str], select: list[str] | None) -> list[TestDef]:
-        """Tests that touch a chosen node (dbt's eager indirect selection)."""
-        picked = []
-        for test in self.tests:
-            refs = test.refs & set(self.project.nodes)
-            if not select and not refs:
-                picked.append(test)
-            elif refs & chosen:
-                picked.append(test)
-        return picked
-
-
-def _raw_dir(project: Project, raw_dir: str | Path | None, notes: list[str],
-             needed: bool, on_note: Callable[[str], None] | None = None) -> Path | None:
-    if raw_dir is not None:
-        path = Path(raw_dir).resolve()
-        if not path.is_dir():
-            raise SourceError(f"the raw folder {path} does not exist.",
-                              hint="pass --raw-dir with the folder that holds the landing "
-                                   "zone (one subfolder per raw table).")
-        return path
-    default = project.root / "data" / "raw"
-    if default.is_dir() or not needed:
-        return default if default.is_dir() else None
-    sessions = project.vars.get("sample_sessions")
-    if not sessions:
-        return None
-    seed = int(project.vars.get("sample_seed", 42))
-    sample = project.root / "target" / "sample-raw"
-    marker = sample / f".generated-{int(sessions)}-{seed}"
-    described = f"{int(sessions):,} sessions, seed {seed}"
-    notes.append(f"no landing zone at {default}: " +
-                 (f"reusing the generated sample in {sample} ({described})" if marker.exists()
-                  else f"building the generated sample ({described}) in {sample}"))
-    if on_note:
-        on_note(notes[-1])
-    if not marker.exists():
-        from cpo.sample import generate
-        import shutil
-        shutil.rmtree(sample, ignore_errors=True)
-        generate(sample, int(sessions), seed)
-        marker.write_text("complete\n")
-    return sample
-
-
-def default_db_path(project: Project) -> Path:
-    return project.root / f"{project.name}.duckdb"
 
 
 def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | None = None,
@@ -156,8 +35,13 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
             on_result: Callable | None = None, on_note: Callable | None = None,
             memory_limit: str | None = None, threads: int | None = None,
             on_warning: Callable[[str], None] | None = None,
-            target_path: str | Path | None = None) -> RunResult:
-    """build | run | seed | test: compile, check, then run the selected nodes in order."""
+            target_path: str | Path | None = None, empty: bool = False,
+            state: str | Path | None = None, defer: bool = False) -> RunResult:
+    """build | run | seed | test: compile, check, then run the selected nodes in order.
+
+    `empty`: every model built with zero rows (refs and sources read none); `state`: a
+    previous run's target/ for state:/result: selectors; `defer`: unselected parents
+    missing from this database are read from the state's database."""
     from runner.jinja.compile import compile_models, compile_test
     from runner.engines.duckdb import connect, restrict
     from runner.execute.materialize import Executor, NodeResult
@@ -169,9 +53,15 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         return bool(executor_box) and executor_box[0].exists(node)
 
     session = Session(project_dir, vars, full_refresh, exists, which=command,
-                      on_warning=on_warning, target_path=target_path)
+                      on_warning=on_warning, target_path=target_path, state=state)
     project = session.project
-    result = RunResult(command, started_at=session.started.isoformat())
+    if defer and session.state is None:
+        from runner.errors import OptionError
+        raise OptionError("--defer reads the parents it does not build from --state, and "
+                          "no --state was given.", hint="pass --state with a previous "
+                                                        "run's target/ folder.")
+    result = RunResult(command, started_at=session.started.isoformat(),
+                       invocation_id=session.invocation_id)
     result.warnings = session.log.messages
     order = session.select(select, exclude)
     models = [n for n in order if n in project.models
@@ -187,6 +77,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                          if up in project.models and project.models[up].materialized ==
                          "ephemeral" for k in project.models[up].sources}
     db = Path(db_path).resolve() if db_path else default_db_path(project)
+    session.db_path = db
     result.db_path = str(db)
     # Take the database's lock first: a second build stops here, before it touches anything.
     con = connect(db, memory_limit=memory_limit, threads=threads)
@@ -209,13 +100,20 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         from runner.publish.serving import settings as publish_settings
         # An installed package may be a link to a folder elsewhere (runner deps).
         allowed = [project.root, db.parent, publish_settings(project, db, vars)[0]] + \
-            ([raw] if raw else []) + list(project.packages.values())
+            ([raw] if raw else []) + list(project.packages.values()) + \
+            ([session.state.db_path.parent] if defer and session.state.db_path else [])
         restrict(con, allowed)
         from runner.project.external import check_readable
         check_readable([project.sources[k] for k in sorted(used_sources)], allowed,
                        project.root)
         executor = Executor(con, project.root, full_refresh)
         executor_box.append(executor)
+        if defer:
+            from runner.task.defer import defer_relations
+            result.notes += defer_relations(con, session, db, order, executor.exists)
+        if empty:
+            from runner.task.empty import prepare_empty
+            prepare_empty(con, session, models, seeds, executor.exists, full_refresh)
         # Compile and check everything before anything runs.
         session.renderer.database.attach(con, db.stem)
         compiled = compile_models(project, session.renderer, models, session.target, con)
@@ -246,6 +144,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
 
         def emit(node_result: NodeResult) -> None:
             result.nodes.append(node_result)
+            result.finished.append(dt.datetime.now(dt.timezone.utc))
             if on_result:
                 on_result(node_result, len(result.nodes), total)
             if fail_fast and not node_result.ok and not stop_reason:
@@ -301,13 +200,19 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
             run_ready_tests()
         run_ready_tests()
         result.db_seconds = executor.db_seconds
-        if command == "build" and result.ok:
+        if command == "build" and result.ok and empty:
+            result.notes.append("--empty: nothing was published (the tables are empty).")
+        elif command == "build" and result.ok:
             from runner.publish.command import publish_after_build
             publish_after_build(con, session, db, vars, result, on_note)
     finally:
         con.close()
     result.seconds = time.perf_counter() - started
-    write_run_results(session.target, result)
+    result.args = {"select": list(select or []), "exclude": list(exclude or []),
+                   "vars": vars or {}, "full_refresh": full_refresh, "db": str(db),
+                   "raw_dir": result.raw_dir, "empty": empty, "defer": defer,
+                   "state": str(state) if state else None, "threads": threads}
+    session.write_artifacts(db, compiled, compiled_tests, result)
     return result
 
 
@@ -365,6 +270,15 @@ def compile_project(project_dir: str | Path = ".", vars: dict | None = None,
     session.flush_warnings()
     check_columns(project, compiled, [n for n in chosen if n in project.seeds], {},
                   session.log.add)
+    from runner.execute.materialize import NodeResult
+    result = RunResult("compile", started_at=session.started.isoformat(),
+                       invocation_id=session.invocation_id,
+                       args={"select": list(select or []), "exclude": list(exclude or []),
+                             "vars": vars or {}})
+    for name in compiled:       # dbt's compile records each compiled node as a success
+        result.nodes.append(NodeResult(name, "model", "success", "compiled"))
+        result.finished.append(dt.datetime.now(dt.timezone.utc))
+    session.write_artifacts(default_db_path(project), compiled, None, result)
     return {name: item.compiled_path for name, item in compiled.items()}
 
 
@@ -377,14 +291,16 @@ def compile_sql(sql: str, project_dir: str | Path = ".", vars: dict | None = Non
 
 def list_nodes(project_dir: str | Path = ".", select: list[str] | None = None,
                exclude: list[str] | None = None, vars: dict | None = None,
-               on_warning: Callable[[str], None] | None = None) -> list[dict]:
-    session = Session(project_dir, vars, on_warning=on_warning)
+               on_warning: Callable[[str], None] | None = None,
+               state: str | Path | None = None) -> list[dict]:
+    session = Session(project_dir, vars, on_warning=on_warning, state=state)
     out = []
     for name in session.select(select, exclude):
         node = session.project.node(name)
         out.append({"name": name, "kind": node.kind, "materialized": node.materialized,
                     "relation": f"{node.schema}.{node.alias}", "path": node.rel_path,
                     "tags": node.tags, "depends_on": sorted(session.graph.parents[name])})
+    session.write_artifacts(default_db_path(session.project))
     return out
 
 

@@ -10,6 +10,9 @@ import typer
 
 from runner.cli_flags import (Profile, ProfilesDir, Target, TargetPath, Threads, dbt_argv,
                               dbt_flags as _dbt_flags, threads_number)
+from runner.cli_options import (Db, Defer, Empty, Exclude, FailFast, FullRefresh,
+                                MemoryLimit, ProjectDir, RawDir, Select, State, Vars,
+                                _vars)
 from runner.errors import RunnerError
 from runner.plain_options import PlainGroup
 
@@ -18,65 +21,6 @@ from runner.plain_options import PlainGroup
 app = typer.Typer(cls=PlainGroup, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   rich_markup_mode=None,
                   help="Build the CPO report models into DuckDB, test them and export them.")
-
-ProjectDir = Annotated[Path, typer.Option("--project-dir", help="The project folder.")]
-Db = Annotated[Optional[Path], typer.Option(
-    "--db", help="The DuckDB file (default: <project>/<name>.duckdb).")]
-RawDir = Annotated[Optional[Path], typer.Option(
-    "--raw-dir", help="The raw landing zone (default: <project>/data/raw, else the sample).")]
-Select = Annotated[Optional[list[str]], typer.Option(
-    "--select", "-s", "--models", "-m",
-    help="dbt selectors: model, +model, model+, tag:x, path:models/x (several: "
-         "-s 'a b' or -s a b).")]
-Exclude = Annotated[Optional[list[str]], typer.Option(
-    "--exclude", help="Selectors to leave out.")]
-Vars = Annotated[Optional[str], typer.Option(
-    "--vars", help="YAML mapping of vars, e.g. '{report_time: 2024-10-01T00:00:00Z}'.")]
-FullRefresh = Annotated[bool, typer.Option(
-    "--full-refresh", help="Rebuild incremental models from scratch.")]
-FailFast = Annotated[bool, typer.Option(
-    "--fail-fast", "-x", help="Stop at the first failing node.")]
-MemoryLimit = Annotated[Optional[str], typer.Option(
-    "--memory-limit", help="DuckDB memory limit, e.g. 8GB (spills to disk beyond it).")]
-
-
-def _vars(text: str | None) -> dict:
-    if not text:
-        return {}
-    import yaml
-
-    class TextTimestamps(yaml.SafeLoader):
-        """YAML, with dates and instants kept as text: each is read on its own below, so
-        that one that is not in the calendar (2024-13-45) names its var."""
-    TextTimestamps.yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers
-                if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-    try:
-        value = yaml.load(text, Loader=TextTimestamps)
-    except yaml.YAMLError as exc:
-        raise RunnerError(f"--vars is not valid YAML: {str(exc).splitlines()[0]}.",
-                          hint="write a mapping, e.g. --vars '{report_time: 2024-10-01}'.")
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise RunnerError("--vars must be a YAML mapping, e.g. '{report_time: 2024-10-01}'.")
-    out = {}
-    for key, item in value.items():
-        if isinstance(item, str):
-            try:
-                read = yaml.safe_load(item) if item.strip() else item
-            except yaml.YAMLError:
-                read = item
-            except ValueError as exc:     # written as a date, but no such day or time
-                raise RunnerError(
-                    f"--vars {key}: {item!r} is written as a date but is not one in the "
-                    f"calendar ({exc}); nothing was run.",
-                    hint="pass an existing day, e.g. --vars '{report_time: "
-                         "2024-10-01T00:00:00Z}'.")
-            item = read if hasattr(read, "isoformat") else item
-        out[str(key)] = item.isoformat() if hasattr(item, "isoformat") else item
-    return out
 
 
 def _version(value: bool) -> None:
@@ -114,14 +58,15 @@ def _run(command: str, project_dir: Path, db: Path | None, raw_dir: Path | None,
          select: list[str] | None, exclude: list[str] | None, vars: str | None,
          full_refresh: bool = False, fail_fast: bool = False,
          memory_limit: str | None = None, dbt: tuple = (), target_path: Path | None = None,
-         threads: str | None = None) -> None:
+         threads: str | None = None, **options) -> None:
+    """`options`: empty, state, defer (see runner.api.execute)."""
     from runner.api import execute
     _dbt_flags(*dbt)
     result = execute(command, project_dir, raw_dir=raw_dir, db_path=db, vars=_vars(vars),
                      select=select, exclude=exclude, full_refresh=full_refresh,
                      fail_fast=fail_fast, on_result=_progress, memory_limit=memory_limit,
                      on_note=lambda note: typer.echo(f"note: {note}"), on_warning=_warn,
-                     target_path=target_path, threads=threads_number(threads))
+                     target_path=target_path, threads=threads_number(threads), **options)
     typer.echo(result.summary())
     typer.echo(f"database: {result.db_path}")
     if not result.ok:
@@ -147,13 +92,15 @@ def build(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = 
           full_refresh: FullRefresh = False, fail_fast: FailFast = False,
           memory_limit: MemoryLimit = None, target_path: TargetPath = None,
           threads: Threads = None, profiles_dir: ProfilesDir = None, target: Target = None,
-          profile: Profile = None) -> None:
+          profile: Profile = None, empty: Empty = False, state: State = None,
+          defer: Defer = False) -> None:
     """Seeds, models and data tests in graph order.
 
     Example: runner build --raw-dir data/raw --vars '{report_time: 2024-10-01T00:00:00Z}'
     """
     _run("build", project_dir, db, raw_dir, select, exclude, vars, full_refresh, fail_fast,
-         memory_limit, (profiles_dir, target, profile), target_path, threads)
+         memory_limit, (profiles_dir, target, profile), target_path, threads,
+         empty=empty, state=state, defer=defer)
 
 
 @app.command()
@@ -162,13 +109,15 @@ def run(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = No
         full_refresh: FullRefresh = False, fail_fast: FailFast = False,
         memory_limit: MemoryLimit = None, target_path: TargetPath = None,
         threads: Threads = None, profiles_dir: ProfilesDir = None, target: Target = None,
-        profile: Profile = None) -> None:
+        profile: Profile = None, empty: Empty = False, state: State = None,
+        defer: Defer = False) -> None:
     """Models only, in graph order.
 
     Example: runner run --select +charging_sessions_cpo
     """
     _run("run", project_dir, db, raw_dir, select, exclude, vars, full_refresh, fail_fast,
-         memory_limit, (profiles_dir, target, profile), target_path, threads)
+         memory_limit, (profiles_dir, target, profile), target_path, threads,
+         empty=empty, state=state, defer=defer)
 
 
 @app.command()
@@ -177,14 +126,14 @@ def test(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = N
          fail_fast: FailFast = False, memory_limit: MemoryLimit = None,
          target_path: TargetPath = None, threads: Threads = None,
          profiles_dir: ProfilesDir = None, target: Target = None,
-         profile: Profile = None) -> None:
+         profile: Profile = None, state: State = None) -> None:
     """Data tests against the tables already built.
 
     Example: runner test --select charging_sessions_cpo
     """
     _run("test", project_dir, db, raw_dir, select, exclude, vars, fail_fast=fail_fast,
          memory_limit=memory_limit, dbt=(profiles_dir, target, profile),
-         target_path=target_path, threads=threads)
+         target_path=target_path, threads=threads, state=state)
 
 
 @app.command()
@@ -193,14 +142,14 @@ def seed(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = N
          full_refresh: FullRefresh = False, fail_fast: FailFast = False,
          memory_limit: MemoryLimit = None, target_path: TargetPath = None,
          threads: Threads = None, profiles_dir: ProfilesDir = None, target: Target = None,
-         profile: Profile = None) -> None:
+         profile: Profile = None, state: State = None) -> None:
     """Load the CSV files in seeds/ into tables (each is replaced whole, so
     --full-refresh changes nothing; --raw-dir is accepted like the other commands').
 
     Example: runner seed --select vat_rates
     """
     _run("seed", project_dir, db, raw_dir, select, exclude, vars, full_refresh, fail_fast,
-         memory_limit, (profiles_dir, target, profile), target_path, threads)
+         memory_limit, (profiles_dir, target, profile), target_path, threads, state=state)
 
 
 @app.command("compile")
@@ -229,14 +178,28 @@ def compile_(project_dir: ProjectDir = Path("."), select: Select = None,
 def ls(project_dir: ProjectDir = Path("."), select: Select = None,
        exclude: Exclude = None, vars: Vars = None, fail_fast: FailFast = False,
        target_path: TargetPath = None, profiles_dir: ProfilesDir = None,
-       target: Target = None, profile: Profile = None) -> None:
-    """List the models and seeds, in build order (`runner list` too, as dbt's).
+       target: Target = None, profile: Profile = None, state: State = None,
+       output: Annotated[Optional[str], typer.Option(
+           "--output", "-o", help="selector, name, path or json (dbt's); without it, the "
+                                  "runner's table of models and seeds.")] = None,
+       resource_type: Annotated[Optional[list[str]], typer.Option(
+           "--resource-type", help="model, seed, test or source (repeat for several).")
+       ] = None) -> None:
+    """List the models and seeds in build order (`runner list` too, as dbt's; with --output
+    or --resource-type: dbt's list of models, seeds, data tests and sources).
 
     It writes nothing under target/. Example: runner ls --select tag:report
     """
+    if output or resource_type:
+        from runner.task.listing import list_resources, render
+        for entry in list_resources(project_dir, select, exclude, _vars(vars),
+                                    resource_type, state, on_warning=_warn):
+            typer.echo(render(entry, output or "selector"))
+        return
     from runner.api import list_nodes
     _dbt_flags(profiles_dir, target, profile)
-    for node in list_nodes(project_dir, select, exclude, _vars(vars), on_warning=_warn):
+    for node in list_nodes(project_dir, select, exclude, _vars(vars), on_warning=_warn,
+                           state=state):
         typer.echo(f"{node['kind']:5} {node['name']:40} {node['materialized']:11} "
                    f"{node['relation']}")
 
@@ -253,14 +216,23 @@ def list_(project_dir: ProjectDir = Path("."), select: Select = None,
 
 
 @app.command()
-def show(model: Annotated[str, typer.Argument(help="A model, or schema.table.")],
+def show(model: Annotated[Optional[str], typer.Argument(help="A model, or schema.table.")
+                          ] = None,
          project_dir: ProjectDir = Path("."), db: Db = None,
-         limit: Annotated[int, typer.Option("--limit", "-n", help="How many rows.")] = 10
-         ) -> None:
-    """Print the first rows of a built model.
+         limit: Annotated[int, typer.Option("--limit", "-n", help="How many rows.")] = 10,
+         inline: Annotated[Optional[str], typer.Option(
+             "--inline", help="A query to run instead, with ref(), source() and macros.")
+         ] = None, vars: Vars = None) -> None:
+    """Print the first rows of a built model, or of an --inline query.
 
     Example: runner show roaming_sessions_cpo --limit 5
     """
+    if inline is not None:
+        from runner.task.show import show_inline
+        typer.echo(show_inline(project_dir, inline, db, limit, _vars(vars)))
+        return
+    if model is None:
+        raise RunnerError("show needs a model (or --inline \"select ...\").")
     from runner.publish.export import show_rows
     typer.echo(show_rows(project_dir, model, db, limit))
 
@@ -416,6 +388,10 @@ def report(kind: Annotated[str, typer.Argument(help="charging-sessions or roamin
     message = write_report(project_dir, kind, org, date_from, date_to, out, db=db, role=role,
                            delimiter=delimiter, dialect=dialect, decimal_comma=decimal_comma)
     typer.echo(message)
+
+
+from runner.cli_tasks import register  # noqa: E402  (the commands of runner/task/)
+register(app, _progress, _warn)
 
 
 def _only_command(args: list[str]) -> list:

@@ -20,7 +20,8 @@ TargetPath = Annotated[Optional[Path], typer.Option(
 # text, checked by threads_number: a number option would make typer import pydantic on
 # every command that has one (tests/test_import_cost.py)
 Threads = Annotated[Optional[str], typer.Option(
-    "--threads", metavar="N", help="DuckDB's threads (default: the cores).")]
+    "--threads", metavar="N", help="DuckDB's worker threads for each query (dbt's "
+    "--threads; default: the cores; nodes still run one at a time, see the README).")]
 
 
 def threads_number(text: str | None) -> int | None:

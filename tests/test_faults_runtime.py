@@ -35,7 +35,7 @@ def project(tmp_path: Path) -> Path:
 
 def test_second_build_on_a_held_file_stops_at_once(project: Path) -> None:
     db = project / "db.duckdb"
-    results = project / "target" / "run_results.json"
+    results = project / "target" / "runner_results.json"
     before_results = results.read_text()
     holder = subprocess.Popen([sys.executable, "-c",
                                "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
@@ -110,7 +110,7 @@ def test_model_reading_outside_the_project_fails_clearly(project: Path, tmp_path
     peek = next(n for n in result.nodes if n.name == "peek")
     assert peek.status == "error"
     assert "secret.csv" in peek.message and "peek" in peek.message
-    assert json.loads((project / "target" / "run_results.json").read_text())["ok"] is False
+    assert json.loads((project / "target" / "runner_results.json").read_text())["ok"] is False
     with duckdb.connect(str(project / "db.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from information_schema.tables "
                            "where table_name = 'peek'").fetchone()[0] == 0

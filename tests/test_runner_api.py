@@ -76,7 +76,7 @@ def test_fail_fast_on_the_cli_exits_non_zero(make_project, cli) -> None:
 
 def test_run_results_json_records_status_timing_and_rows(chain: Path) -> None:
     build(chain, db_path=chain / "db.duckdb")
-    data = json.loads((chain / "target" / "run_results.json").read_text())
+    data = json.loads((chain / "target" / "runner_results.json").read_text())
     assert data["command"] == "build"
     assert data["ok"] is False
     assert data["counts"] == {"success": 2, "error": 1, "skipped": 2}

@@ -158,7 +158,7 @@ def test_severity_error_exits_non_zero_and_prints_the_sample(make_project, cli) 
     assert code == 1
     assert "FAIL" in out and "accepted_values_orders_status" in out
     assert "'weird'" in out                        # the sample row is printed
-    data = json.loads((root / "target" / "run_results.json").read_text())
+    data = json.loads((root / "target" / "runner_results.json").read_text())
     test = next(r for r in data["results"] if r["kind"] == "test")
     assert test["status"] == "fail" and test["failures"] == 1
     assert test["sample"] == [{"value_field": "weird", "n_records": 1}]

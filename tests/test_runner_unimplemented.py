@@ -96,7 +96,7 @@ def test_each_unimplemented_key_is_warned_once_with_file_line_and_key(shop: Path
     assert result.ok, result.summary()
     assert _lines(result.warnings) == EXPECTED, "\n".join(result.warnings)
     assert len(result.warnings) == len(EXPECTED)
-    saved = json.loads((shop / "target" / "run_results.json").read_text())
+    saved = json.loads((shop / "target" / "runner_results.json").read_text())
     assert saved["warnings"] == result.warnings
 
 
@@ -195,7 +195,7 @@ def test_test_arguments_and_source_keys_not_acted_on_are_warned(make_project) ->
             version: 2
             sources:
               - name: raw
-                freshness: {warn_after: {count: 1, period: day}}
+                loader: fivetran
                 tables:
                   - name: t
                     meta: {folder: t, owner: me}
@@ -217,7 +217,7 @@ def test_test_arguments_and_source_keys_not_acted_on_are_warned(make_project) ->
     seen: list[str] = []
     list_nodes(root, on_warning=seen.append)
     assert _lines(seen) == {
-        ("models/a.yml", 4, "freshness"),
+        ("models/a.yml", 4, "loader"),
         ("models/a.yml", 7, "owner"),
         ("models/a.yml", 10, "data_tests"),
         ("models/a.yml", 17, "store_failures"),

@@ -1,9 +1,11 @@
-"""target/run_results.json: what a run did, node by node (status, timing, rows), with
-its notes and warnings."""
+"""What a run did, node by node: target/run_results.json in dbt's run-results v6 shape
+(what dbt 1.11 writes, for tools that read dbt's artifacts and for `runner retry` and the
+`result:` selectors), and target/runner_results.json, the runner's own record (rows,
+DuckDB time, failing rows' sample, notes and warnings)."""
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,9 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     published: Any = None             # a publish.serving.PublishResult, after a build
     publish_error: RunnerError | None = None
+    finished: list[dt.datetime] = field(default_factory=list)   # when each node ended
+    invocation_id: str = ""
+    args: dict[str, Any] = field(default_factory=dict)          # the command's options
 
     @property
     def ok(self) -> bool:
@@ -59,9 +64,57 @@ class RunResult:
                 "results": [asdict(n) for n in self.nodes]}
 
 
-def write_run_results(target: Path, result: RunResult) -> None:
-    target.mkdir(parents=True, exist_ok=True)
-    out = target / "run_results.json"
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result.to_json(), indent=2, default=str), encoding="utf-8")
-    tmp.replace(out)
+RUN_RESULTS_SCHEMA = "https://schemas.getdbt.com/dbt/run-results/v6.json"
+
+
+def _stamp(when: dt.datetime) -> str:
+    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def dbt_run_results(result: RunResult, unique_id, manifest: dict) -> dict[str, Any]:
+    """run_results.json as dbt writes it; `unique_id(kind, name)` names each node in the
+    run's `manifest` (which gives its relation and compiled SQL)."""
+    from runner.artifacts.manifest import DBT_VERSION
+    results = []
+    now = dt.datetime.now(dt.timezone.utc)
+    for index, node in enumerate(result.nodes):
+        end = result.finished[index] if index < len(result.finished) else now
+        start = end - dt.timedelta(seconds=node.seconds)
+        uid = unique_id(node.kind, node.name)
+        entry = manifest["nodes"].get(uid, {})
+        adapter: dict[str, Any] = {}
+        if node.status not in ("skipped", "error"):
+            adapter = {"_message": node.message or "OK", "code": "OK"}
+            if node.rows is not None:
+                adapter["rows_affected"] = node.rows
+        results.append({
+            "status": node.status,
+            "timing": [] if node.status == "skipped" else
+            [{"name": "compile", "started_at": _stamp(start), "completed_at": _stamp(start)},
+             {"name": "execute", "started_at": _stamp(start), "completed_at": _stamp(end)}],
+            "thread_id": "Thread-1", "execution_time": round(node.seconds, 6),
+            "adapter_response": adapter, "message": node.message or None,
+            "failures": node.failures, "unique_id": uid,
+            "compiled": node.kind != "seed" and node.status != "skipped",
+            "compiled_code": entry.get("compiled_code"),
+            "relation_name": entry.get("relation_name") if node.kind == "model" else None,
+            "batch_results": None})
+    return {
+        "metadata": {"dbt_schema_version": RUN_RESULTS_SCHEMA, "dbt_version": DBT_VERSION,
+                     "generated_at": _stamp(now), "invocation_id": result.invocation_id,
+                     "invocation_started_at": result.started_at.replace("+00:00", "Z"),
+                     "env": {}},
+        "results": results, "elapsed_time": round(result.seconds, 6),
+        "args": {"which": result.command, "invocation_command":
+                 "runner " + result.command, **result.args}}
+
+
+def write_run_results(target: Path, result: RunResult, unique_id=None,
+                      manifest: dict | None = None) -> None:
+    """target/runner_results.json, and target/run_results.json in dbt's shape where the
+    nodes' unique_ids are known."""
+    from runner.artifacts.manifest import write_json
+    write_json(target / "runner_results.json", result.to_json(), indent=2)
+    if unique_id is not None:
+        write_json(target / "run_results.json",
+                   dbt_run_results(result, unique_id, manifest or {"nodes": {}}))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from difflib import get_close_matches
+from typing import Callable
 
 from runner.errors import GraphError
 from runner.graph.dag import Graph
@@ -19,11 +20,17 @@ from runner.project.loader import Node
 _SELECTOR = re.compile(r"^(?P<up>\d*\+)?(?P<body>[^+]+?)(?P<down>\+\d*)?$")
 
 
+Methods = dict[str, Callable[[str], set[str]]]
+
+
 def select_nodes(nodes: dict[str, Node], graph: Graph, select: list[str] | None,
-                 exclude: list[str] | None) -> set[str]:
-    chosen = set(nodes) if not select else _union(nodes, graph, select, "--select")
+                 exclude: list[str] | None, methods: Methods | None = None) -> set[str]:
+    """`methods`: further selector methods by name (state:, result:, ...), each giving the
+    node names a value selects; what they select may be nothing (nothing changed)."""
+    chosen = set(nodes) if not select else _union(nodes, graph, select, "--select",
+                                                  methods or {})
     if exclude:
-        chosen -= _union(nodes, graph, exclude, "--exclude")
+        chosen -= _union(nodes, graph, exclude, "--exclude", methods or {})
     return chosen
 
 
@@ -31,23 +38,27 @@ def _split(specs: list[str]) -> list[str]:
     return [part for spec in specs for part in str(spec).split()]
 
 
-def _union(nodes: dict[str, Node], graph: Graph, specs: list[str], option: str) -> set[str]:
+def _union(nodes: dict[str, Node], graph: Graph, specs: list[str], option: str,
+           methods: Methods) -> set[str]:
     result: set[str] = set()
     for spec in _split(specs):
-        parts = [_one(nodes, graph, p, option) for p in spec.split(",")]
+        parts = [_one(nodes, graph, p, option, methods) for p in spec.split(",")]
         result |= set.intersection(*parts)
     return result
 
 
-def _one(nodes: dict[str, Node], graph: Graph, spec: str, option: str) -> set[str]:
+def _one(nodes: dict[str, Node], graph: Graph, spec: str, option: str,
+         methods: Methods) -> set[str]:
     match = _SELECTOR.match(spec)
     if not match:
         raise GraphError(f"cannot read the selector {spec!r}.",
                          hint="write e.g. my_model, +my_model, my_model+, tag:nightly "
                               "or path:models/staging.")
     body = match["body"]
-    base = _method(nodes, body)
-    if not base:
+    method = _split_method(body)[0]
+    base = methods[method](_split_method(body)[1]) if method in methods else \
+        _method(nodes, body)
+    if not base and method not in methods:
         raise _matches_nothing(nodes, body, option)
     result = set(base)
     if match["up"]:

@@ -29,8 +29,11 @@ class Relation(Mapping):
 
     def __init__(self, schema: str, identifier: str, cte: bool = False,
                  database: str | None = None, type: str | None = None,
-                 external: str | None = None):
+                 external: str | None = None, attached: str | None = None,
+                 empty: bool = False):
         self.database = database
+        self.attached = attached      # an attached database it is read from (--defer)
+        self.empty = empty            # --empty: reads no rows
         self.external = external      # a source's external_location (dbt-duckdb), as SQL
         self.schema = schema
         self.identifier = identifier
@@ -62,14 +65,17 @@ class Relation(Mapping):
 
     def incorporate(self, type: str | None = None, **kwargs: Any) -> "Relation":
         return Relation(self.schema, self.identifier, self.cte, self.database,
-                        type or self.type, self.external)
+                        type or self.type, self.external, self.attached, self.empty)
 
     def __str__(self) -> str:
-        if self.external:
-            return self.external
         if self.cte:
             return ephemeral_cte_name(self.identifier)
-        return relation_name(self.schema, self.identifier)
+        if self.external:
+            name = self.external
+        else:
+            name = relation_name(self.schema, self.identifier)
+            name = f"{quote_ident(self.attached)}.{name}" if self.attached else name
+        return f"(select * from {name} where false limit 0)" if self.empty else name
 
     def __html__(self) -> str:     # pragma: no cover - autoescape is off
         return str(self)

@@ -101,6 +101,10 @@ class Renderer:
                                         keep_trailing_newline=True,
                                         extensions=["jinja2.ext.do"])
         self._state: dict[str, Any] = {}
+        # --empty: refs and sources read no rows, except refs of the models this run
+        # builds empty anyway (their tables keep DuckDB's rowid for the models reading it)
+        self.empty, self.built_empty = False, set()
+        self.redirected: dict[str, Relation] = {}   # refs read elsewhere (--defer, --empty)
         # config() keys the runner does not act on: one message each, in order
         self.warnings: dict[str, None] = {}
         # The build's DuckDB connection, once there is one (run_query and introspection)
@@ -168,12 +172,14 @@ class Renderer:
                               hint=hint)
         self._state["refs"].add(name)
         node = nodes[name]
-        return Relation(node.schema, node.alias, cte=node.materialized == "ephemeral")
+        return self.redirected.get(name) or Relation(
+            node.schema, node.alias, cte=node.materialized == "ephemeral",
+            empty=self.empty and name not in self.built_empty)
 
     def _source(self, source_name: str, table_name: str) -> Relation:
         table = self._source_table(source_name, table_name)
         return Relation(table.schema, table.folder if table.relation else table.name,
-                        external=table.external)
+                        external=table.external, empty=self.empty)
 
     def _source_files(self, source_name: str, table_name: str) -> Relation:
         """The view of the files in the source's folder: `_source_file` (as the source
@@ -183,7 +189,7 @@ class Renderer:
         if table.external:
             raise RenderError(f"source_files() lists a raw folder's files, not "
                               f"{source_name}.{table_name}'s external_location.")
-        return Relation(table.schema, files_view_name(table.name))
+        return Relation(table.schema, files_view_name(table.name), empty=self.empty)
 
     def _source_table(self, source_name: str, table_name: str) -> SourceTable:
         """The declared source table, recorded among the node's sources (the runner

@@ -13,7 +13,7 @@ IMPLEMENTED: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     # dbt_project.yml, top level ("version" is the project's own, nothing to act on)
     "dbt_project": {"name", "version", "config-version", "model-paths", "macro-paths",
                     "seed-paths", "test-paths", "vars", "models", "seeds", "dispatch",
-                    "packages-install-path", "docs-paths"},
+                    "packages-install-path", "docs-paths", "clean-targets"},
     # a YAML property file, top level
     "property_file": {"version", "models", "seeds", "sources"},
     # an entry of models: / seeds: / columns:
@@ -22,8 +22,10 @@ IMPLEMENTED: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
              "column_types"},
     "column": {"name", "description", "data_tests", "tests"},
     # sources: a source, its tables, their meta (runner extensions) and columns
-    "source": {"name", "description", "schema", "tables", "meta"},
-    "source_table": {"name", "description", "identifier", "meta", "columns", "config"},
+    "source": {"name", "description", "schema", "tables", "meta", "freshness",
+               "loaded_at_field"},
+    "source_table": {"name", "description", "identifier", "meta", "columns", "config",
+                     "freshness", "loaded_at_field"},
     "source_table_meta": {"optional_columns", "folder", "external_location", "formatter"},
     "source_config": {"meta", "external_location", "formatter"},     # dbt-duckdb's
     "source_column": {"name", "description"},

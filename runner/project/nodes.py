@@ -70,6 +70,9 @@ class SourceTable:
     # an existing relation `schema.folder` (dbt's meaning), not a folder of files
     relation: bool = False
     external: str | None = None   # dbt-duckdb's meta.external_location, as SQL
+    # freshness: {warn_after: {count, period}, error_after: {...}, filter}, or None
+    freshness: dict[str, Any] | None = None
+    loaded_at_field: str | None = None
 
 
 @dataclass

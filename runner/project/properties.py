@@ -136,8 +136,49 @@ def apply_properties(path: Path, root: Path, models: dict[str, Node], seeds: dic
                 key[0], key[1], str(table.get("identifier") or meta.get("folder") or key[1]),
                 str(src.get("schema") or key[0]), columns, required, path,
                 str(table.get("description") or ""),
-                external=external_location(src, table, root, rel))
+                external=external_location(src, table, root, rel),
+                **dict(zip(("freshness", "loaded_at_field"),
+                           _freshness(src, table, f"{rel}: source table {key[0]}.{key[1]}"))))
     return checker.warnings
+
+
+PERIODS = ("minute", "hour", "day")
+
+
+def _freshness(src: dict, table: dict, where: str) -> tuple[dict | None, str | None]:
+    """The table's freshness and loaded_at_field: its own (a null freshness turns the
+    source's off), else its source's."""
+    def pick(key: str) -> tuple[bool, Any]:
+        for block in (table, src):
+            if key in block:
+                return True, block[key]
+        return False, None
+    _, freshness = pick("freshness")
+    _, field = pick("loaded_at_field")
+    if freshness is None:
+        return None, str(field) if field else None
+    if not isinstance(freshness, dict):
+        raise ProjectError(f"{where}: freshness must be a mapping of warn_after, "
+                           "error_after and filter.")
+    out: dict[str, Any] = {"filter": freshness.get("filter")}
+    for key in ("warn_after", "error_after"):
+        rule = freshness.get(key) or {}
+        count, period = rule.get("count"), rule.get("period")
+        if (count is None) != (period is None) or (period is not None and (
+                period not in PERIODS or not isinstance(count, int) or count <= 0)):
+            raise ProjectError(f"{where}: freshness {key} needs a positive whole count and "
+                               f"a period ({', '.join(PERIODS)}), not {rule!r}.",
+                               hint=f"write e.g. {key}: {{count: 12, period: hour}}.")
+        out[key] = {"count": count, "period": period}
+    unknown = set(freshness) - {"warn_after", "error_after", "filter"}
+    if unknown:
+        raise ProjectError(f"{where}: freshness has no key {sorted(unknown)[0]!r}.",
+                           hint="use warn_after, error_after and filter.")
+    return out, str(field) if field else None
+
+
+GENERIC_TESTS = {"unique", "not_null", "accepted_values", "relationships",
+                 "expression_is_true"}
 
 
 def _generic_test(spec: Any, model: str, column: str | None, path: Path) -> TestDef:

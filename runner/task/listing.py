@@ -1,0 +1,62 @@
+"""`runner ls --output selector|name|path|json --resource-type ...`: dbt's list task over
+the manifest's models, seeds, data tests and sources."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from runner.errors import OptionError
+
+RESOURCE_TYPES = ("model", "seed", "test", "source")
+OUTPUTS = ("selector", "name", "path", "json")
+# dbt's default keys of `ls --output json`
+JSON_KEYS = ("alias", "name", "package_name", "depends_on", "tags", "config",
+             "resource_type", "source_name", "original_file_path", "unique_id")
+
+
+def list_resources(project_dir: str | Path, select: list[str] | None,
+                   exclude: list[str] | None, vars: dict | None,
+                   resource_types: list[str] | None, state: str | Path | None = None,
+                   on_warning: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """The selected resources' manifest entries, in build order, tests after their
+    models and sources first. A source is listed when nothing is selected or a
+    `source:NAME` / `source:NAME.TABLE` selector names it."""
+    from runner.session import Session
+    from runner.artifacts.manifest import Ids
+    types = list(resource_types or RESOURCE_TYPES)
+    for kind in types:
+        if kind not in RESOURCE_TYPES:
+            raise OptionError(f"--resource-type {kind!r} is not one the runner lists.",
+                              hint="use " + ", ".join(RESOURCE_TYPES) + " (exposures, "
+                                   "metrics and semantic models are not supported).")
+    specs = [part for spec in (select or []) for part in str(spec).split()]
+    wanted = [s.split(":", 1)[1].rstrip("+") for s in specs if s.startswith("source:")]
+    others = [s for s in specs if not s.startswith("source:")]
+    session = Session(project_dir, vars, on_warning=on_warning, state=state)
+    manifest = session.write_artifacts(session.db_path)
+    ids = Ids(session)
+    out: list[dict[str, Any]] = []
+    for key, uid in ids.sources.items():
+        if not specs or any(w in (key[0], f"{key[0]}.{key[1]}") for w in wanted):
+            out.append(manifest["sources"][uid])
+    chosen = session.select(others, exclude) if others or not specs else []
+    out += [manifest["nodes"][ids.nodes[name]] for name in chosen]
+    out += [manifest["nodes"][ids.tests[t.name]]
+            for t in session.tests_for(set(chosen), others)]
+    return [entry for entry in out if entry["resource_type"] in types]
+
+
+def render(entry: dict[str, Any], output: str) -> str:
+    if output not in OUTPUTS:
+        raise OptionError(f"--output {output!r} is not one of {', '.join(OUTPUTS)}.")
+    if output == "name":
+        return entry["name"]
+    if output == "path":
+        return entry["original_file_path"]
+    if output == "json":
+        return json.dumps({k: entry[k] for k in JSON_KEYS if k in entry})
+    if entry["resource_type"] == "source":
+        return f"source:{entry['package_name']}.{entry['source_name']}.{entry['name']}"
+    return ".".join(entry["fqn"])

@@ -113,3 +113,45 @@ def test_a_day_that_only_lost_rows_or_all_of_them_is_found(make_project, tmp_pat
     _same(db, third.catalog)
     days = {day for _, day in _files(third.catalog).values()}
     assert "2024-02-04" not in days and "2024-03-05" in days and len(days) == 60
+
+
+# the unit fails on a row marked poisoned: a publish that computes it on such a row fails
+POISONED_UNIT = {**DAYS, "models/_models.yml": """
+            version: 2
+            models:
+              - name: events
+                config:
+                  publish:
+                    partition_by: month_key
+                    partition_expression: "strftime({{ this }}.happened, '%Y-%m')"
+                    file_by: >-
+                      case when {{ this }}.poisoned then error('unit computed on id '
+                      || {{ this }}.id) else cast({{ this }}.happened as date) end
+            """}
+
+
+def test_the_unit_is_computed_only_on_new_rows_and_the_changed_units(make_project,
+                                                                        tmp_path) -> None:
+    root = make_project(POISONED_UNIT)
+    db = tmp_path / "t.duckdb"
+    _events(db)
+    first = publish(root, db)
+    table = read_publication(first.catalog).tables["main.events"]
+    assert table.built_at is not None and table.built_at.startswith("2024-03-01")
+    # each file keeps the bounds of the columns its unit is computed from
+    day = next(f for f in table.files if f.sub == "2024-01-10")
+    assert set(day.bounds) == {"id", "happened"}
+    assert day.bounds["id"] == ["36", "39"]
+    # every published row but 2024-02-10's poisoned; a new row there, another on a new day
+    _sql(db, "update main.events set poisoned = true "
+             "where cast(happened as date) <> date '2024-02-10'")
+    _sql(db, "insert into main.events values (1000, timestamptz '2024-02-10 03:00', false, "
+             "timestamptz '2024-03-02'), (1001, timestamptz '2024-03-07 03:00', false, "
+             "timestamptz '2024-03-02')")
+    again = publish(root, db)
+    assert again.rewritten == {"main.events": 2}
+    table = read_publication(again.catalog).tables["main.events"]
+    assert table.built_at.startswith("2024-03-02")
+    assert sorted(f.rows for f in table.files if f.sub in ("2024-02-10", "2024-03-07")) == [1, 5]
+    _sql(db, "update main.events set poisoned = false")
+    _same(db, again.catalog)

@@ -155,3 +155,21 @@ def test_the_unit_is_computed_only_on_new_rows_and_the_changed_units(make_projec
     assert sorted(f.rows for f in table.files if f.sub in ("2024-02-10", "2024-03-07")) == [1, 5]
     _sql(db, "update main.events set poisoned = false")
     _same(db, again.catalog)
+
+
+def test_runner_publish_renders_the_publish_configs_once(make_project, tmp_path,
+                                                         monkeypatch) -> None:
+    import runner.publish.serving as serving
+    calls = []
+    specs = serving.table_specs
+
+    def counted(project, renderer):
+        calls.append(1)
+        return specs(project, renderer)
+    monkeypatch.setattr(serving, "table_specs", counted)
+    monkeypatch.setattr("runner.publish.command.table_specs", counted)
+    root = make_project(DAYS)
+    db = tmp_path / "t.duckdb"
+    _events(db)
+    assert publish(root, db).rewritten == {"main.events": 60}
+    assert len(calls) == 1

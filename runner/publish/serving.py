@@ -170,11 +170,13 @@ def _raw_files(con: duckdb.DuckDBPyConnection, project) -> list[tuple]:
 
 def publish(con: duckdb.DuckDBPyConnection, project, renderer, *, db_path: Path,
             build_id: str, report_time: str, vars: dict | None = None,
-            on_note: Callable[[str], None] | None = None) -> PublishResult | None:
-    """Publish the project's `publish` tables from the open database `con`. Returns None
-    when the project publishes nothing."""
+            on_note: Callable[[str], None] | None = None,
+            specs: list[TableSpec] | None = None) -> PublishResult | None:
+    """Publish the project's `publish` tables (`specs`: table_specs', when the caller
+    has them) from the open database `con`. Returns None when the project publishes
+    nothing."""
     from runner.engines.duckdb import has_relation
-    specs = table_specs(project, renderer)
+    specs = table_specs(project, renderer) if specs is None else specs
     if not specs:
         return None
     started = time.perf_counter()

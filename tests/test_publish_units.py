@@ -173,3 +173,34 @@ def test_runner_publish_renders_the_publish_configs_once(make_project, tmp_path,
     _events(db)
     assert publish(root, db).rewritten == {"main.events": 60}
     assert len(calls) == 1
+
+
+def test_the_publish_config_is_acted_on_and_not_warned_about(make_project, tmp_path) -> None:
+    from runner.api import build
+    root = make_project({
+        "models/events.sql": "select 1 as id, date '2024-01-02' as happened",
+        "models/_models.yml": """
+            version: 2
+            models:
+              - name: events
+                config:
+                  publish: {partition_by: happened}
+            """,
+        "dbt_project.yml": """\
+            name: quiet
+            version: "1.0.0"
+            config-version: 2
+            model-paths: ["models"]
+            seed-paths: ["seeds"]
+            seeds:
+              quiet:
+                +publish: true
+            """,
+        "models/other.sql": "{{ config(publish=true) }} select 1 as id",
+        "seeds/c.csv": "code\n1\n"}, name="quiet")
+    result = build(root, db_path=tmp_path / "db.duckdb")
+    assert result.ok, result.summary()
+    assert [w for w in result.warnings if "publish" in str(w)] == []
+    assert result.publish_error is None
+    assert set(read_publication(result.published.catalog).tables) == \
+        {"main.events", "main.other", "main.c"}

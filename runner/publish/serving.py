@@ -215,9 +215,12 @@ def publish(con: duckdb.DuckDBPyConnection, project, renderer, *, db_path: Path,
                     if on_note:
                         on_note(result.notes[-1])
                     continue
+                noted = len(result.notes)
                 table = _publish_table(con, spec, previous, staging, files_dir, version,
                                        result, retired_now)
                 pub.tables[spec.relation] = table
+                for note in result.notes[noted:] if on_note else []:
+                    on_note(note)
             for relation, old in (previous.tables.items() if previous else []):
                 if relation not in pub.tables:          # no longer published
                     retired_now += [f.path for f in old.files]
@@ -273,7 +276,8 @@ def _publish_table(con, spec: TableSpec, previous: Publication | None, staging: 
             before[unit(f)] = (n + f.rows, f.signature)
     states, written = None, []
     if reuse and old.built_at and old.rows and "_built_at" in dict(columns):
-        states, written = _changed_since(con, spec, columns, old, before, staging, unit)
+        states, written = _changed_since(con, spec, columns, old, before, staging, unit,
+                                         result)
     every = states is None          # every unit compared: one grouped scan of the table
     if every:
         states = partition_states(con, spec, columns)
@@ -298,7 +302,7 @@ def _publish_table(con, spec: TableSpec, previous: Publication | None, staging: 
 
 
 def _changed_since(con, spec: TableSpec, columns, old: PublishedTable,
-                   before: dict, staging: Path, unit: Callable
+                   before: dict, staging: Path, unit: Callable, result: PublishResult
                    ) -> tuple[dict | None, list[tuple[Path, str | None, str | None]]]:
     """The units' states and the changed units' files, from the rows written since the
     last publish (changes.py); (None, []) when the count says that units without new
@@ -320,6 +324,8 @@ def _changed_since(con, spec: TableSpec, columns, old: PublishedTable,
     if table_rows(con, spec) - sum(rows.values()) != \
             sum(n for u, (n, _) in before.items() if u not in changed):
         shutil.rmtree(staging / spec.relation, ignore_errors=True)
+        result.notes.append(f"{spec.relation}: rows left units that got no new row; every "
+                            "unit compared (a scan of the table)")
         return None, []
     states = {u: s for u, s in before.items() if u not in changed}
     states.update({u: (rows[u], newer[u][1]) for u in changed})

@@ -20,9 +20,11 @@ Publishing is incremental: a unit (a partition, or with `file_by` one value of i
 rewritten only when its rows changed. Every row the runner writes carries `_built_at`, and
 a row is only ever written anew (new `_built_at`) or deleted, so a unit holds the same
 rows as when it was published exactly when its row count and its largest `_built_at` are
-the same (a new row raises the largest, a deleted one lowers the count); one grouped scan
-of the unit and `_built_at` tells. A table without `_built_at` is compared by an
-order-free hash of its rows.
+the same (a new row raises the largest, a deleted one lowers the count). A publish finds
+the changed units from the rows written since the previous one (changes.py), and only
+where rows left units that got no new row does one grouped scan of the unit and
+`_built_at` tell. A table without `_built_at` is compared by an order-free hash of its
+rows.
 
 Files a previous version named are kept for `publish_grace_minutes` (a var, default 120)
 after they left the catalog, for readers that still have an older catalog open; then they

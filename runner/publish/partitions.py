@@ -5,8 +5,9 @@ Hive folders readers see. Inside them a publish compares and rewrites *units*: b
 the partition itself; with `file_by` (SQL over the row, cheap: a stored date column) one
 file per unit and partition, so a publish that finds a few units changed rewrites those
 files and leaves the rest of their partitions' files alone. The units' states come from
-one grouped scan of the unit and `_built_at` (the partition expression is not evaluated
-on the rows the scan reads); the partition key is computed only on the rows rewritten."""
+the rows written since the last publish (changes.py) or, failing that, one grouped scan
+of the unit and `_built_at` (the partition expression is not evaluated on the rows the
+scan reads); the partition key is computed only on the rows rewritten."""
 
 from __future__ import annotations
 

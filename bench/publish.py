@@ -91,7 +91,8 @@ def with_reader(catalog: Path, work: Path, action) -> tuple[object, list[float],
     finally:
         stop.touch()
         out, _ = reader.communicate(timeout=600)
-    reads = [json.loads(line) for line in out.splitlines()]
+    # lines of the reader's own (JSON) only: DuckDB may print a progress bar on a slow query
+    reads = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     return result, [r["seconds"] for r in reads if "seconds" in r], \
         sum("error" in r for r in reads)
 

@@ -4,10 +4,13 @@
 zone, written `YYYY-MM` (as in a report file's Month, and as a reader expects it in a
 folder name): the same key, of one type, for both reports. The roaming view holds it as
 a date (the first of the month): it is formatted. The CPO view does not hold it: it is
-derived from the start and the organisation's time zone, as the reports derive it.
+derived from the start and the organisation's time zone with the project's `local_month`
+macro, the definition the models and the serving layer's partition key use.
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 import duckdb
 
@@ -20,7 +23,8 @@ MONTH = "month"
 MONTH_FORMAT = "%Y-%m"
 
 
-def month_key(con: duckdb.DuckDBPyConnection, source: str, columns: list[str]) -> str | None:
+def month_key(con: duckdb.DuckDBPyConnection, source: str, columns: list[str],
+              render: Callable[[str], str]) -> str | None:
     """A query over `source` with `month` as YYYY-MM text, or None for a month column
     that is neither a date nor a timestamp (partitioned as it is)."""
     column = quote_ident(MONTH)
@@ -36,8 +40,10 @@ def month_key(con: duckdb.DuckDBPyConnection, source: str, columns: list[str]) -
         raise ExportError("there is no 'month' column to partition by, and no start time "
                           "and organisation to derive it from.",
                           hint=f"partition by one of: {', '.join(columns)}.")
-    return (f"(select t.*, strftime(timezone(o.timezone_name, t.{quote_ident(START_COLUMN)}), "
-            f"'{MONTH_FORMAT}') as {column} from {source} as t left join "
+    month = render(f"{{{{ local_month({'t.' + quote_ident(START_COLUMN)!r}, "
+                   f"'o.timezone_name') }}}}")
+    return (f"(select t.*, strftime({month}, '{MONTH_FORMAT}') as {column} "
+            f"from {source} as t left join "
             f"{relation_name(schema, table)} as o using ({quote_ident(ORGANISATION_COLUMN)}))")
 
 

@@ -103,6 +103,8 @@ def test_a_day_that_only_lost_rows_or_all_of_them_is_found(make_project, tmp_pat
     _sql(db, "delete from main.events where happened = timestamptz '2024-02-03 12:00'")
     second = publish(root, db)
     assert second.rewritten == {"main.events": 1}
+    assert second.notes == ["main.events: rows left units that got no new row; every unit "
+                            "compared (a scan of the table)"]
     _same(db, second.catalog)
     # a day emptied, and a row that moves to another month
     _sql(db, "delete from main.events where cast(happened as date) = date '2024-02-04'")
@@ -113,3 +115,94 @@ def test_a_day_that_only_lost_rows_or_all_of_them_is_found(make_project, tmp_pat
     _same(db, third.catalog)
     days = {day for _, day in _files(third.catalog).values()}
     assert "2024-02-04" not in days and "2024-03-05" in days and len(days) == 60
+
+
+# the unit fails on a row marked poisoned: a publish that computes it on such a row fails
+POISONED_UNIT = {**DAYS, "models/_models.yml": """
+            version: 2
+            models:
+              - name: events
+                config:
+                  publish:
+                    partition_by: month_key
+                    partition_expression: "strftime({{ this }}.happened, '%Y-%m')"
+                    file_by: >-
+                      case when {{ this }}.poisoned then error('unit computed on id '
+                      || {{ this }}.id) else cast({{ this }}.happened as date) end
+            """}
+
+
+def test_the_unit_is_computed_only_on_new_rows_and_the_changed_units(make_project,
+                                                                        tmp_path) -> None:
+    root = make_project(POISONED_UNIT)
+    db = tmp_path / "t.duckdb"
+    _events(db)
+    first = publish(root, db)
+    table = read_publication(first.catalog).tables["main.events"]
+    assert table.built_at is not None and table.built_at.startswith("2024-03-01")
+    # each file keeps the bounds of the columns its unit is computed from
+    day = next(f for f in table.files if f.sub == "2024-01-10")
+    assert set(day.bounds) == {"id", "happened"}
+    assert day.bounds["id"] == ["36", "39"]
+    # every published row but 2024-02-10's poisoned; a new row there, another on a new day
+    _sql(db, "update main.events set poisoned = true "
+             "where cast(happened as date) <> date '2024-02-10'")
+    _sql(db, "insert into main.events values (1000, timestamptz '2024-02-10 03:00', false, "
+             "timestamptz '2024-03-02'), (1001, timestamptz '2024-03-07 03:00', false, "
+             "timestamptz '2024-03-02')")
+    again = publish(root, db)
+    assert again.rewritten == {"main.events": 2} and again.notes == []
+    table = read_publication(again.catalog).tables["main.events"]
+    assert table.built_at.startswith("2024-03-02")
+    assert sorted(f.rows for f in table.files if f.sub in ("2024-02-10", "2024-03-07")) == [1, 5]
+    _sql(db, "update main.events set poisoned = false")
+    _same(db, again.catalog)
+
+
+def test_runner_publish_renders_the_publish_configs_once(make_project, tmp_path,
+                                                         monkeypatch) -> None:
+    import runner.publish.serving as serving
+    calls = []
+    specs = serving.table_specs
+
+    def counted(project, renderer):
+        calls.append(1)
+        return specs(project, renderer)
+    monkeypatch.setattr(serving, "table_specs", counted)
+    monkeypatch.setattr("runner.publish.command.table_specs", counted)
+    root = make_project(DAYS)
+    db = tmp_path / "t.duckdb"
+    _events(db)
+    assert publish(root, db).rewritten == {"main.events": 60}
+    assert len(calls) == 1
+
+
+def test_the_publish_config_is_acted_on_and_not_warned_about(make_project, tmp_path) -> None:
+    from runner.api import build
+    root = make_project({
+        "models/events.sql": "select 1 as id, date '2024-01-02' as happened",
+        "models/_models.yml": """
+            version: 2
+            models:
+              - name: events
+                config:
+                  publish: {partition_by: happened}
+            """,
+        "dbt_project.yml": """\
+            name: quiet
+            version: "1.0.0"
+            config-version: 2
+            model-paths: ["models"]
+            seed-paths: ["seeds"]
+            seeds:
+              quiet:
+                +publish: true
+            """,
+        "models/other.sql": "{{ config(publish=true) }} select 1 as id",
+        "seeds/c.csv": "code\n1\n"}, name="quiet")
+    result = build(root, db_path=tmp_path / "db.duckdb")
+    assert result.ok, result.summary()
+    assert [w for w in result.warnings if "publish" in str(w)] == []
+    assert result.publish_error is None
+    assert set(read_publication(result.published.catalog).tables) == \
+        {"main.events", "main.other", "main.c"}

@@ -35,6 +35,9 @@ class PublishedFile:
     signature: str          # what the unit held: see partitions.partition_states
     version: str            # the publication that wrote it
     sub: str | None = None  # the file_by value of its rows (a table with file_by)
+    # column -> [smallest, largest] (text) of its rows, for the columns the unit is
+    # computed from (see changes.py); None: not known
+    bounds: dict[str, list[str]] | None = None
 
 
 @dataclass
@@ -48,6 +51,7 @@ class PublishedTable:
     intervals: list[str] = field(default_factory=list)
     files: list[PublishedFile] = field(default_factory=list)
     file_by: str | None = None      # the SQL of the files' unit inside a partition
+    built_at: str | None = None     # the largest `_built_at` published (changes.py)
 
     @property
     def rows(self) -> int:

@@ -55,6 +55,6 @@ def publish_database(project_dir: str | Path = ".", db_path: str | Path | None =
         merged = {**project.vars, **(vars or {})}
         return publish_tables(con, project, session.renderer, db_path=db, build_id=build_id,
                               report_time=str(merged.get("report_time") or build_id),
-                              vars=vars, on_note=on_note)
+                              vars=vars, on_note=on_note, specs=specs)
     finally:
         con.close()

@@ -69,12 +69,24 @@ def table_columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
 
 
 # A partition key computed for the export: called with the connection, the query or
-# relation to read and its columns, it returns a query over it that holds the key as a
-# column of that name, or None to partition by the table's own column as it is.
-PartitionKey = Callable[[duckdb.DuckDBPyConnection, str, list[str]], "str | None"]
+# relation to read, its columns and a function that renders Jinja SQL with the project's
+# macros, it returns a query over it that holds the key as a column of that name, or None
+# to partition by the table's own column as it is.
+PartitionKey = Callable[[duckdb.DuckDBPyConnection, str, list[str], Callable[[str], str]],
+                        "str | None"]
 
 FILE_FORMATS = {".parquet": "format parquet, compression zstd",
                 ".csv": "format csv, header true"}          # DuckDB writes UTF-8
+
+
+def _renderer(project_dir: str | Path, key: str) -> Callable[[str], str]:
+    """Renders Jinja SQL (the project's macros) for the partition key `key`."""
+    def render(text: str) -> str:
+        from runner.jinja.render import Renderer
+        from runner.project.loader import load_project
+        return Renderer(load_project(project_dir)).render_string(
+            text, f"the partition key {key}").sql.strip()
+    return render
 
 
 def export_options(out: Path, partitioned: bool) -> str:
@@ -112,7 +124,7 @@ def export_table(project_dir: str | Path, model: str, out: str | Path,
         partitions = []
         for col in partition_by:
             key = (partition_keys or {}).get(col)
-            derived = key(con, source, columns) if key else None
+            derived = key(con, source, columns, _renderer(project_dir, col)) if key else None
             if derived:
                 source = derived
                 columns = columns if col in columns else columns + [col]

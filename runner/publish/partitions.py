@@ -5,8 +5,9 @@ Hive folders readers see. Inside them a publish compares and rewrites *units*: b
 the partition itself; with `file_by` (SQL over the row, cheap: a stored date column) one
 file per unit and partition, so a publish that finds a few units changed rewrites those
 files and leaves the rest of their partitions' files alone. The units' states come from
-one grouped scan of the unit and `_built_at` (the partition expression is not evaluated
-on the rows the scan reads); the partition key is computed only on the rows rewritten."""
+the rows written since the last publish (changes.py) or, failing that, one grouped scan
+of the unit and `_built_at` (the partition expression is not evaluated on the rows the
+scan reads); the partition key is computed only on the rows rewritten."""
 
 from __future__ import annotations
 
@@ -81,9 +82,12 @@ def portable(columns: list[tuple[str, str]]) -> str:
 
 
 def write_units(con: duckdb.DuckDBPyConnection, spec, columns: list[tuple[str, str]],
-                changed: list[str | None], staging: Path
-                ) -> list[tuple[Path, str | None, str | None]]:
-    """Write the rows of the changed units under `staging`: (file, partition, unit)."""
+                changed: list[str | None], staging: Path, since: str | None = None,
+                older: str | None = None) -> list[tuple[Path, str | None, str | None]]:
+    """Write the rows of the changed units under `staging`: (file, partition, unit).
+    With `since` (changes.py), the units' rows are read as two scans that row-group
+    statistics can cut short: those written after `since`, and the older ones where
+    `older` (SQL over the row) holds; no older ones when `older` is None."""
     target = staging / spec.relation
     staging.mkdir(exist_ok=True)
     options = "format parquet, compression zstd"
@@ -108,9 +112,13 @@ def write_units(con: duckdb.DuckDBPyConnection, spec, columns: list[tuple[str, s
         extra += f", {unit} as {UNIT}"
     by = f"{key}, {UNIT}" if spec.file_by else key
     # the filter runs before the select list: the key is computed on the changed rows only
-    con.execute(f"copy (select {portable(columns)}{extra} from {rel} where {condition}) to "
-                f"{sql_literal(str(target))} ({options}, partition_by ({by}), "
-                f"filename_pattern 'part_{{i}}')")
+    rows = f"select {portable(columns)}{extra} from {rel} where ({condition})"
+    if since is not None:
+        built = f"cast({sql_literal(since)} as {dict(columns)['_built_at']})"
+        rows = f"{rows} and _built_at > {built}" + \
+            (f" union all {rows} and {older}" if older else "")
+    con.execute(f"copy ({rows}) to {sql_literal(str(target))} ({options}, "
+                f"partition_by ({by}), filename_pattern 'part_{{i}}')")
     if spec.file_by:
         return [(f, value_of(f.parent.parent.name), value_of(f.parent.name))
                 for f in sorted(target.glob("*=*/*=*/*.parquet"))]

@@ -20,9 +20,11 @@ Publishing is incremental: a unit (a partition, or with `file_by` one value of i
 rewritten only when its rows changed. Every row the runner writes carries `_built_at`, and
 a row is only ever written anew (new `_built_at`) or deleted, so a unit holds the same
 rows as when it was published exactly when its row count and its largest `_built_at` are
-the same (a new row raises the largest, a deleted one lowers the count); one grouped scan
-of the unit and `_built_at` tells. A table without `_built_at` is compared by an
-order-free hash of its rows.
+the same (a new row raises the largest, a deleted one lowers the count). A publish finds
+the changed units from the rows written since the previous one (changes.py), and only
+where rows left units that got no new row does one grouped scan of the unit and
+`_built_at` tell. A table without `_built_at` is compared by an order-free hash of its
+rows.
 
 Files a previous version named are kept for `publish_grace_minutes` (a var, default 120)
 after they left the catalog, for readers that still have an older catalog open; then they
@@ -45,6 +47,8 @@ import duckdb
 from runner.errors import ExportError, ProjectError
 from runner.execute.sources import sql_literal
 from runner.jinja.render import files_view_name, quote_ident, relation_name
+from runner.publish.changes import (file_bounds, latest, newer_rows,
+                                    older_rows_filter, table_rows, unit_columns)
 from runner.publish.files import link_tables, remove_empty_folders, remove_leftovers
 from runner.publish.partitions import (keyed, partition_states, write_empty,
                                        write_units)
@@ -168,11 +172,13 @@ def _raw_files(con: duckdb.DuckDBPyConnection, project) -> list[tuple]:
 
 def publish(con: duckdb.DuckDBPyConnection, project, renderer, *, db_path: Path,
             build_id: str, report_time: str, vars: dict | None = None,
-            on_note: Callable[[str], None] | None = None) -> PublishResult | None:
-    """Publish the project's `publish` tables from the open database `con`. Returns None
-    when the project publishes nothing."""
+            on_note: Callable[[str], None] | None = None,
+            specs: list[TableSpec] | None = None) -> PublishResult | None:
+    """Publish the project's `publish` tables (`specs`: table_specs', when the caller
+    has them) from the open database `con`. Returns None when the project publishes
+    nothing."""
     from runner.engines.duckdb import has_relation
-    specs = table_specs(project, renderer)
+    specs = table_specs(project, renderer) if specs is None else specs
     if not specs:
         return None
     started = time.perf_counter()
@@ -211,9 +217,12 @@ def publish(con: duckdb.DuckDBPyConnection, project, renderer, *, db_path: Path,
                     if on_note:
                         on_note(result.notes[-1])
                     continue
+                noted = len(result.notes)
                 table = _publish_table(con, spec, previous, staging, files_dir, version,
                                        result, retired_now)
                 pub.tables[spec.relation] = table
+                for note in result.notes[noted:] if on_note else []:
+                    on_note(note)
             for relation, old in (previous.tables.items() if previous else []):
                 if relation not in pub.tables:          # no longer published
                     retired_now += [f.path for f in old.files]
@@ -259,7 +268,6 @@ def _publish_table(con, spec: TableSpec, previous: Publication | None, staging: 
     reuse = old is not None and \
         (old.columns, old.partition_by, old.partition_type, old.intervals, old.file_by) == \
         (shape, spec.partition_by, partition_type, table.intervals, spec.file_by)
-    states = partition_states(con, spec, columns)
 
     def unit(f: PublishedFile) -> str | None:
         return f.sub if spec.file_by else f.partition
@@ -268,32 +276,80 @@ def _publish_table(con, spec: TableSpec, previous: Publication | None, staging: 
         if f.rows:
             n, _ = before.get(unit(f), (0, f.signature))
             before[unit(f)] = (n + f.rows, f.signature)
+    states, written = None, []
+    if reuse and old.built_at and old.rows and "_built_at" in dict(columns):
+        states, written = _changed_since(con, spec, columns, old, before, staging, unit,
+                                         result)
+    every = states is None          # every unit compared: one grouped scan of the table
+    if every:
+        states = partition_states(con, spec, columns)
     changed = {k for k, state in states.items() if before.get(k) != state}
-    written: list[tuple[Path, str | None, str | None]] = []
+    if every and changed:
+        written = write_units(con, spec, columns, list(changed), staging)
     if not states and reuse and old.rows == 0 and old.files:
         kept = list(old.files)            # still empty: the empty file stays
     else:
         kept = [f for f in old.files if f.rows and unit(f) in states
                 and unit(f) not in changed] if reuse else []
-        if changed:
-            written = write_units(con, spec, columns, list(changed), staging)
         if not states:                    # no rows: one empty file keeps the view's columns
             written = [(write_empty(con, spec, columns, staging), None, None)]
     kept_paths = {f.path for f in kept}
     retired_now += [f.path for f in (old.files if old else []) if f.path not in kept_paths]
-    table.files = kept + _move(con, spec, written, states, files_dir, version, result)
+    table.files = kept + _move(con, spec, columns, written, states, files_dir, version,
+                               result)
     result.rewritten[spec.relation] = len(changed) + len(set(before) - set(states))
+    if "_built_at" in dict(columns):
+        table.built_at = latest(con, columns, [sig for _, sig in states.values()])
     return table
 
 
-def _move(con, spec: TableSpec, written: list[tuple[Path, str | None, str | None]],
-          states: dict, files_dir: Path, version: str,
-          result: PublishResult) -> list[PublishedFile]:
+def _changed_since(con, spec: TableSpec, columns, old: PublishedTable,
+                   before: dict, staging: Path, unit: Callable, result: PublishResult
+                   ) -> tuple[dict | None, list[tuple[Path, str | None, str | None]]]:
+    """The units' states and the changed units' files, from the rows written since the
+    last publish (changes.py); (None, []) when the count says that units without new
+    rows lost some: the caller then compares every unit."""
+    newer = newer_rows(con, spec, columns, old.built_at)
+    if newer is None:
+        return None, []
+    changed = set(newer)
+    written = []
+    if changed:
+        older = older_rows_filter(con, spec, columns, old.built_at,
+                                  [f for f in old.files if f.rows and unit(f) in changed])
+        written = write_units(con, spec, columns, list(changed), staging,
+                              since=old.built_at, older=older)
+    counts = _row_counts(con, written)
+    rows: dict[str | None, int] = {}
+    for path, _, u in written:
+        rows[u] = rows.get(u, 0) + counts[str(path)]
+    if table_rows(con, spec) - sum(rows.values()) != \
+            sum(n for u, (n, _) in before.items() if u not in changed):
+        shutil.rmtree(staging / spec.relation, ignore_errors=True)
+        result.notes.append(f"{spec.relation}: rows left units that got no new row; every "
+                            "unit compared (a scan of the table)")
+        return None, []
+    states = {u: s for u, s in before.items() if u not in changed}
+    states.update({u: (rows[u], newer[u][1]) for u in changed})
+    return states, written
+
+
+def _row_counts(con, written: list[tuple[Path, str | None, str | None]]) -> dict[str, int]:
+    if not written:
+        return {}
+    return {name: int(n) for name, n in con.execute(
+        "select file_name, num_rows from parquet_file_metadata(?::varchar[])",
+        [[str(f) for f, _, _ in written]]).fetchall()}
+
+
+def _move(con, spec: TableSpec, columns: list[tuple[str, str]],
+          written: list[tuple[Path, str | None, str | None]], states: dict, files_dir: Path,
+          version: str, result: PublishResult) -> list[PublishedFile]:
     if not written:
         return []
-    counts = dict(con.execute(
-        "select file_name, num_rows from parquet_file_metadata(?::varchar[])",
-        [[str(f) for f, _, _ in written]]).fetchall())
+    counts = _row_counts(con, written)
+    bounds = file_bounds(con, [str(f) for f, _, _ in written], unit_columns(spec, columns),
+                         columns)
     out = []
     for n, (path, partition, unit) in enumerate(written):
         folder = files_dir / spec.relation
@@ -305,8 +361,9 @@ def _move(con, spec: TableSpec, written: list[tuple[Path, str | None, str | None
         size = path.stat().st_size
         path.rename(dest)
         signature = states.get(unit, (0, ""))[1]
-        out.append(PublishedFile(str(dest), partition, int(counts[str(path)]), size,
+        out.append(PublishedFile(str(dest), partition, counts[str(path)], size,
                                  signature, version,
-                                 unit if spec.file_by else None))
+                                 unit if spec.file_by else None,
+                                 bounds.get(str(path)) or None))
         result.bytes_written += size
     return out

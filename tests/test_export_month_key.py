@@ -1,0 +1,44 @@
+"""`runner export --partition-by month` of a table without a month column (the CPO view)
+derives the month with the project's `local_month` macro, the definition the models and
+the serving layer's partition key use: one definition for all of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from cpo.partitions import PARTITION_KEYS
+from runner.api import build
+from runner.publish.export import export_table
+
+# local_month changed to the month before the UTC month: an export that derives the
+# month on its own gives the UTC (or local) month instead
+PROJECT = {
+    "macros/time.sql": """
+        {% macro local_month(ts, tz) -%}
+            case when {{ tz }} is null then null
+                 else cast(date_trunc('month', cast({{ ts }} as timestamptz)
+                                      - interval 1 month) as date) end
+        {%- endmacro %}
+        """,
+    "models/int_organisations_validated.sql":
+        "{{ config(schema='intermediate') }} select 'o1' as organisation_id, "
+        "'Europe/Amsterdam' as timezone_name",
+    "models/sessions.sql":
+        "select 's1' as charge_id, 'o1' as organisation_id, "
+        "timestamptz '2024-03-31 23:30:00+00' as start_time",
+}
+
+
+def test_the_month_of_an_export_is_the_projects_local_month(make_project,
+                                                             tmp_path: Path) -> None:
+    root = make_project(PROJECT)
+    db = tmp_path / "db.duckdb"
+    assert build(root, db_path=db).ok
+    out = tmp_path / "by_month"
+    assert export_table(root, "sessions", out, db, ["month"],
+                        partition_keys=PARTITION_KEYS) == 1
+    assert [p.name for p in out.iterdir()] == ["month=2024-02"]
+    assert duckdb.sql(f"select charge_id from read_parquet('{out}/*/*.parquet')"
+                      ).fetchall() == [("s1",)]

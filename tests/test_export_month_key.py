@@ -15,6 +15,9 @@ from runner.publish.export import export_table
 # local_month changed to the month before the UTC month: an export that derives the
 # month on its own gives the UTC (or local) month instead
 PROJECT = {
+    # the layer schemas as this project keeps them (its own generate_schema_name)
+    "macros/generate_schema_name.sql":
+        (Path(__file__).resolve().parents[1] / "macros" / "generate_schema_name.sql").read_text(),
     "macros/time.sql": """
         {% macro local_month(ts, tz) -%}
             case when {{ tz }} is null then null

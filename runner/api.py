@@ -152,6 +152,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
 
     started = time.perf_counter()
     executor_box: list = []
+    tester_box: list = []
 
     def exists(node: Node) -> bool:
         return bool(executor_box) and executor_box[0].exists(node)
@@ -161,12 +162,12 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
     project = session.project
     result = RunResult(command, started_at=session.started.isoformat())
     result.warnings = session.log.messages
-    order = session.select(select, exclude)
-    models = [n for n in order if n in project.models
-              and project.models[n].materialized != "ephemeral"] \
-        if command in ("build", "run") else []
+    from runner.graph.plan import plan
+    order, tests, unit_tests = plan(session, command, select, exclude)
+    kinds = {"build": ("model", "snapshot"), "run": ("model",), "snapshot": ("snapshot",)}
+    models = [n for n in order if n in project.models and project.models[n].kind in
+              kinds.get(command, ()) and project.models[n].materialized != "ephemeral"]
     seeds = [n for n in order if n in project.seeds] if command in ("build", "seed") else []
-    tests = session.tests_for(set(order), select) if command in ("build", "test") else []
 
     used_sources = {key for n in models for key in project.models[n].sources}
     used_sources |= {key for t in tests for key in t.sources}
@@ -205,7 +206,12 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                           for t in tests}
         session.flush_warnings()
         from runner.jinja.columns import check_columns, database_columns
-        check_columns(project, compiled, seeds, database_columns(con), session.log.add)
+        existing = database_columns(con)
+        check_columns(project, compiled, seeds, existing, session.log.add)
+        from runner.execute.unit_tests import UnitTester
+        tester = UnitTester(project, session.renderer, existing) if unit_tests else None
+        tester_box.extend([tester] if tester else [])
+        prepared = {u.name: tester.prepare(u) for u in unit_tests} if tester else {}
         from runner.execute.sources import prepare_sources
         sources = [project.sources[k] for k in sorted(used_sources)]
         for note in prepare_sources(con, raw, sources, recheck=full_refresh):
@@ -213,7 +219,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
             if on_note:
                 on_note(note)
 
-        total = len(seeds) + len(models) + len(tests)
+        total = len(seeds) + len(models) + len(tests) + len(unit_tests)
         broken: dict[str, str] = {}       # node -> why its children are skipped
         done: set[str] = set()
         pending_tests = list(tests)
@@ -249,11 +255,33 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                         for ref in refs:
                             failed_tests.setdefault(ref, f"data test {test.name} failed")
 
+        def run_unit_tests(model: str | None, skip: str | None = None) -> str | None:
+            """The unit tests of a model (None: of models not in this run), before it;
+            the first failure, which skips the model."""
+            failed = None
+            for test in [u for u in unit_tests
+                         if (u.model == model if model else u.model not in models)]:
+                outcome = NodeResult(test.name, "unit_test", "skipped", skip,
+                                     path=test.rel_path) if skip or stop_reason else \
+                    tester.run(prepared[test.name])
+                if outcome.status == "skipped" and not outcome.message:
+                    outcome.message = stop_reason[0]
+                emit(outcome)
+                failed = failed or (None if outcome.ok else f"unit test {test.name} failed")
+            return failed
+
+        run_unit_tests(None)
         for name in seeds + models:
             node = project.node(name)
             why = {**failed_tests, **broken}
             bad = sorted(session.graph.parents.get(name, set()) & set(why))
-            if stop_reason:
+            unit_failed = run_unit_tests(name, f"skipped: upstream {bad[0]} ({why[bad[0]]})"
+                                         if bad else None)
+            if unit_failed and not stop_reason:
+                emit(NodeResult(name, node.kind, "skipped", f"skipped: {unit_failed}",
+                                materialized=node.materialized, path=node.rel_path))
+                broken[name] = unit_failed
+            elif stop_reason:
                 emit(NodeResult(name, node.kind, "skipped", stop_reason[0],
                                 materialized=node.materialized, path=node.rel_path))
                 broken[name] = "skipped"
@@ -278,6 +306,8 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
             publish_after_build(con, session, db, vars, result, on_note)
     finally:
         con.close()
+        if tester_box:
+            tester_box[0].close()
     result.seconds = time.perf_counter() - started
     write_run_results(session.target, result)
     return result

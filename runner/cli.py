@@ -95,7 +95,8 @@ _MARK = {"success": "OK", "pass": "PASS", "warn": "WARN", "fail": "FAIL",
 
 def _progress(result, index: int, total: int) -> None:
     label = f"{result.kind} {result.name}"
-    detail = f" [{result.message}]" if result.message else ""
+    # the first line: a unit test's differing rows follow in the summary
+    detail = f" [{result.message.splitlines()[0]}]" if result.message else ""
     width = len(str(total))
     typer.echo(f"{index:>{width}}/{total} {_MARK.get(result.status, result.status):5} "
                f"{label}{detail} ({result.seconds:.2f}s)")

@@ -56,9 +56,12 @@ class Session:
         from runner.execute.datatests import generic_test_sql
         for node in self.project.models.values():
             node.config = self.renderer.render_node(node, execute=False).config
-        for name in [n for n, node in self.project.models.items()
-                     if node.config.get("enabled", True) is False]:
+        disabled = {n for n, node in self.project.models.items()
+                    if node.config.get("enabled", True) is False}
+        for name in disabled:
             del self.project.models[name]         # enabled: false, as in dbt
+        from runner.project.unit_tests import check_models
+        check_models(self.project, disabled)
         for node in self.project.models.values():
             if node.materialized == "incremental":
                 incremental_plan(node)

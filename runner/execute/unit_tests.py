@@ -152,13 +152,7 @@ class UnitTester:
 
     # -- preparing a test ------------------------------------------------------------------
     def prepare(self, test: UnitTest) -> Prepared:
-        node = self.project.models.get(test.model)
-        if node is None or node.kind != "model":
-            close = get_close_matches(test.model, self.project.models, n=1)
-            raise ProjectError(f"unit test {test.name} tests model {test.model!r}, which "
-                               "does not exist.", path=test.rel_path, line=test.line,
-                               hint=f"did you mean {close[0]!r}?" if close else
-                               "name a model of this project.")
+        node = self.project.models[test.model]
         for ref in node.refs:
             if ref in self.project.models:
                 self.columns_of(ref)

@@ -187,3 +187,23 @@ def _fixture_file(name: str, fmt: str, dirs: list[Path], what: str, rel: str,
     raise ProjectError(f"{what} names fixture {name!r}, but there is no {name}.{fmt} in "
                        f"{looked}.", path=rel, line=line,
                        hint=f"put the file at tests/fixtures/{name}.{fmt}.")
+
+
+def check_models(project: Any, disabled: set[str]) -> None:
+    """Every unit test names a model of the project; one of a disabled model is left
+    out, as in dbt."""
+    from difflib import get_close_matches
+    kept = []
+    for test in project.unit_tests:
+        node = project.models.get(test.model)
+        if node is None and test.model in disabled:
+            continue
+        if node is None or node.kind != "model":
+            close = get_close_matches(test.model, [n for n, m in project.models.items()
+                                                   if m.kind == "model"], n=1)
+            raise ProjectError(f"unit test {test.name} tests model {test.model!r}, which "
+                               "does not exist.", path=test.rel_path, line=test.line,
+                               hint=f"did you mean {close[0]!r}?" if close else
+                               "name a model of this project.")
+        kept.append(test)
+    project.unit_tests = kept

@@ -137,6 +137,13 @@ def _raw_dir(project: Project, raw_dir: str | Path | None, notes: list[str],
     return sample
 
 
+def _rel(project: Project, node: Node) -> str:
+    """A node's YAML file (else its own file), relative to the project where it can be."""
+    path = node.yaml_path or node.path
+    return path.relative_to(project.root).as_posix() \
+        if path.is_relative_to(project.root) else str(path)
+
+
 def default_db_path(project: Project) -> Path:
     return project.root / f"{project.name}.duckdb"
 
@@ -202,6 +209,9 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                  ([raw] if raw else []) + list(project.packages.values()))
         executor = Executor(con, project.root, full_refresh)
         executor_box.append(executor)
+        from runner.execute.contracts import check_declarations
+        executor.contracts = check_declarations(
+            [project.models[n] for n in models], lambda n: _rel(project, n), session.log.add)
         # Compile and check everything before anything runs.
         compiled = compile_models(project, session.renderer, models, session.target)
         compiled_tests = {t.name: compile_test(project, session.renderer, t,

@@ -62,9 +62,12 @@ class Session:
             del self.project.models[name]         # enabled: false, as in dbt
         from runner.project.unit_tests import check_models
         check_models(self.project, disabled)
+        from runner.execute.snapshots import snapshot_plan
         for node in self.project.models.values():
             if node.materialized == "incremental":
                 incremental_plan(node)
+            elif node.kind == "snapshot":
+                snapshot_plan(node)
         seen: dict[str, int] = {}
         for test in self.project.tests:
             if test.name in seen:

@@ -182,6 +182,18 @@ def seed(project_dir: ProjectDir = Path("."), db: Db = None, select: Select = No
     _run("seed", project_dir, db, None, select, exclude, vars)
 
 
+@app.command()
+def snapshot(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = None,
+             select: Select = None, exclude: Exclude = None, vars: Vars = None,
+             fail_fast: FailFast = False, memory_limit: MemoryLimit = None) -> None:
+    """The snapshots in snapshots/ (type 2 history of a query), in graph order.
+
+    Example: runner snapshot --select stations_snapshot
+    """
+    _run("snapshot", project_dir, db, raw_dir, select, exclude, vars, fail_fast=fail_fast,
+         memory_limit=memory_limit)
+
+
 @app.command("compile")
 def compile_(project_dir: ProjectDir = Path("."), select: Select = None,
              exclude: Exclude = None, vars: Vars = None) -> None:

@@ -123,7 +123,7 @@ class Executor:
             except duckdb.Error as exc:
                 result.status = "error"
                 where = f" Compiled SQL: {item.compiled_path}." if item.compiled_path else ""
-                result.message = (f"DuckDB failed running model {node.name} "
+                result.message = (f"DuckDB failed running {node.kind} {node.name} "
                                   f"({node.rel_path}): {_first_lines(str(exc))}.{where} Its "
                                   "previous version, if any, is unchanged.")
                 if node.materialized == "incremental" and not self.full_refresh and \
@@ -170,6 +170,9 @@ class Executor:
             if self.full_refresh or self.relation_kind(node.schema, node.alias) != "table":
                 return self._replace_table(node, sql, hooks)
             return self._incremental(node, sql, hooks)
+        if kind == "snapshot":
+            from runner.execute.snapshots import run_snapshot
+            return run_snapshot(self, node, sql, hooks)
         raise ExecutionError(f"cannot run materialization {kind!r}.", node=node.name)
 
     def _transaction(self, node: Node, body: Callable[[], int | None],

@@ -140,13 +140,6 @@ def _raw_dir(project: Project, raw_dir: str | Path | None, notes: list[str],
     return sample
 
 
-def _rel(project: Project, node: Node) -> str:
-    """A node's YAML file (else its own file), relative to the project where it can be."""
-    path = node.yaml_path or node.path
-    return path.relative_to(project.root).as_posix() \
-        if path.is_relative_to(project.root) else str(path)
-
-
 def default_db_path(project: Project) -> Path:
     return project.root / f"{project.name}.duckdb"
 
@@ -214,7 +207,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         executor_box.append(executor)
         from runner.execute.contracts import check_declarations
         executor.contracts = check_declarations(
-            [project.models[n] for n in models], lambda n: _rel(project, n), session.log.add)
+            [project.models[n] for n in models], project.root, session.log.add)
         # Compile and check everything before anything runs.
         compiled = compile_models(project, session.renderer, models, session.target)
         compiled_tests = {t.name: compile_test(project, session.renderer, t,
@@ -272,19 +265,10 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                             failed_tests.setdefault(ref, f"data test {test.name} failed")
 
         def run_unit_tests(model: str | None, skip: str | None = None) -> str | None:
-            """The unit tests of a model (None: of models not in this run), before it;
-            the first failure, which skips the model."""
-            failed = None
-            for test in [u for u in unit_tests
-                         if (u.model == model if model else u.model not in models)]:
-                outcome = NodeResult(test.name, "unit_test", "skipped", skip,
-                                     path=test.rel_path) if skip or stop_reason else \
-                    tester.run(prepared[test.name])
-                if outcome.status == "skipped" and not outcome.message:
-                    outcome.message = stop_reason[0]
-                emit(outcome)
-                failed = failed or (None if outcome.ok else f"unit test {test.name} failed")
-            return failed
+            from runner.execute.unit_tests import run_for
+            return run_for(tester, prepared, [u for u in unit_tests if (
+                u.model == model if model else u.model not in models)],
+                skip or (stop_reason[0] if stop_reason else None), emit)
 
         run_unit_tests(None)
         for name in seeds + models:

@@ -15,6 +15,7 @@ runner replaces whole)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
 import duckdb
@@ -31,7 +32,7 @@ def enforced(node: Node) -> bool:
     return isinstance(contract, dict) and contract.get("enforced") is True
 
 
-def check_declarations(nodes: list[Node], where: Callable[[Node], str],
+def check_declarations(nodes: list[Node], root: Path,
                        warn: Callable[[str], None]) -> dict[str, dict[str, str]]:
     """Before anything runs: every contracted model declares a valid data_type for each
     column; returns the normalised types, per model and column. Constraints DuckDB does
@@ -42,7 +43,7 @@ def check_declarations(nodes: list[Node], where: Callable[[Node], str],
         for node in nodes:
             if not enforced(node):
                 continue
-            path = where(node)
+            path = _where(node, root)
             if node.materialized not in ("table", "incremental", "view"):
                 raise ProjectError(f"model {node.name} has an enforced contract but is "
                                    f"materialized as {node.materialized}; dbt enforces "
@@ -78,6 +79,12 @@ def check_declarations(nodes: list[Node], where: Callable[[Node], str],
     finally:
         con.close()
     return out
+
+
+def _where(node: Node, root: Path) -> str:
+    """The model's YAML file (else its own), relative to the project where it can be."""
+    path = node.yaml_path or node.path
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
 
 
 def _all_constraints(node: Node) -> list[dict[str, Any]]:

@@ -300,6 +300,20 @@ class UnitTester:
         return result
 
 
+def run_for(tester: UnitTester | None, prepared: dict[str, Prepared], tests: list[UnitTest],
+            skip: str | None, emit: Any) -> str | None:
+    """Run (or, with a reason, skip) the given unit tests, emitting each result; the
+    first failure, which skips their model ("unit test X failed"), or None."""
+    failed = None
+    for test in tests:
+        outcome = NodeResult(test.name, "unit_test", "skipped", skip, path=test.rel_path) \
+            if skip or tester is None else tester.run(prepared[test.name])
+        emit(outcome)
+        if outcome.status in ("fail", "error"):
+            failed = failed or f"unit test {test.name} failed"
+    return failed
+
+
 def _columns_named(fixture: Fixture) -> list[str]:
     seen: dict[str, str] = {}
     for row in fixture.rows or []:

@@ -205,9 +205,6 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                  ([raw] if raw else []) + list(project.packages.values()))
         executor = Executor(con, project.root, full_refresh)
         executor_box.append(executor)
-        from runner.execute.contracts import check_declarations
-        executor.contracts = check_declarations(
-            [project.models[n] for n in models], project.root, session.log.add)
         # Compile and check everything before anything runs.
         compiled = compile_models(project, session.renderer, models, session.target)
         compiled_tests = {t.name: compile_test(project, session.renderer, t,
@@ -217,10 +214,10 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         from runner.jinja.columns import check_columns, database_columns
         existing = database_columns(con)
         check_columns(project, compiled, seeds, existing, session.log.add)
-        from runner.execute.unit_tests import UnitTester
-        tester = UnitTester(project, session.renderer, existing) if unit_tests else None
+        from runner.graph.plan import checks
+        executor.contracts, tester, prepared = checks(project, session.renderer, models,
+                                                      unit_tests, existing, session.log.add)
         tester_box.extend([tester] if tester else [])
-        prepared = {u.name: tester.prepare(u) for u in unit_tests} if tester else {}
         from runner.execute.sources import prepare_sources
         sources = [project.sources[k] for k in sorted(used_sources)]
         for note in prepare_sources(con, raw, sources, recheck=full_refresh):
@@ -365,6 +362,11 @@ def compile_project(project_dir: str | Path = ".", vars: dict | None = None,
     session.flush_warnings()
     check_columns(project, compiled, [n for n in chosen if n in project.seeds], {},
                   session.log.add)
+    from runner.graph.plan import checks     # contracts and unit tests, as a build does
+    tester = checks(project, session.renderer, names, [
+        u for u in project.unit_tests if u.model in names], {}, session.log.add)[1]
+    if tester:
+        tester.close()
     return {name: item.compiled_path for name, item in compiled.items()}
 
 

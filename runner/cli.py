@@ -188,7 +188,7 @@ def snapshot(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir
              fail_fast: FailFast = False, memory_limit: MemoryLimit = None) -> None:
     """The snapshots in snapshots/ (type 2 history of a query), in graph order.
 
-    Example: runner snapshot --select stations_snapshot
+    Example: runner snapshot
     """
     _run("snapshot", project_dir, db, raw_dir, select, exclude, vars, fail_fast=fail_fast,
          memory_limit=memory_limit)

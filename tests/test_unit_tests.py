@@ -257,3 +257,5 @@ def test_a_mistake_in_a_unit_test_stops_before_anything_runs(make_project, cli, 
     assert message in " ".join(err.split()), err
     assert "models/_unit.yml" in err and "Traceback" not in err
     assert not (root / "db.duckdb").exists() or "stg_orders" not in out
+    code, _, err = cli("compile", "--project-dir", root)      # compile checks them too
+    assert code == 2 and message in " ".join(err.split()), err

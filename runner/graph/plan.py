@@ -38,3 +38,22 @@ def plan(session: Any, command: str, select: list[str] | None,
                                                 (rest is None or t.refs & nodes))]
     data.sort(key=session.tests.index)
     return order, data, unit
+
+
+def checks(project: Any, renderer: Any, models: list[str], unit_tests: list,
+           existing: dict, warn: Any) -> tuple[dict, Any, dict]:
+    """Before anything runs: the contracts' declared types (per model and column), and
+    each unit test prepared, its inputs and columns checked against the models (a
+    ProjectError otherwise). Returns the types, the unit tester (to close) and the
+    prepared tests."""
+    from runner.execute.contracts import check_declarations
+    from runner.execute.unit_tests import UnitTester
+    contracts = check_declarations([project.models[n] for n in models], project.root, warn)
+    tester = UnitTester(project, renderer, existing) if unit_tests else None
+    try:
+        prepared = {u.name: tester.prepare(u) for u in unit_tests} if tester else {}
+    except BaseException:
+        if tester:
+            tester.close()
+        raise
+    return contracts, tester, prepared

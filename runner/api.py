@@ -48,6 +48,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
 
     started = time.perf_counter()
     executor_box: list = []
+    tester_box: list = []
 
     def exists(node: Node) -> bool:
         return bool(executor_box) and executor_box[0].exists(node)
@@ -63,12 +64,12 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
     result = RunResult(command, started_at=session.started.isoformat(),
                        invocation_id=session.invocation_id)
     result.warnings = session.log.messages
-    order = session.select(select, exclude)
-    models = [n for n in order if n in project.models
-              and project.models[n].materialized != "ephemeral"] \
-        if command in ("build", "run") else []
+    from runner.graph.plan import plan
+    order, tests, unit_tests = plan(session, command, select, exclude)
+    kinds = {"build": ("model", "snapshot"), "run": ("model",), "snapshot": ("snapshot",)}
+    models = [n for n in order if n in project.models and project.models[n].kind in
+              kinds.get(command, ()) and project.models[n].materialized != "ephemeral"]
     seeds = [n for n in order if n in project.seeds] if command in ("build", "seed") else []
-    tests = session.tests_for(set(order), select) if command in ("build", "test") else []
 
     used_sources = {key for n in models for key in project.models[n].sources}
     used_sources |= {key for t in tests for key in t.sources}
@@ -126,6 +127,11 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         from runner.jinja.columns import check_columns, database_columns
         check_columns(project, compiled, seeds, lambda: database_columns(con),
                       session.log.add)
+        from runner.graph.plan import checks
+        executor.contracts, tester, prepared = checks(
+            project, session.renderer, models, unit_tests,
+            database_columns(con) if unit_tests else {}, session.log.add)
+        tester_box.extend([tester] if tester else [])
         from runner.execute.sources import prepare_sources
         sources = [project.sources[k] for k in sorted(used_sources)
                    if not project.sources[k].relation]
@@ -134,7 +140,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
             if on_note:
                 on_note(note)
 
-        total = len(seeds) + len(models) + len(tests)
+        total = len(seeds) + len(models) + len(tests) + len(unit_tests)
         broken: dict[str, str] = {}       # node -> why its children are skipped
         done: set[str] = set()
         pending_tests = list(tests)
@@ -173,11 +179,24 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                         for ref in refs:
                             failed_tests.setdefault(ref, f"data test {test.name} failed")
 
+        def run_unit_tests(model: str | None, skip: str | None = None) -> str | None:
+            from runner.execute.unit_tests import run_for
+            return run_for(tester, prepared, [u for u in unit_tests if (
+                u.model == model if model else u.model not in models)],
+                skip or (stop_reason[0] if stop_reason else None), emit)
+
+        run_unit_tests(None)
         for name in seeds + models:
             node = project.node(name)
             why = {**failed_tests, **broken}
             bad = sorted(session.graph.parents.get(name, set()) & set(why))
-            if stop_reason:
+            unit_failed = run_unit_tests(name, f"skipped: upstream {bad[0]} ({why[bad[0]]})"
+                                         if bad else None)
+            if unit_failed and not stop_reason:
+                emit(NodeResult(name, node.kind, "skipped", f"skipped: {unit_failed}",
+                                materialized=node.materialized, path=node.rel_path))
+                broken[name] = unit_failed
+            elif stop_reason:
                 emit(NodeResult(name, node.kind, "skipped", stop_reason[0],
                                 materialized=node.materialized, path=node.rel_path))
                 broken[name] = "skipped"
@@ -207,6 +226,8 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
             publish_after_build(con, session, db, vars, result, on_note)
     finally:
         con.close()
+        if tester_box:
+            tester_box[0].close()
     result.seconds = time.perf_counter() - started
     result.args = {"select": list(select or []), "exclude": list(exclude or []),
                    "vars": vars or {}, "full_refresh": full_refresh, "db": str(db),
@@ -270,6 +291,11 @@ def compile_project(project_dir: str | Path = ".", vars: dict | None = None,
     session.flush_warnings()
     check_columns(project, compiled, [n for n in chosen if n in project.seeds], {},
                   session.log.add)
+    from runner.graph.plan import checks     # contracts and unit tests, as a build does
+    tester = checks(project, session.renderer, names, [
+        u for u in project.unit_tests if u.model in names], {}, session.log.add)[1]
+    if tester:
+        tester.close()
     from runner.execute.materialize import NodeResult
     result = RunResult("compile", started_at=session.started.isoformat(),
                        invocation_id=session.invocation_id,

@@ -44,7 +44,8 @@ _MARK = {"success": "OK", "pass": "PASS", "warn": "WARN", "fail": "FAIL",
 
 def _progress(result, index: int, total: int) -> None:
     label = f"{result.kind} {result.name}"
-    detail = f" [{result.message}]" if result.message else ""
+    # the first line: a unit test's differing rows follow in the summary
+    detail = f" [{result.message.splitlines()[0]}]" if result.message else ""
     width = len(str(total))
     typer.echo(f"{index:>{width}}/{total} {_MARK.get(result.status, result.status):5} "
                f"{label}{detail} ({result.seconds:.2f}s)")
@@ -150,6 +151,18 @@ def seed(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = N
     """
     _run("seed", project_dir, db, raw_dir, select, exclude, vars, full_refresh, fail_fast,
          memory_limit, (profiles_dir, target, profile), target_path, threads, state=state)
+
+
+@app.command()
+def snapshot(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = None,
+             select: Select = None, exclude: Exclude = None, vars: Vars = None,
+             fail_fast: FailFast = False, memory_limit: MemoryLimit = None) -> None:
+    """The snapshots in snapshots/ (type 2 history of a query), in graph order.
+
+    Example: runner snapshot
+    """
+    _run("snapshot", project_dir, db, raw_dir, select, exclude, vars, fail_fast=fail_fast,
+         memory_limit=memory_limit)
 
 
 @app.command("compile")

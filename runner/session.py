@@ -56,13 +56,20 @@ class Session:
             render_config_values(self.renderer, node)
         for node in self.project.models.values():
             node.config = self.renderer.render_node(node, execute=False).config
+        disabled: set[str] = set()
         for nodes in (self.project.models, self.project.seeds):
             for name in [n for n, node in nodes.items()
                          if node.config.get("enabled", True) is False]:
+                disabled.add(name)
                 del nodes[name]         # enabled: false, as in dbt
+        from runner.project.unit_tests import check_models
+        check_models(self.project, disabled)
+        from runner.execute.snapshots import snapshot_plan
         for node in self.project.models.values():
             if node.materialized == "incremental":
                 incremental_plan(node)
+            elif node.kind == "snapshot":
+                snapshot_plan(node)
         from runner.execute.seeds import render_seed_configs
         render_seed_configs(self.project.seeds, lambda text, node: self.renderer.render_string(
             text, f"seed {node.name}", node.rel_path).sql)

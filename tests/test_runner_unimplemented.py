@@ -21,20 +21,20 @@ models:
     description: One row per order.
     config:
       materialized: table
-      contract: {enforced: true}
+      meta: {owner: sales}
     docs:
       show: false
     columns:
       - name: id
-        data_type: integer
+        quote: true
         data_tests: [unique, not_null]
       - name: currency
         description: ISO 4217.
-        constraints:
-          - type: not_null
+        tags:
+          - pii
 
-unit_tests:
-  - name: test_orders
+semantic_models:
+  - name: orders_semantic
     model: orders
 
 exposures:
@@ -79,11 +79,11 @@ def _lines(warnings: list[str]) -> set[tuple[str, int, str]]:
 
 
 EXPECTED = {
-    ("models/marts/_marts.yml", 8, "contract"),
+    ("models/marts/_marts.yml", 8, "meta"),
     ("models/marts/_marts.yml", 9, "docs"),
-    ("models/marts/_marts.yml", 13, "data_type"),
-    ("models/marts/_marts.yml", 17, "constraints"),
-    ("models/marts/_marts.yml", 20, "unit_tests"),
+    ("models/marts/_marts.yml", 13, "quote"),
+    ("models/marts/_marts.yml", 17, "tags"),
+    ("models/marts/_marts.yml", 20, "semantic_models"),
     ("models/marts/_marts.yml", 24, "exposures"),
     ("dbt_project.yml", 4, "on-run-start"),
     ("dbt_project.yml", 10, "persist_docs"),
@@ -119,7 +119,7 @@ def test_every_command_prints_each_warning_once(shop: Path, cli, command: str) -
     printed = [line[len("warning: "):] for line in err.splitlines()
                if line.startswith("warning: ")]
     assert _lines(printed) == EXPECTED and len(printed) == len(EXPECTED), err
-    assert "contract" not in out
+    assert "semantic_models" not in out
 
 
 def test_implemented_keys_stay_quiet(make_project) -> None:
@@ -245,8 +245,11 @@ def test_a_misspelt_folder_in_dbt_project_is_warned(make_project) -> None:
 def test_one_list_of_implemented_keys() -> None:
     # A key a later change implements moves into this one list; what is not in it warns.
     assert "materialized" in IMPLEMENTED["model_config"]
-    assert "contract" not in IMPLEMENTED["model_config"]
-    assert "unit_tests" not in IMPLEMENTED["property_file"]
+    assert "meta" not in IMPLEMENTED["model_config"]
+    assert "exposures" not in IMPLEMENTED["property_file"]
+    # contracts, unit tests and snapshots are acted on (tests/test_contracts.py, ...)
+    assert "contract" in IMPLEMENTED["model_config"]
+    assert {"unit_tests", "snapshots"} <= IMPLEMENTED["property_file"]
 
 
 def test_config_of_a_singular_test_is_checked_against_the_test_configs(make_project) -> None:

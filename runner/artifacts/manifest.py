@@ -70,9 +70,43 @@ class Ids:
             self.tests[test.name] = uid
         self.sources = {key: f"source.{project.name}.{key[0]}.{key[1]}"
                         for key in project.sources}
+        self.unit_tests = {u.name: f"unit_test.{project.name}.{u.model}.{u.name}"
+                           for u in getattr(project, "unit_tests", [])}
 
     def of(self, kind: str, name: str) -> str:
+        if kind == "unit_test":
+            return self.unit_tests[name]
         return self.tests[name] if kind == "test" else self.nodes[name]
+
+
+def _fixture(fixture: Any) -> dict[str, Any]:
+    rows = fixture.sql if fixture.format == "sql" else fixture.rows
+    return {"format": fixture.format, "rows": rows, "fixture": None}
+
+
+def unit_tests_of(session: "Session", ids: Ids) -> dict[str, dict[str, Any]]:
+    """dbt's `unit_tests` of the manifest (v12's UnitTestDefinition)."""
+    project = session.project
+    out: dict[str, dict[str, Any]] = {}
+    for unit in getattr(project, "unit_tests", []):
+        uid = ids.unit_tests[unit.name]
+        model = project.nodes.get(unit.model)
+        out[uid] = {
+            "model": unit.model, "name": unit.name, "resource_type": "unit_test",
+            "package_name": project.name, "path": unit.rel_path,
+            "original_file_path": unit.rel_path, "unique_id": uid,
+            "fqn": [project.name, unit.model, unit.name],
+            "given": [{"input": g.input, **_fixture(g)} for g in unit.given],
+            "expect": _fixture(unit.expect), "description": unit.description,
+            "overrides": unit.overrides or None,
+            "depends_on": {"macros": [],
+                           "nodes": [ids.nodes[unit.model]] if unit.model in ids.nodes
+                           else []},
+            "config": {"tags": unit.tags, "meta": {},
+                       "enabled": unit.config.get("enabled", True) is not False},
+            "checksum": None, "schema": model.schema if model else None,
+            "created_at": 0.0, "versions": None, "version": None}
+    return out
 
 
 def _macros(session: "Session") -> dict[str, dict[str, Any]]:
@@ -311,7 +345,8 @@ def build_manifest(session: "Session", db_path: Path, invocation_id: str,
         "exposures": {}, "metrics": {}, "groups": {}, "selectors": {}, "disabled": {},
         "parent_map": {k: sorted(v) for k, v in parents.items()},
         "child_map": {k: sorted(v) for k, v in children.items()},
-        "group_map": {}, "saved_queries": {}, "semantic_models": {}, "unit_tests": {},
+        "group_map": {}, "saved_queries": {}, "semantic_models": {},
+        "unit_tests": unit_tests_of(session, Ids(session)),
         "functions": {}}
 
 

@@ -55,6 +55,8 @@ class Executor:
         self.full_refresh = full_refresh
         self.db_seconds = 0.0
         self._catalog: dict[tuple[str, str], str] | None = None
+        # model -> column -> type, of the models with an enforced contract
+        self.contracts: dict[str, dict[str, str]] = {}
 
     @contextmanager
     def _timing(self, result: NodeResult) -> Iterator[None]:
@@ -106,6 +108,15 @@ class Executor:
                             compiled_path=str(item.compiled_path) if item.compiled_path else None)
         with self._timing(result):
             try:
+                if node.name in self.contracts:
+                    from runner.execute.contracts import mismatch
+                    failed = mismatch(self.con, node, item.sql, self.contracts[node.name])
+                    if failed:
+                        result.status = "error"
+                        result.message = (f"{failed}\n  Model {node.name} "
+                                          f"({node.rel_path}) was not built; its previous "
+                                          "version, if any, is unchanged.")
+                        return result
                 result.rows = self._materialize(node, item.sql,
                                                 (item.pre_hooks, item.post_hooks))
                 if node.materialized in ("table", "incremental"):
@@ -113,7 +124,7 @@ class Executor:
             except duckdb.Error as exc:
                 result.status = "error"
                 where = f" Compiled SQL: {item.compiled_path}." if item.compiled_path else ""
-                result.message = (f"DuckDB failed running model {node.name} "
+                result.message = (f"DuckDB failed running {node.kind} {node.name} "
                                   f"({node.rel_path}): {_first_lines(str(exc))}.{where} Its "
                                   "previous version, if any, is unchanged.")
                 if node.materialized == "incremental" and not self.full_refresh and \
@@ -160,6 +171,9 @@ class Executor:
             if self.full_refresh or self.relation_kind(node.schema, node.alias) != "table":
                 return self._replace_table(node, sql, hooks)
             return self._incremental(node, sql, hooks)
+        if kind == "snapshot":
+            from runner.execute.snapshots import run_snapshot
+            return run_snapshot(self, node, sql, hooks)
         raise ExecutionError(f"cannot run materialization {kind!r}.", node=node.name)
 
     def _transaction(self, node: Node, body: Callable[[], int | None],
@@ -200,7 +214,12 @@ class Executor:
         def body() -> int | None:
             self._drop_other_kind(node, "table")
             target = relation_name(node.schema, node.alias)
-            row = self._sql(f"create or replace table {target} as\n{sql}").fetchone()
+            if node.name in self.contracts:      # the declared columns and constraints
+                from runner.execute.contracts import create_table_sql, insert_sql
+                self._sql(create_table_sql(target, node, self.contracts[node.name]))
+                row = self._sql(insert_sql(target, node, sql)).fetchone()
+            else:
+                row = self._sql(f"create or replace table {target} as\n{sql}").fetchone()
             return int(row[0]) if row else None
         return self._transaction(node, body, hooks)
 

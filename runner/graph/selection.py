@@ -139,3 +139,28 @@ def _matches_nothing(nodes: dict[str, Node], body: str, option: str) -> GraphErr
                       hint=f"did you mean {prefix + close[0]!r}?" if close else
                       f"no {what} is like {value!r}; run 'runner ls' to list the models "
                       "and seeds.")
+
+
+def split_test_types(specs: list[str] | None) -> tuple[list[str] | None,
+                                                        list[tuple[str | None, str]]]:
+    """dbt's `test_type:unit` and `test_type:data` in --select: the selectors without
+    them (None when there is none, i.e. all nodes; [] when every selector names a test
+    type), and for each one that does, the rest of its intersection (None: all nodes)
+    and the test type. `test_type:data` alone selects every data test."""
+    if not specs:
+        return None, []
+    plain: list[str] = []
+    typed: list[tuple[str | None, str]] = []
+    for token in _split(specs):
+        parts = token.split(",")
+        types = [p.split(":", 1)[1] for p in parts if p.startswith("test_type:")]
+        rest = ",".join(p for p in parts if not p.startswith("test_type:")) or None
+        if not types:
+            plain.append(token)
+            continue
+        for kind in types:
+            if kind not in ("unit", "data", "generic", "singular"):
+                raise GraphError(f"--select {token!r}: test_type must be unit, data, "
+                                 "generic or singular.")
+            typed.append((rest, kind))
+    return plain, typed

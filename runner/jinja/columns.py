@@ -88,6 +88,9 @@ def check_columns(project: Project, compiled: dict[str, Compiled], seeds: Iterab
                          f"checked: DuckDB could not bind its query before the build "
                          f"({_squeezed(exc)}).")
                 continue
+            if node.kind == "snapshot":      # the query's columns and dbt's meta columns
+                from runner.execute.snapshots import meta_columns
+                columns = columns + meta_columns(node)
             if node.materialized != "ephemeral":
                 stand_ins.make(node.schema, node.alias, columns)
                 available.add(name)

@@ -277,7 +277,7 @@ class Renderer:
             self.loader.templates[name] = (node.raw_sql, str(node.path))
         this = Relation(node.schema, node.alias)
         rendered = self._render(name, node.name, node.rel_path, node.config, execute,
-                                node=node, this=this, kind="model")
+                                node=node, this=this, kind=node.kind)
         node.refs, node.sources = rendered.refs, rendered.sources
         return rendered
 

@@ -13,14 +13,33 @@ IMPLEMENTED: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     # dbt_project.yml, top level ("version" is the project's own, nothing to act on)
     "dbt_project": {"name", "version", "config-version", "model-paths", "macro-paths",
                     "seed-paths", "test-paths", "vars", "models", "seeds", "dispatch",
-                    "packages-install-path", "docs-paths", "clean-targets"},
+                    "packages-install-path", "docs-paths", "clean-targets",
+                    "snapshot-paths"},
     # a YAML property file, top level
-    "property_file": {"version", "models", "seeds", "sources"},
+    "property_file": {"version", "models", "seeds", "sources", "unit_tests", "snapshots"},
     # an entry of models: / seeds: / columns:
-    "model": {"name", "description", "config", "columns", "data_tests", "tests"},
+    "model": {"name", "description", "config", "columns", "data_tests", "tests",
+              "constraints"},
     "seed": {"name", "description", "config", "columns", "data_tests", "tests",
              "column_types"},
-    "column": {"name", "description", "data_tests", "tests"},
+    "column": {"name", "description", "data_tests", "tests", "data_type", "constraints"},
+    # a model's contract: config and its constraints (runner/execute/contracts.py)
+    "contract": {"enforced"},
+    "constraint": {"type", "expression", "columns", "name", "warn_unenforced",
+                   "warn_unsupported", "to", "to_columns"},
+    # unit_tests: (runner/project/unit_tests.py)
+    "unit_test": {"name", "model", "description", "given", "expect", "overrides", "config"},
+    "unit_test_given": {"input", "rows", "format", "fixture"},
+    "unit_test_expect": {"rows", "format", "fixture"},
+    "unit_test_overrides": {"macros", "vars", "env_vars"},
+    "unit_test_config": {"tags", "enabled"},
+    # snapshots: in YAML (dbt 1.9), and their configs (runner/execute/snapshots.py)
+    "snapshot": {"name", "description", "relation", "config", "columns", "data_tests",
+                 "tests"},
+    "snapshot_config": {"schema", "target_schema", "alias", "tags", "enabled", "unique_key",
+                        "strategy", "updated_at", "check_cols", "hard_deletes",
+                        "invalidate_hard_deletes", "snapshot_meta_column_names",
+                        "dbt_valid_to_current", "materialized"},
     # sources: a source, its tables, their meta (runner extensions) and columns
     "source": {"name", "description", "schema", "tables", "meta", "freshness",
                "loaded_at_field"},
@@ -32,7 +51,7 @@ IMPLEMENTED: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     # configs: config(), config: in YAML, +key in dbt_project.yml
     "model_config": {"materialized", "schema", "alias", "tags", "enabled", "unique_key",
                      "incremental_strategy", "pre_hook", "post_hook", "pre-hook",
-                     "post-hook", "data_tests_where", "publish"},
+                     "post-hook", "data_tests_where", "publish", "contract"},
     "seed_config": {"schema", "alias", "tags", "column_types", "delimiter", "enabled",
                     "quote_columns", "publish"},
     "test_config": {"severity", "where", "tags", "error_if", "warn_if"},
@@ -108,19 +127,36 @@ class KeyChecker:
     # -- YAML property files ---------------------------------------------------------------
     def property_file(self, doc: dict) -> None:
         self.keys(doc, "property_file", (), "top level of a property file")
-        for kind in ("models", "seeds"):
+        for kind in ("models", "seeds", "snapshots"):
             for i, entry in _entries(doc, kind):
                 at, name = (kind, i), entry.get("name")
                 what = f"{kind[:-1]} {name}"
                 self.keys(entry, kind[:-1], at, what)
-                self.keys(entry.get("config"), f"{kind[:-1]}_config", at + ("config",),
+                config = entry.get("config")
+                self.keys(config, f"{kind[:-1]}_config", at + ("config",),
                           f"config of {what}")
+                if isinstance(config, dict):
+                    self.keys(config.get("contract"), "contract", at + ("config", "contract"),
+                              f"contract of {what}")
+                self.constraints(entry, at, what)
                 self.tests(entry, at, what)
                 for j, column in _entries(entry, "columns"):
                     col = at + ("columns", j)
                     col_what = f"column {column.get('name')} of {what}"
                     self.keys(column, "column", col, col_what)
+                    self.constraints(column, col, col_what)
                     self.tests(column, col, col_what)
+        for i, test in _entries(doc, "unit_tests"):
+            at, what = ("unit_tests", i), f"unit test {test.get('name')}"
+            self.keys(test, "unit_test", at, what)
+            self.keys(test.get("config"), "unit_test_config", at + ("config",),
+                      f"config of {what}")
+            self.keys(test.get("overrides"), "unit_test_overrides", at + ("overrides",),
+                      f"overrides of {what}")
+            self.keys(test.get("expect"), "unit_test_expect", at + ("expect",),
+                      f"expect of {what}")
+            for j, given in _entries(test, "given"):
+                self.keys(given, "unit_test_given", at + ("given", j), f"given of {what}")
         for i, source in _entries(doc, "sources"):
             at, what = ("sources", i), f"source {source.get('name')}"
             self.keys(source, "source", at, what)
@@ -135,6 +171,11 @@ class KeyChecker:
                 for k, column in _entries(table, "columns"):
                     self.keys(column, "source_column", tab + ("columns", k),
                               f"column {column.get('name')} of {tab_what}")
+
+    def constraints(self, entry: dict, at: tuple, what: str) -> None:
+        for i, constraint in _entries(entry, "constraints"):
+            self.keys(constraint, "constraint", at + ("constraints", i),
+                      f"constraint of {what}")
 
     def tests(self, entry: dict, at: tuple, what: str) -> None:
         key = "data_tests" if "data_tests" in entry else "tests"

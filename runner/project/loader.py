@@ -21,8 +21,9 @@ DEFAULT_PATHS = {
     "macro-paths": ["macros"],
     "seed-paths": ["seeds"],
     "test-paths": ["tests"],
+    "snapshot-paths": ["snapshots"],
 }
-MATERIALIZATIONS = {"view", "table", "incremental", "ephemeral"}
+MATERIALIZATIONS = {"view", "table", "incremental", "ephemeral", "snapshot"}
 INCREMENTAL_STRATEGIES = {"append", "delete+insert", "merge"}
 
 
@@ -96,6 +97,9 @@ def load_project(root: str | Path = ".", as_package: bool = False) -> Project:
                     raise ProjectError(f"a seed and a model are both named {path.stem!r}.",
                                        path=rel, hint="rename one of them.")
 
+    from runner.project.snapshots import read_snapshot_files
+    read_snapshot_files(root, [root / p for p in paths["snapshot-paths"]], models)
+
     warnings: list[str] = []
     if project_file.exists():
         checker = KeyChecker("dbt_project.yml", lines)
@@ -105,16 +109,23 @@ def load_project(root: str | Path = ".", as_package: bool = False) -> Project:
 
     sources: dict[tuple[str, str], SourceTable] = {}
     tests: list[TestDef] = []
-    yaml_dirs = model_dirs + [root / p for p in paths["seed-paths"]]
+    unit_tests: list = []
+    # dbt's unit test fixture files: tests/fixtures/, or fixtures/ in a test path
+    fixture_dirs = list(dict.fromkeys([root / "tests" / "fixtures"] + [
+        root / p / "fixtures" for p in paths["test-paths"]]))
+    yaml_dirs = model_dirs + [root / p for p in paths["seed-paths"] + paths["snapshot-paths"]]
     for base in yaml_dirs:
         if not base.is_dir():
             continue
         for path in sorted([*base.rglob("*.yml"), *base.rglob("*.yaml")]):
-            warnings += apply_properties(path, root, models, seeds, sources, tests)
+            warnings += apply_properties(path, root, models, seeds, sources, tests,
+                                         unit_tests, fixture_dirs)
 
     for base in (root / p for p in paths["test-paths"]):
         if base.is_dir():
             for path in sorted(base.rglob("*.sql")):
+                if "fixtures" in path.relative_to(base).parts[:-1]:
+                    continue            # unit test fixtures, not singular tests
                 tests.append(TestDef(path.stem, "singular", path,
                                      raw_sql=path.read_text(encoding="utf-8")))
 
@@ -133,6 +144,7 @@ def load_project(root: str | Path = ".", as_package: bool = False) -> Project:
                       macros, paths, warnings,
                       {str(k): lines.get(("vars", str(k)), 0) for k in project_vars},
                       read_dispatch(settings, "dbt_project.yml"))
+    project.unit_tests = unit_tests
     if not as_package:
         join_packages(project, settings, lambda folder: load_project(folder, as_package=True))
         from runner.project.docs import render_descriptions

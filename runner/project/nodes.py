@@ -15,12 +15,13 @@ class Column:
     data_type: str | None = None
     tests: list[Any] = field(default_factory=list)
     line: int | None = None       # of its entry in the YAML property file
+    constraints: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
 class Node:
     """A model or a seed."""
-    kind: str                     # "model" | "seed"
+    kind: str                     # "model" | "seed" | "snapshot" (kept among the models)
     name: str
     path: Path                    # the .sql or .csv file
     rel_path: str                 # relative to the project root, with "/"
@@ -29,6 +30,7 @@ class Node:
     description: str = ""
     columns: dict[str, Column] = field(default_factory=dict)
     tests: list[Any] = field(default_factory=list)   # model-level data tests
+    constraints: list[dict[str, Any]] = field(default_factory=list)   # model-level
     yaml_path: Path | None = None
     package: str | None = None    # an installed package's name; None: the project's own
     # Filled in by rendering:
@@ -45,7 +47,9 @@ class Node:
 
     @property
     def schema(self) -> str:
-        return self.relation_schema or self.config.get("schema") or "main"
+        # a snapshot's legacy target_schema is taken as it is, as dbt does
+        return (self.config.get("target_schema") or self.relation_schema
+                or self.config.get("schema") or "main")
 
     @property
     def alias(self) -> str:
@@ -127,6 +131,7 @@ class Project:
     # dbt_project.yml's dispatch: search orders, and the installed packages' folders
     dispatch: list[dict[str, Any]] = field(default_factory=list)
     packages: dict[str, Path] = field(default_factory=dict)
+    unit_tests: list[Any] = field(default_factory=list)    # project/unit_tests.UnitTest
 
     def node(self, name: str) -> Node:
         return self.models.get(name) or self.seeds[name]

@@ -75,12 +75,23 @@ def _columns(entry: dict, path: Path, lines: Lines | None = None,
         tests = col.get("data_tests", col.get("tests")) or []
         columns[str(col["name"])] = Column(str(col["name"]), str(col.get("description") or ""),
                                            col.get("data_type"), list(tests),
-                                           (lines or {}).get(at + ("columns", index, "name")))
+                                           (lines or {}).get(at + ("columns", index, "name")),
+                                           _constraints(col, path))
     return columns
 
 
+def _constraints(entry: dict, path: Path) -> list[dict]:
+    items = _as_list(entry.get("constraints"), "'constraints'", path)
+    if not all(isinstance(c, dict) and c.get("type") for c in items):
+        raise ProjectError(f"each constraint of {entry.get('name')!r} needs a 'type' "
+                           "(not_null, unique, primary_key, check, foreign_key, custom).",
+                           path=str(path))
+    return [dict(c) for c in items]
+
+
 def apply_properties(path: Path, root: Path, models: dict[str, Node], seeds: dict[str, Node],
-                     sources: dict[tuple[str, str], SourceTable], tests: list[TestDef]
+                     sources: dict[tuple[str, str], SourceTable], tests: list[TestDef],
+                     unit_tests: list | None = None, fixture_dirs: list[Path] | None = None
                      ) -> list[str]:
     """Apply one property file; returns a warning for each key the runner does not
     act on."""
@@ -93,11 +104,17 @@ def apply_properties(path: Path, root: Path, models: dict[str, Node], seeds: dic
     checker = KeyChecker(rel, lines)
     checker.property_file(doc)
 
-    for key, registry in (("models", models), ("seeds", seeds)):
+    if unit_tests is not None:
+        from runner.project.unit_tests import read_unit_tests
+        unit_tests += read_unit_tests(doc, lines, path, rel, fixture_dirs or [])
+    for key, registry in (("models", models), ("seeds", seeds), ("snapshots", models)):
         for index, entry in enumerate(_as_list(doc.get(key), f"'{key}'", path)):
             if not isinstance(entry, dict) or "name" not in entry:
                 raise ProjectError(f"each entry of '{key}' needs a 'name'.", path=rel)
             name = str(entry["name"])
+            if key == "snapshots" and "relation" in entry:
+                from runner.project.snapshots import yaml_snapshot
+                yaml_snapshot(entry, path, root, models, lines.get((key, index)))
             node = registry.get(name)
             if node is None:
                 from difflib import get_close_matches
@@ -113,6 +130,7 @@ def apply_properties(path: Path, root: Path, models: dict[str, Node], seeds: dic
                 extra["column_types"] = entry["column_types"]
             node.config = merge_config(node.config, extra)
             node.columns = _columns(entry, path, lines, (key, index))
+            node.constraints = _constraints(entry, path)
             node.tests = list(entry.get("data_tests", entry.get("tests")) or [])
             for col in node.columns.values():
                 for spec in col.tests:

@@ -19,8 +19,6 @@ records the largest `_built_at` it published (`since`). So:
 from __future__ import annotations
 
 import duckdb
-import sqlglot
-from sqlglot import exp
 
 from runner.execute.sources import sql_literal
 from runner.jinja.render import quote_ident, relation_name
@@ -41,6 +39,8 @@ def unit_columns(spec, columns: list[tuple[str, str]]) -> list[str]:
     whose bounds are narrow for one unit."""
     if spec.partition_by is None:
         return []
+    import sqlglot      # here: a build of tables published without units imports none
+    from sqlglot import exp
     try:
         tree = sqlglot.parse_one(unit_sql(spec, False), read="duckdb")
     except sqlglot.errors.SqlglotError:

@@ -1,0 +1,59 @@
+"""What a command runs: the selected nodes in graph order, the data tests and the unit
+tests, with dbt's `test_type:unit|data|generic|singular` in --select and --exclude."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runner.graph.selection import split_test_types
+
+
+def plan(session: Any, command: str, select: list[str] | None,
+         exclude: list[str] | None) -> tuple[list[str], list, list]:
+    """(nodes in graph order, data tests, unit tests) of a command."""
+    project = session.project
+    node_select, typed = split_test_types(select)
+    node_exclude, typed_out = split_test_types(exclude)
+    node_exclude = node_exclude or None
+    order = session.select(node_select, node_exclude) if node_select != [] else []
+    data: list = []
+    unit: list = []
+    if command in ("build", "test"):
+        if node_select != []:
+            data = session.tests_for(set(order), node_select)
+            unit = [u for u in project.unit_tests if u.model in order]
+        for rest, kind in typed:
+            nodes = set(session.select([rest] if rest else None, node_exclude))
+            if kind == "unit":
+                unit += [u for u in project.unit_tests if u.model in nodes and u not in unit]
+            else:
+                data += [t for t in session.tests_for(nodes, [rest] if rest else None)
+                         if (kind == "data" or t.kind == kind) and t not in data]
+        for rest, kind in typed_out:
+            nodes = set(session.select([rest] if rest else None, None))
+            if kind == "unit":
+                unit = [u for u in unit if u.model not in nodes]
+            else:
+                data = [t for t in data if not ((kind == "data" or t.kind == kind) and
+                                                (rest is None or t.refs & nodes))]
+    data.sort(key=session.tests.index)
+    return order, data, unit
+
+
+def checks(project: Any, renderer: Any, models: list[str], unit_tests: list,
+           existing: dict, warn: Any) -> tuple[dict, Any, dict]:
+    """Before anything runs: the contracts' declared types (per model and column), and
+    each unit test prepared, its inputs and columns checked against the models (a
+    ProjectError otherwise). Returns the types, the unit tester (to close) and the
+    prepared tests."""
+    from runner.execute.contracts import check_declarations
+    from runner.execute.unit_tests import UnitTester
+    contracts = check_declarations([project.models[n] for n in models], project.root, warn)
+    tester = UnitTester(project, renderer, existing) if unit_tests else None
+    try:
+        prepared = {u.name: tester.prepare(u) for u in unit_tests} if tester else {}
+    except BaseException:
+        if tester:
+            tester.close()
+        raise
+    return contracts, tester, prepared

@@ -14,7 +14,7 @@
   }
   function link(id, col) {
     var n = N[id];
-    if (!n) return esc(id);
+    if (!n) return esc(col != null ? id + "." + col : id);
     if (col != null) return '<a href="#!/column/' + encodeURIComponent(id) + "/" +
       encodeURIComponent(col) + '">' + esc(n.relation + "." + col) + "</a>";
     return '<a href="#!/node/' + encodeURIComponent(id) + '">' + esc(n.relation) + "</a>";
@@ -250,11 +250,14 @@
     html += "<p>" + esc(c.description || "No description.") + "</p>";
     if (c.tests && c.tests.length) html += "<h2>Data tests</h2><table><tr><th>test</th><th>type</th><th>column</th><th>last result</th></tr>" + c.tests.map(testRow).join("") + "</table>";
     var up = upstream(id, col);
-    var raw = up.filter(function (u) { return !L[u.id] || !L[u.id][u.col]; });
-    html += "<h2>Computed from (raw columns)</h2><table id=rawlineage><tr><th>column</th><th>how</th></tr>" +
-      raw.sort(function (a, b) { return (a.kind > b.kind) - (a.kind < b.kind) || (a.id + a.col < b.id + b.col ? -1 : 1); }).map(function (u) {
-        return '<tr class="' + u.kind + '"><td>' + link(u.id, u.col) + "</td><td>" + badge(u.kind === "value" ? "value" : "decides rows (join / filter)", u.kind) + "</td></tr>";
-      }).join("") + "</table>";
+    var raw = up.filter(function (u) { return !N[u.id] || N[u.id].kind !== "model"; });
+    raw.sort(function (a, b) { return a.id + a.col < b.id + b.col ? -1 : 1; });
+    [["value", "Its value is computed from (raw and seed columns)"],
+     ["filter", "Which rows there are depends on (joins, where, qualify, having)"]].forEach(function (k) {
+      var rows = raw.filter(function (u) { return u.kind === k[0]; });
+      html += "<h2>" + esc(k[1]) + " (" + rows.length + ")</h2><table class=\"rawlineage " + k[0] + "\">" +
+        rows.map(function (u) { return '<tr class="' + u.kind + '"><td>' + link(u.id, u.col) + "</td><td>" + badge(u.kind) + "</td></tr>"; }).join("") + "</table>";
+    });
     if (!L[id]) html += '<p class="muted">' + esc(n.kind) + " columns are where lineage starts.</p>";
     var nodes = [{id: id + "\u0000" + col, label: n.relation.split(".").pop() + "." + col, cls: n.kind, href: "#!/column/" + encodeURIComponent(id) + "/" + encodeURIComponent(col)}];
     var edges = [];

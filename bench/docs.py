@@ -177,9 +177,11 @@ def main() -> None:
                 timed([str(dbt), "run"], root, dbt_env)
             generate = timed([str(dbt), "docs", "generate"], root, dbt_env)
             size = site_bytes(root / "target", ["index.html", "manifest.json", "catalog.json"])
-            version = subprocess.run([str(dbt), "--version"], capture_output=True,
-                                     text=True).stdout.split("\n")
-            print(f"dbt ({' '.join(v.strip() for v in version[:2] if v.strip())}): seed and run "
+            pip = subprocess.run([str(args.dbt_venv / "bin" / "python"), "-m", "pip", "list",
+                                  "--format=freeze"], capture_output=True, text=True).stdout
+            version = ", ".join(line for line in pip.split() if line.startswith(
+                ("dbt-core==", "dbt-duckdb==")))
+            print(f"dbt ({version}): seed and run "
                   f"{run:.1f} s, docs generate {generate:.1f} s, site {size / 1e6:.2f} MB "
                   f"(no column lineage)")
 

@@ -140,3 +140,35 @@ def test_docs_serve_serves_the_site_and_refuses_without_one(make_project, cli) -
     assert '<script src="docs_data.js">' in page
     data = urllib.request.urlopen(ready[0] + "docs_data.js", timeout=5).read().decode()
     assert data.startswith("window.DOCS = ")
+
+
+def test_doc_blocks_fill_descriptions_and_an_unknown_one_is_an_error(make_project,
+                                                                     cli) -> None:
+    files = dict(PROJECT)
+    files["models/docs.md"] = """
+        {% docs doubled_rate %}
+        The rate, **doubled**.
+        {% enddocs %}
+    """
+    files["models/_models.yml"] = """
+        version: 2
+        models:
+          - name: report
+            description: "{{ doc('doubled_rate') }}"
+            columns:
+              - name: doubled
+                description: "Twice: {{ doc('doubled_rate') }}"
+    """
+    root = make_project(files)
+    code, out, err = cli("docs", "generate", "--project-dir", str(root))
+    assert code == 0, out + err
+    node = _data(root / "target")["nodes"]["model.tiny.report"]
+    assert node["description"] == "The rate, **doubled**."
+    assert [c["description"] for c in node["columns"] if c["name"] == "doubled"] == \
+        ["Twice: The rate, **doubled**."]
+    (root / "models/_models.yml").write_text(
+        "version: 2\nmodels:\n  - name: report\n    description: \"{{ doc('double_rate') }}\"\n")
+    code, out, err = cli("docs", "generate", "--project-dir", str(root))
+    assert code == 2, out + err
+    assert "doc('double_rate')" in err and "did you mean 'doubled_rate'" in err
+    assert "models/_models.yml" in err

@@ -50,6 +50,15 @@ def build_document(session, compiled: dict, columns: dict, info: DatabaseInfo,
                    generated_at: dt.datetime) -> dict:
     project = session.project
     graph = session.graph
+    from runner.docs.blocks import load_blocks, render
+    blocks = load_blocks(project)
+    for owner, item in [(f"{n.kind} {name}", n) for name, n in project.nodes.items()] + \
+            [(f"source {t.source}.{t.name}", t) for t in project.sources.values()]:
+        path = item.yaml_path
+        item.description = render(item.description, blocks, project, owner, path)
+        for column in item.columns.values():
+            column.description = render(column.description, blocks, project,
+                                        f"column {column.name} of {owner}", path)
     nodes: dict[str, dict] = {}
     tests: dict[str, dict] = {}
     column_tests: dict[str, dict[str, list[str]]] = {}

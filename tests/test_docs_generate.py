@@ -100,6 +100,14 @@ def test_a_glossary_query_that_does_not_run_is_an_error_naming_the_var(make_proj
     assert code == 2, out + err
     assert "docs_column_glossary" in err and "dbt_project.yml" in err
     assert "Traceback" not in err
+    # it is the project's SQL: files outside the project are not read
+    outside = root.parent / "outside.csv"
+    outside.write_text("relation,column_name\nmain.report,country\n")
+    (root / "dbt_project.yml").write_text(
+        f"name: tiny\nvars:\n  docs_column_glossary: select * from read_csv('{outside}')\n")
+    code, out, err = cli("docs", "generate", "--project-dir", str(root))
+    assert code == 2, out + err
+    assert "docs_column_glossary" in err and "outside.csv" in err
 
 
 def test_a_database_in_use_stops_docs_generate(make_project, cli) -> None:

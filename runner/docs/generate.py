@@ -64,7 +64,9 @@ def generate(project_dir: str | Path = ".", db_path: str | Path | None = None,
     info = DatabaseInfo()
     glossary: dict[tuple[str, str], dict[str, Any]] = {}
     if db.exists():
-        con = connect(db, read_only=True)
+        # the glossary query is the project's SQL: it reads files only below the project
+        # and the database's folder, as a model does
+        con = connect(db, read_only=True, allowed_dirs=[project.root, db.parent])
         try:
             info = read_database(con, project, None)
             info.path = db
@@ -185,6 +187,8 @@ def _glossary(project: Project, renderer, vars: dict | None, con) -> dict:
             con.execute(f"create schema if not exists {quote_ident(seed.schema)}")
             con.execute(f"create table {relation_name(seed.schema, seed.alias)} as "
                         f"select * from read_csv(?, header = true)", [str(seed.path)])
+        from runner.engines.duckdb import restrict
+        restrict(con, [project.root])
     try:
         cursor = con.execute(sql)
         names = [d[0] for d in cursor.description]

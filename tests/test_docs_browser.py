@@ -109,8 +109,18 @@ def test_vat_amount_lineage_reaches_the_raw_price_and_the_organisations_country(
     assert "reference.vat_rates.vat_pct" in values
     assert "raw.organisations.country" in rows
     assert "raw.organisations.country" not in values
-    assert page.locator(".graph svg g.n").count() > 20
+    everything = page.locator(".graph svg g.n").count()
+    assert everything > 20
     _shot(page, "lineage_vat_amount")
+    page.check("#valueonly")               # the graph of the value's columns alone
+    drawn = page.locator(".graph svg g.n title").all_text_contents()
+    assert len(drawn) < everything
+    assert {"charging_sessions.price", "vat_rates.vat_pct", "roaming_sessions_cpo.vat_amount"} \
+        <= set(drawn)
+    assert "organisations.country" not in drawn
+    page.locator(".graph").scroll_into_view_if_needed()
+    _shot(page, "lineage_vat_amount_values")
+    page.uncheck("#valueonly")
     # a raw column's page: what reads it
     page.locator("table.rawlineage.value a", has_text="raw.charging_sessions.price").click()
     page.wait_for_selector("#main h1:text-is('raw.charging_sessions.price')")

@@ -238,6 +238,7 @@
     main.innerHTML = html;
   }
 
+  var valueOnly = false;
   function columnPage(id, col) {
     var n = N[id];
     if (!n) { main.innerHTML = "<h1>Not found</h1>"; return; }
@@ -259,26 +260,32 @@
         rows.map(function (u) { return '<tr class="' + u.kind + '"><td>' + link(u.id, u.col) + "</td><td>" + badge(u.kind) + "</td></tr>"; }).join("") + "</table>";
     });
     if (!L[id]) html += '<p class="muted">' + esc(n.kind) + " columns are where lineage starts.</p>";
-    var nodes = [{id: id + "\u0000" + col, label: n.relation.split(".").pop() + "." + col, cls: n.kind, href: "#!/column/" + encodeURIComponent(id) + "/" + encodeURIComponent(col)}];
-    var edges = [];
-    var want = {};
-    want[id + "\u0000" + col] = true;
-    up.forEach(function (u) {
-      want[u.id + "\u0000" + u.col] = true;
-      var m = N[u.id];
-      nodes.push({id: u.id + "\u0000" + u.col, label: (m ? m.relation.split(".").pop() : u.id) + "." + u.col, cls: m ? m.kind : "", href: "#!/column/" + encodeURIComponent(u.id) + "/" + encodeURIComponent(u.col)});
-    });
-    Object.keys(want).forEach(function (k) {
-      var parts = k.split("\u0000");
-      ((L[parts[0]] || {})[parts[1]] || []).forEach(function (e) {
-        var from = e[0] + "\u0000" + e[1];
-        if (want[from]) edges.push([from, k, e[2]]);
+    main.innerHTML = html + '<h2>Column lineage</h2><p class=muted>solid: value; dashed: decides which rows (join, where, qualify, having) <label><input type="checkbox" id="valueonly"' +
+      (valueOnly ? " checked" : "") + "> value lineage only</label></p>";
+    var holder = document.createElement("div");
+    main.appendChild(holder);
+    function draw() {
+      var shown = up.filter(function (u) { return !valueOnly || u.kind === "value"; });
+      var nodes = [{id: id + "\u0000" + col, label: n.relation.split(".").pop() + "." + col, cls: n.kind, href: "#!/column/" + encodeURIComponent(id) + "/" + encodeURIComponent(col)}];
+      var want = {}, edges = [], focus = {};
+      want[id + "\u0000" + col] = focus[id + "\u0000" + col] = true;
+      shown.forEach(function (u) {
+        want[u.id + "\u0000" + u.col] = true;
+        var m = N[u.id];
+        nodes.push({id: u.id + "\u0000" + u.col, label: (m ? m.relation.split(".").pop() : u.id) + "." + u.col, cls: m ? m.kind : "", href: "#!/column/" + encodeURIComponent(u.id) + "/" + encodeURIComponent(u.col)});
       });
-    });
-    var focus = {};
-    focus[id + "\u0000" + col] = true;
-    main.innerHTML = html + "<h2>Column lineage</h2><p class=muted>solid: value; dashed: decides which rows (join, where, qualify, having)</p>";
-    main.appendChild(drawGraph(nodes, edges, focus));
+      Object.keys(want).forEach(function (k) {
+        var parts = k.split("\u0000");
+        ((L[parts[0]] || {})[parts[1]] || []).forEach(function (e) {
+          var from = e[0] + "\u0000" + e[1];
+          if (want[from] && (!valueOnly || e[2] === "value")) edges.push([from, k, e[2]]);
+        });
+      });
+      holder.innerHTML = "";
+      holder.appendChild(drawGraph(nodes, edges, focus));
+    }
+    draw();
+    document.getElementById("valueonly").onchange = function () { valueOnly = this.checked; draw(); };
     var down = downstream(id, col);
     var tail = document.createElement("div");
     tail.innerHTML = "<h2>Used by</h2>" + (down.length ? "<table>" + down.map(function (d) {

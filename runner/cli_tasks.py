@@ -111,26 +111,6 @@ def register(app: typer.Typer, progress, warn) -> None:
         if any(item.status in ("error", "runtime error") for item in results):
             raise typer.Exit(1)
 
-    docs = typer.Typer(help="The docs commands: generate.\n\n"
-                            "Example: runner docs generate", no_args_is_help=True)
-    app.add_typer(docs, name="docs")
-
-    @docs.command("generate")
-    def generate(project_dir: ProjectDir = Path("."), db: Db = None,
-                 vars: Vars = None) -> None:
-        """Write target/catalog.json (dbt's catalog: the built relations, their columns
-        and types) and target/manifest.json, for tools that read dbt's artifacts.
-
-        Example: runner docs generate
-        """
-        from runner.task.docs import generate_catalog
-        out, found, missing = generate_catalog(project_dir, db, _vars(vars))
-        if missing:
-            typer.echo(f"note: {len(missing)} node{'s are' if len(missing) != 1 else ' is'} "
-                       f"not built, so not in the catalog: {', '.join(missing[:5])}"
-                       f"{' ...' if len(missing) > 5 else ''}")
-        typer.echo(f"wrote {out} ({found} relations)")
-
     # Last: the examples of the help texts run in this order, and clean deletes target/.
     @app.command()
     def clean(project_dir: ProjectDir = Path(".")) -> None:

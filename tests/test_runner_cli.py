@@ -32,7 +32,7 @@ def shop(make_project) -> Path:
 def test_every_command_and_option_has_help_text() -> None:
     registered = [info.name or info.callback.__name__ for info in app.registered_commands]
     assert all(info.callback.__doc__ for info in app.registered_commands), registered
-    registered += [info.name for info in app.registered_groups]     # runner source ...
+    registered += [info.name for info in app.registered_groups]     # runner source/docs ...
     group = typer.main.get_command(app)
     names = set(group.commands)
     assert len(names) == len(registered)
@@ -48,6 +48,13 @@ def test_every_command_and_option_has_help_text() -> None:
         result = runner.invoke(app, [name, "--help"])
         assert result.exit_code == 0, (name, result.output)
         assert command.help.strip().splitlines()[0][:30] in " ".join(result.output.split())
+        for sub, subcommand in getattr(command, "commands", {}).items():
+            assert subcommand.help and subcommand.help.strip(), (name, sub)
+            for param in subcommand.params:
+                if param.name != "help":
+                    assert getattr(param, "help", None), (name, sub, param.name)
+            result = runner.invoke(app, [name, sub, "--help"])
+            assert result.exit_code == 0, (name, sub, result.output)
 
 
 def test_no_arguments_prints_the_help() -> None:

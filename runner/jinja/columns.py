@@ -105,6 +105,49 @@ def check_columns(project: Project, compiled: dict[str, Compiled], seeds: Iterab
                            hint=first.hint)
 
 
+def relation_columns(project: Project, compiled: dict[str, Compiled],
+                     existing: dict[tuple[str, str], Columns]) -> dict[tuple[str, str], Columns]:
+    """The columns of every source table, seed and compiled model (given in graph order),
+    by (schema, name): the database's own where the relation is built, else DESCRIBE of
+    the seed's file or of the compiled query over stand-ins. A model DuckDB cannot bind
+    before its parents are built is left out."""
+    out: dict[tuple[str, str], Columns] = dict(existing)
+    con = duckdb.connect()
+    try:
+        from runner.execute.sources import files_select
+        stand_ins = _StandIns(con)
+        for (schema, name), columns in existing.items():
+            stand_ins.make(schema, name, columns)
+        for table in project.sources.values():
+            key = (table.schema, table.name)
+            if key not in out:
+                out[key] = [(c, "VARCHAR") for c in table.columns] + \
+                    [("_source_file", "VARCHAR")]
+                stand_ins.make(*key, out[key])
+            stand_ins.make(table.schema, files_view_name(table.name),
+                           [(c[0], c[1]) for c in
+                            con.execute(f"describe {files_select([])}").fetchall()])
+        for seed in project.seeds.values():
+            if (seed.schema, seed.alias) not in out:
+                columns = stand_ins.seed(seed)
+                if columns is not None:
+                    out[(seed.schema, seed.alias)] = columns
+        for name, item in compiled.items():
+            node = project.models[name]
+            key = (node.schema, node.alias)
+            if key in out or node.materialized == "ephemeral":
+                continue
+            try:
+                columns = [(r[0], r[1]) for r in con.execute(f"describe {item.sql}").fetchall()]
+            except duckdb.Error:
+                continue
+            stand_ins.make(*key, columns)
+            out[key] = columns
+    finally:
+        con.close()
+    return out
+
+
 def _compare(project: Project, node: Node, columns: Columns,
              warn: Callable[[str], None]) -> list[ProjectError]:
     names = {c.lower(): c for c, _ in columns}

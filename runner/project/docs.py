@@ -82,9 +82,13 @@ def render_descriptions(project: Any, settings: dict[str, Any]) -> None:
             for candidate in order:
                 if name in docs.get(candidate, {}):
                     return docs[candidate][name]
+            from difflib import get_close_matches
+            close = get_close_matches(name, sorted({n for d in docs.values() for n in d}),
+                                      n=1)
             raise ProjectError(f"the description of {what} uses doc({', '.join(map(repr, args))}), "
                                f"but no docs block {name!r} exists"
-                               f"{' in package ' + repr(args[0]) if len(args) == 2 else ''}.",
+                               f"{' in package ' + repr(args[0]) if len(args) == 2 else ''}"
+                               f"{f' (did you mean {close[0]!r}?)' if close else ''}.",
                                path=where, hint="add {% docs " + name + " %}...{% enddocs %} "
                                "to a .md file in the models folder (or docs-paths), or fix "
                                "the name.")

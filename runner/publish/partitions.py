@@ -117,15 +117,8 @@ def write_units(con: duckdb.DuckDBPyConnection, spec, columns: list[tuple[str, s
         built = f"cast({sql_literal(since)} as {dict(columns)['_built_at']})"
         rows = f"{rows} and _built_at > {built}" + \
             (f" union all {rows} and {older}" if older else "")
-    # the rows of a file need no order (a reader's views never rely on one): without it,
-    # the partitioned write streams instead of holding the table's rows to keep their
-    # order, which spilled more than the disk had at 100 M sessions
-    con.execute("set preserve_insertion_order = false")
-    try:
-        con.execute(f"copy ({rows}) to {sql_literal(str(target))} ({options}, "
-                    f"partition_by ({by}), filename_pattern 'part_{{i}}')")
-    finally:
-        con.execute("reset preserve_insertion_order")
+    con.execute(f"copy ({rows}) to {sql_literal(str(target))} ({options}, "
+                f"partition_by ({by}), filename_pattern 'part_{{i}}')")
     if spec.file_by:
         return [(f, value_of(f.parent.parent.name), value_of(f.parent.name))
                 for f in sorted(target.glob("*=*/*=*/*.parquet"))]

@@ -262,3 +262,38 @@ def test_a_mistake_in_a_unit_test_stops_before_anything_runs(make_project, cli, 
     assert not (root / "db.duckdb").exists() or "stg_orders" not in out
     code, _, err = cli("compile", "--project-dir", root)      # compile checks them too
     assert code == 2 and message in " ".join(err.split()), err
+
+
+def test_a_model_over_a_relation_source_is_unit_tested_with_the_relations_columns(
+        make_project) -> None:
+    # dbt's meaning of a source: the relation a seed made (no raw folder, no declared
+    # columns); the unit test gives rows for the staging model by a subset of columns, so
+    # the staging model must bind over a stand-in with the seed's columns
+    root = make_project({
+        "macros/generate_schema_name.sql": """
+            {% macro generate_schema_name(custom, node) %}{{ custom or target.schema }}
+            {% endmacro %}""",
+        "seeds/raw_items.csv": "id,price,sku\n1,250,a\n",
+        # as jaffle-shop: the seed is loaded once, and is not part of the build
+        "dbt_project.yml": "name: proj\nseeds:\n  proj:\n    +schema: raw\n"
+                           "    +enabled: \"{{ var('load', false) }}\"\n",
+        "models/_sources.yml": "version: 2\nsources:\n  - name: shop\n    schema: raw\n"
+                               "    tables:\n      - name: raw_items\n",
+        "models/stg_items.sql": "select id, price / 100 as price, sku "
+                                "from {{ source('shop', 'raw_items') }}",
+        "models/items.sql": "select id, price * 2 as doubled from {{ ref('stg_items') }}",
+        "models/_unit.yml": """version: 2
+unit_tests:
+  - name: doubles_the_price
+    model: items
+    given:
+      - input: ref('stg_items')
+        rows: [{id: 1, price: 2.5}]
+    expect:
+      rows: [{id: 1, doubled: 5.0}]
+"""})
+    db = root / "db.duckdb"
+    assert execute("seed", root, db_path=db, vars={"load": True}).ok
+    result = build(root, db_path=db)
+    assert result.ok, result.summary()
+    assert _by_name(result)["doubles_the_price"].status == "pass"

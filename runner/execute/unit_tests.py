@@ -60,6 +60,8 @@ class UnitTester:
         for (schema, name), columns in existing.items():
             self.stand_ins.make(schema, name, columns)
         for table in project.sources.values():
+            if table.relation:      # an existing relation, or a seed's: already stood in
+                continue
             self.stand_ins.make(table.schema, table.name, self._source_columns(table.source,
                                                                                 table.name))
             self.stand_ins.make(table.schema, files_view_name(table.name),
@@ -73,8 +75,15 @@ class UnitTester:
 
     # -- the relations ---------------------------------------------------------------------
     def _source_columns(self, source: str, table: str) -> Columns:
-        declared = self.project.sources[(source, table)].columns
-        return [(c, "VARCHAR") for c in declared] + [("_source_file", "VARCHAR")]
+        found = self.project.sources[(source, table)]
+        if found.relation:          # dbt's source: the relation's own columns
+            columns = self.existing.get((found.schema, found.folder))
+            if columns is None:
+                seed = next((n for n in self.project.seeds.values()
+                             if (n.schema, n.alias) == (found.schema, found.folder)), None)
+                columns = (self.stand_ins.seed(seed) if seed is not None else None) or []
+            return list(columns)
+        return [(c, "VARCHAR") for c in found.columns] + [("_source_file", "VARCHAR")]
 
     def _load_seed(self, seed: Node) -> None:
         columns = self.stand_ins.seed(seed)        # the empty stand-in, typed
@@ -212,7 +221,8 @@ class UnitTester:
                 raise ProjectError(f"unit test {test.name} gives rows for {fixture.input}, "
                                    f"which model {node.name} does not read.", **where)
             table = self.project.sources[fixture.source]
-            return table.schema, table.name, self._source_columns(*fixture.source), False
+            return (table.schema, table.folder if table.relation else table.name,
+                    self._source_columns(*fixture.source), False)
         if fixture.ref not in refs:
             raise ProjectError(f"unit test {test.name} gives rows for {fixture.input}, which "
                                f"model {node.name} does not read.", **where,

@@ -297,3 +297,19 @@ unit_tests:
     result = build(root, db_path=db)
     assert result.ok, result.summary()
     assert _by_name(result)["doubles_the_price"].status == "pass"
+
+
+def test_unit_tests_are_selected_by_name_and_by_tag(make_project, cli) -> None:
+    tagged = PASSING + "    config:\n      tags: [vat]\n"
+    root = _project(make_project, tagged + FAILING)
+    db = root / "db.duckdb"
+    assert build(root, db_path=db, select=["stg_orders", "rates"]).ok
+    code, out, err = cli("test", "--project-dir", root, "--db", db,
+                         "--select", "vat_is_amount_times_rate")
+    assert code == 0, out + err
+    assert "vat_is_amount_times_rate" in out and "vat_wrong" not in out
+    code, out, err = cli("test", "--project-dir", root, "--db", db, "--select", "tag:vat")
+    assert code == 0, out + err
+    assert "vat_is_amount_times_rate" in out and "vat_wrong" not in out
+    code, out, err = cli("test", "--project-dir", root, "--db", db, "--select", "vat_wrong")
+    assert code == 1 and "vat_wrong" in out, out + err

@@ -5,14 +5,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.graph.selection import split_test_types
+from runner.graph.selection import _split, split_test_types
+
+
+def split_unit_tests(specs: list[str] | None, unit_tests: list,
+                     nodes: dict) -> tuple[list[str] | None, list]:
+    """dbt selects a unit test by its name, and by `tag:x` among its config tags: those
+    selectors pick the unit tests (a tag that nodes carry too picks the nodes as well).
+    Returns the other selectors ([] when none is left) and the unit tests picked."""
+    if not specs or not unit_tests:
+        return specs, []
+    named = {u.name: u for u in unit_tests}
+    node_tags = {tag for node in nodes.values() for tag in node.tags}
+    rest: list[str] = []
+    picked: list = []
+    for token in _split(specs):
+        if token in named:
+            picked.append(named[token])
+            continue
+        if token.startswith("tag:"):
+            tagged = [u for u in unit_tests if token[4:] in u.tags]
+            picked += [u for u in tagged if u not in picked]
+            if tagged and token[4:] not in node_tags:
+                continue
+        rest.append(token)
+    return rest, picked
 
 
 def plan(session: Any, command: str, select: list[str] | None,
          exclude: list[str] | None) -> tuple[list[str], list, list]:
     """(nodes in graph order, data tests, unit tests) of a command."""
     project = session.project
-    node_select, typed = split_test_types(select)
+    select, named_units = split_unit_tests(select, project.unit_tests, project.nodes)
+    node_select, typed = split_test_types(select) if select != [] else ([], [])
     node_exclude, typed_out = split_test_types(exclude)
     node_exclude = node_exclude or None
     order = session.select(node_select, node_exclude) if node_select != [] else []
@@ -36,6 +61,8 @@ def plan(session: Any, command: str, select: list[str] | None,
             else:
                 data = [t for t in data if not ((kind == "data" or t.kind == kind) and
                                                 (rest is None or t.refs & nodes))]
+    if command in ("build", "test"):
+        unit += [u for u in named_units if u not in unit]
     data.sort(key=session.tests.index)
     return order, data, unit
 

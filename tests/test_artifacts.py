@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from runner.api import build, compile_project, list_nodes
-from runner.task.docs import generate_catalog
+from runner.docs.generate import generate as docs_generate
 
 ROOT = Path(__file__).resolve().parents[1]
 JAFFLE = ROOT.parent / "shared" / "data" / "public" / "dbt-projects" / "jaffle_shop_duckdb"
@@ -197,7 +197,7 @@ def test_jaffle_shop_artifacts_load_in_dbt_artifacts_parser(parser_venv, tmp_pat
     result = build(root, db_path=root / "jaffle_shop.duckdb")
     assert result.ok, result.summary()
     run_results = (root / "target" / "run_results.json").read_text()
-    generate_catalog(root)                       # docs generate: catalog.json, manifest
+    docs_generate(root)                          # docs generate: catalog.json, manifest
     (root / "target" / "run_results.json").write_text(run_results)
     loaded = _load(parser_venv, root / "target")
     assert loaded == ["ManifestV12", "28", "RunResultsV6", "28", "CatalogV1", "8"], loaded
@@ -218,7 +218,8 @@ def test_this_projects_artifacts_load_in_dbt_artifacts_parser(parser_venv, tmp_p
     result = build(root, raw_dir=tmp_path / "raw", db_path=tmp_path / "cpo.duckdb",
                    vars={"report_time": "2024-10-01T00:00:00Z"})
     assert result.ok, result.summary()
-    generate_catalog(root, tmp_path / "cpo.duckdb", {"report_time": "2024-10-01T00:00:00Z"})
+    docs_generate(root, db_path=tmp_path / "cpo.duckdb",
+                  vars={"report_time": "2024-10-01T00:00:00Z"})
     manifest = json.loads((root / "target" / "manifest.json").read_text())
     assert manifest["sources"], "the raw sources are listed"
     loaded = _load(parser_venv, root / "target")
@@ -238,7 +239,7 @@ def test_dbt_colibri_draws_the_jaffle_shop_lineage(tmp_path, tmp_path_factory) -
     root = tmp_path / "jaffle_shop_duckdb"
     shutil.copytree(JAFFLE, root, ignore=shutil.ignore_patterns("target", "*.duckdb"))
     assert build(root, db_path=root / "jaffle_shop.duckdb").ok
-    generate_catalog(root)
+    docs_generate(root)
     done = subprocess.run([str(venv / "bin" / "colibri"), "generate", "--disable-telemetry",
                            "--output-dir", str(tmp_path / "dist")], cwd=root,
                           capture_output=True, text=True, timeout=600,

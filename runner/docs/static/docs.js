@@ -205,7 +205,7 @@
     var u = U[uid], r = u.result;
     return "<tr><td>" + esc(u.name) + (u.description ? '<div class="muted">' + esc(u.description) + "</div>" : "") +
       "</td><td>" + u.given.map(function (g) {
-        return esc(g.input) + ' <span class="muted">(' + (g.rows != null ? g.rows + " rows" : esc(g.format)) + ")</span>";
+        return esc(g.input) + ' <span class="muted">(' + (g.rows != null ? g.rows + (g.rows === 1 ? " row" : " rows") : esc(g.format)) + ")</span>";
       }).join("<br>") + "</td><td>" + esc(u.path) + "</td><td>" + (r ? badge(r.status) + '<span class="muted">' +
       esc(r.at || "") + "</span>" + (r.message ? "<pre>" + esc(r.message) + "</pre>" : "") : '<span class="muted">not run</span>') + "</td></tr>";
   }

@@ -158,3 +158,20 @@ def test_the_graph_focuses_on_a_selector(site, page) -> None:
     page.wait_for_selector(".graph svg")
     _shot(page, "graph_all")
     assert page.problems == []
+
+
+def test_a_models_page_lists_its_unit_tests_with_their_last_status(site, page) -> None:
+    import yaml
+    names = [u["name"] for path in sorted(ROOT.glob("models/*/_*__unit_tests.yml"))
+             for u in yaml.safe_load(path.read_text())["unit_tests"]
+             if u["model"] == "int_sessions_priced"]
+    assert names
+    page.goto(f"{site.as_uri()}#!/node/model.cpo_reports.int_sessions_priced")
+    page.wait_for_selector("#unittests")
+    rows = page.locator("#unittests tr").all_inner_texts()[1:]
+    assert [r.split("\n")[0].strip() for r in rows] == names
+    assert page.locator("#unittests .badge.pass").count() == len(names)
+    assert "ref('stg_raw__charging_sessions')" in page.locator("#unittests").inner_text()
+    page.locator("#unittests").scroll_into_view_if_needed()
+    _shot(page, "unit_tests_int_sessions_priced")
+    assert page.problems == []

@@ -180,3 +180,42 @@ def test_doc_blocks_fill_descriptions_and_an_unknown_one_is_an_error(make_projec
     assert code == 2, out + err
     assert "doc('double_rate')" in err and "did you mean 'doubled_rate'" in err
     assert "models/_models.yml" in err
+
+
+def test_a_models_unit_tests_and_their_last_results_are_in_the_document(make_project,
+                                                                        cli) -> None:
+    files = dict(PROJECT)
+    files["models/_unit_tests.yml"] = """
+        version: 2
+        unit_tests:
+          - name: doubles_the_rate
+            description: Each rate comes out twice as large.
+            model: report
+            given:
+              - input: ref('rates')
+                rows: [{country: FI, rate: 10}, {country: XX, rate: 0}]
+            expect:
+              rows: [{country: FI, doubled: 20}]
+    """
+    root = make_project(files)
+    code, out, err = cli("build", "--project-dir", str(root))
+    assert code == 0, out + err
+    code, out, err = cli("docs", "generate", "--project-dir", str(root))
+    assert code == 0, out + err
+    data = _data(root / "target")
+    uid = "unit_test.tiny.report.doubles_the_rate"
+    assert data["nodes"]["model.tiny.report"]["unit_tests"] == [uid]
+    assert data["nodes"]["seed.tiny.rates"]["unit_tests"] == []
+    unit = data["unit_tests"][uid]
+    assert unit["name"] == "doubles_the_rate" and unit["model"] == "model.tiny.report"
+    assert unit["description"] == "Each rate comes out twice as large."
+    assert unit["path"] == "models/_unit_tests.yml"
+    assert unit["given"] == [{"input": "ref('rates')", "format": "dict", "rows": 2}]
+    assert unit["result"]["status"] == "pass"
+    # a failing one: its status and the diff the run reported
+    (root / "models/_unit_tests.yml").write_text(
+        (root / "models/_unit_tests.yml").read_text().replace("doubled: 20", "doubled: 21"))
+    assert cli("build", "--project-dir", str(root))[0] == 1
+    assert cli("docs", "generate", "--project-dir", str(root))[0] == 0
+    result = _data(root / "target")["unit_tests"][uid]["result"]
+    assert result["status"] == "fail" and "actual differs from expected" in result["message"]

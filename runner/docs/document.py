@@ -1,5 +1,5 @@
-"""The site's one document: every model, seed, source and data test with what the site
-shows of it, the column-level lineage edges, and the search index's text."""
+"""The site's one document: every model, seed, source, data test and unit test with what
+the site shows of it, the column-level lineage edges, and the search index's text."""
 
 from __future__ import annotations
 
@@ -69,6 +69,7 @@ def build_document(session, compiled: dict, columns: dict, info: DatabaseInfo,
         if test.model in ids:
             key = (test.column or "").lower()
             column_tests.setdefault(ids[test.model], {}).setdefault(key, []).append(tid)
+    units = _unit_tests(project, ids, results)
     children: dict[str, set[str]] = {}
     for name in project.nodes:
         for parent in graph.parents.get(name, set()):
@@ -111,12 +112,29 @@ def build_document(session, compiled: dict, columns: dict, info: DatabaseInfo,
                                 info.column_comments),
             "parents": parents, "stats": _stats(info, node.schema, node.alias),
             "result": results.get(f"{node.kind}:{name}"),
-            "tests": [t for t, v in tests.items() if nid in v["nodes"]]}
+            "tests": [t for t, v in tests.items() if nid in v["nodes"]],
+            "unit_tests": [u for u, v in units.items() if v["model"] == nid]}
     for nid, node in nodes.items():
         node["children"] = sorted(children.get(nid, set()))
     return {"project": project.name, "generated_at": generated_at.isoformat(),
             "database": str(info.path) if info.path else None,
-            "nodes": nodes, "tests": tests, "lineage": edges}
+            "nodes": nodes, "tests": tests, "unit_tests": units, "lineage": edges}
+
+
+def _unit_tests(project, ids: dict[str, str], results: dict) -> dict[str, dict]:
+    """dbt's unit tests by the manifest's id (unit_test.<project>.<model>.<name>): what
+    each gives its model, and the last run's result of it."""
+    out = {}
+    for unit in getattr(project, "unit_tests", []):
+        uid = f"unit_test.{project.name}.{unit.model}.{unit.name}"
+        out[uid] = {
+            "id": uid, "name": unit.name, "model": ids.get(unit.model),
+            "description": unit.description, "path": unit.rel_path, "tags": unit.tags,
+            "given": [{"input": g.input, "format": g.format,
+                       "rows": len(g.rows) if g.rows is not None else None}
+                      for g in unit.given],
+            "result": results.get(f"unit_test:{unit.name}")}
+    return out
 
 
 def _stats(info: DatabaseInfo, schema: str, name: str) -> dict:

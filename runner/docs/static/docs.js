@@ -5,7 +5,7 @@
   var main = document.getElementById("main");
   var side = document.getElementById("sidebar");
   if (!D) { main.textContent = "docs_data.js is missing: run 'runner docs generate'."; return; }
-  var N = D.nodes, T = D.tests, L = D.lineage;
+  var N = D.nodes, T = D.tests, L = D.lineage, U = D.unit_tests || {};
 
   function esc(s) {
     return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
@@ -184,7 +184,7 @@
     var html = "<h1>" + esc(D.project) + "</h1><div class=sub>generated " + esc(D.generated_at) +
       (D.database ? " from " + esc(D.database) : " (no database)") + "</div><table class=kv>";
     Object.keys(counts).forEach(function (k) { html += "<tr><td>" + esc(k) + "s</td><td>" + counts[k] + "</td></tr>"; });
-    html += "<tr><td>data tests</td><td>" + Object.keys(T).length + "</td></tr></table><h2>Models</h2><table><tr><th>relation</th><th>materialized</th><th>description</th></tr>";
+    html += "<tr><td>data tests</td><td>" + Object.keys(T).length + "</td></tr><tr><td>unit tests</td><td>" + Object.keys(U).length + "</td></tr></table><h2>Models</h2><table><tr><th>relation</th><th>materialized</th><th>description</th></tr>";
     ids.forEach(function (id) {
       var n = N[id];
       if (n.kind !== "model") return;
@@ -199,6 +199,15 @@
     return "<tr><td>" + esc(t.name) + "</td><td>" + esc(t.type) + "</td><td>" + esc(t.column || "") +
       "</td><td>" + (r ? badge(r.status) + esc(r.failures ? r.failures + " failing rows " : "") +
       '<span class="muted">' + esc(r.at || "") + "</span>" : '<span class="muted">not run</span>') + "</td></tr>";
+  }
+
+  function unitRow(uid) {
+    var u = U[uid], r = u.result;
+    return "<tr><td>" + esc(u.name) + (u.description ? '<div class="muted">' + esc(u.description) + "</div>" : "") +
+      "</td><td>" + u.given.map(function (g) {
+        return esc(g.input) + ' <span class="muted">(' + (g.rows != null ? g.rows + (g.rows === 1 ? " row" : " rows") : esc(g.format)) + ")</span>";
+      }).join("<br>") + "</td><td>" + esc(u.path) + "</td><td>" + (r ? badge(r.status) + '<span class="muted">' +
+      esc(r.at || "") + "</span>" + (r.message ? "<pre>" + esc(r.message) + "</pre>" : "") : '<span class="muted">not run</span>') + "</td></tr>";
   }
 
   function nodePage(id) {
@@ -227,6 +236,7 @@
     html += "</table><h2>Upstream</h2>" + (n.parents.length ? n.parents.map(function (p) { return link(p); }).join("<br>") : '<span class="muted">none</span>');
     html += "<h2>Downstream</h2>" + (n.children.length ? n.children.map(function (p) { return link(p); }).join("<br>") : '<span class="muted">none</span>');
     if (n.tests.length) html += "<h2>Data tests</h2><table><tr><th>test</th><th>type</th><th>column</th><th>last result</th></tr>" + n.tests.map(testRow).join("") + "</table>";
+    if (n.unit_tests && n.unit_tests.length) html += "<h2>Unit tests</h2><table id=unittests><tr><th>unit test</th><th>given</th><th>file</th><th>last result</th></tr>" + n.unit_tests.map(unitRow).join("") + "</table>";
     if (n.kind === "source") {
       html += "<h2>Raw files</h2><p>folder <code>" + esc(n.folder) + "</code>" + (n.raw_folders.length ? " in " + n.raw_folders.map(esc).join(", ") : "") + "</p>";
       html += n.files.length ? "<table><tr><th>file</th><th>size</th><th>rows</th><th>checked</th></tr>" + n.files.map(function (f) {

@@ -8,17 +8,7 @@ a mutant like it would have caught.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Mutant:
-    name: str
-    file: str
-    original: str
-    replacement: str
-    description: str
-    tests: tuple[str, ...] = ()
+from mutants_base import Mutant
 
 
 EDGES = "tests/test_reports_edges.py"
@@ -399,30 +389,8 @@ MUTANTS: list[Mutant] = [
       "when energy_wh = 0 and price_rounded >= 0",
       "a free session without energy flagged as priced without energy",
       ("tests/test_reports_flags.py",)),
-    # -- dbt compatibility: packages, docs, file sources, seeds -----------------------------
-    M("hub_oldest_version_in_range", "runner/project/hub.py",
-      "    return fitting[-1]",
-      "    return fitting[0]",
-      "a hub package's range resolved to its oldest release instead of its newest",
-      ("tests/test_runner_hub.py",)),
-    M("stale_lock_reused", "runner/project/deps.py",
-      "        if locked is not None and (folder / \"dbt_project.yml\").is_file():",
-      "        if (folder / \"dbt_project.yml\").is_file():",
-      "an installed hub package kept although packages.yml asks for another version",
-      ("tests/test_runner_hub.py",)),
-    M("doc_package_before_project", "runner/project/docs.py",
-      "list(dict.fromkeys([project.name, package or project.name, *docs]))",
-      "list(dict.fromkeys([package or project.name, project.name, *docs]))",
-      "doc('name') in a package's YAML takes the package's block over the project's",
-      ("tests/test_runner_docs.py",)),
-    M("external_path_not_anchored", "runner/project/external.py",
-      "    return str(root / path)",
-      "    return path",
-      "a relative external_location read from the working directory, not the project",
-      ("tests/test_runner_external_sources.py",)),
-    M("seed_bigint_as_integer", "runner/execute/seeds.py",
-      "if low is None or (INT32[0] <= low and high <= INT32[1]):",
-      "if True:",
-      "a seed's whole numbers beyond INTEGER's range cast to INTEGER (the load fails)",
-      ("tests/test_runner_seed_configs.py",)),
 ]
+
+from mutants_dbt import DBT_MUTANTS  # noqa: E402  (the engine's dbt features)
+
+MUTANTS += DBT_MUTANTS

@@ -1,0 +1,52 @@
+"""Mutants in the engine's dbt features (packages, docs, file sources, seeds, contracts,
+unit tests, publishing), for bench/mutation.py: see bench/mutants.py."""
+
+from __future__ import annotations
+
+from mutants_base import Mutant as M
+
+DBT_MUTANTS = [
+    # -- dbt compatibility: packages, docs, file sources, seeds -----------------------------
+    M("hub_oldest_version_in_range", "runner/project/hub.py",
+      "    return fitting[-1]",
+      "    return fitting[0]",
+      "a hub package's range resolved to its oldest release instead of its newest",
+      ("tests/test_runner_hub.py",)),
+    M("stale_lock_reused", "runner/project/deps.py",
+      "        if locked is not None and (folder / \"dbt_project.yml\").is_file():",
+      "        if (folder / \"dbt_project.yml\").is_file():",
+      "an installed hub package kept although packages.yml asks for another version",
+      ("tests/test_runner_hub.py",)),
+    M("doc_package_before_project", "runner/project/docs.py",
+      "list(dict.fromkeys([project.name, package or project.name, *docs]))",
+      "list(dict.fromkeys([package or project.name, project.name, *docs]))",
+      "doc('name') in a package's YAML takes the package's block over the project's",
+      ("tests/test_runner_docs.py",)),
+    M("external_path_not_anchored", "runner/project/external.py",
+      "    return str(root / path)",
+      "    return path",
+      "a relative external_location read from the working directory, not the project",
+      ("tests/test_runner_external_sources.py",)),
+    M("seed_bigint_as_integer", "runner/execute/seeds.py",
+      "if low is None or (INT32[0] <= low and high <= INT32[1]):",
+      "if True:",
+      "a seed's whole numbers beyond INTEGER's range cast to INTEGER (the load fails)",
+      ("tests/test_runner_seed_configs.py",)),
+
+    # -- contracts, unit tests, publishing in batches -----------------------------------------
+    M("contract_type_mismatch_ignored", "runner/execute/contracts.py",
+      "        elif got[1] != wanted:",
+      "        elif False:",
+      "a contracted column of another data type passes its contract",
+      ("tests/test_contracts.py",)),
+    M("unit_test_missing_rows_pass", "runner/execute/unit_tests.py",
+      "\"select * from actual)\")",
+      "\"select * from actual) where false\")",
+      "a unit test passes when the model returns fewer rows than expected",
+      ("tests/test_unit_tests.py", "tests/test_project_unit_tests.py")),
+    M("publish_later_write_refused", "runner/publish/partitions.py",
+      "f\"{', overwrite_or_ignore true' if n else ''})\")",
+      "f\")\")",
+      "a publish's second write of units into the table's folder",
+      ("tests/test_publish_units.py",)),
+]

@@ -45,8 +45,7 @@ from typing import Callable
 import duckdb
 
 from runner.errors import ExportError, ProjectError
-from runner.execute.sources import sql_literal
-from runner.jinja.render import files_view_name, quote_ident, relation_name
+from runner.jinja.render import files_view_name, relation_name
 from runner.publish.changes import (file_bounds, latest, newer_rows,
                                     older_rows_filter, table_rows, unit_columns)
 from runner.publish.files import link_tables, remove_empty_folders, remove_leftovers
@@ -132,20 +131,17 @@ def table_specs(project, renderer) -> list[TableSpec]:
                 raise ProjectError(f"{where} partitions by {key}; one key is supported.",
                                    node=node.name, path=node.rel_path)
             key = key[0]
-        expression = conf.get("partition_expression")
-        if expression and not key:
-            raise ProjectError(f"{where} has a partition_expression but no partition_by.",
-                               node=node.name, path=node.rel_path,
-                               hint="name the key: partition_by: report_month.")
-        if expression:
-            expression = renderer.render_hook(node, str(expression))
-        file_by = conf.get("file_by")
-        if file_by and not key:
-            raise ProjectError(f"{where} has a file_by but no partition_by.",
-                               node=node.name, path=node.rel_path,
-                               hint="file_by splits each partition's folder into files.")
-        if file_by:
-            file_by = renderer.render_hook(node, str(file_by))
+        rendered: dict[str, str | None] = {}
+        for option, hint in (("partition_expression", "name the key: partition_by: "
+                                                      "report_month."),
+                             ("file_by", "file_by splits each partition's folder into "
+                                         "files.")):
+            text = conf.get(option)
+            if text and not key:
+                raise ProjectError(f"{where} has a {option} but no partition_by.",
+                                   node=node.name, path=node.rel_path, hint=hint)
+            rendered[option] = renderer.render_hook(node, str(text)) if text else None
+        expression, file_by = rendered["partition_expression"], rendered["file_by"]
         specs.append(TableSpec(node.schema, node.alias, str(key) if key else None,
                                expression, file_by or None))
     return specs

@@ -106,22 +106,10 @@ def generate(project_dir: str | Path = ".", db_path: str | Path | None = None,
 
 def _reads(project: Project, name: str) -> set[tuple[str, str]]:
     """The relations a model's compiled SQL reads, through its inlined ephemeral models."""
-    out: set[tuple[str, str]] = set()
-    todo, seen = [name], {name}
-    while todo:
-        model = project.models[todo.pop()]
-        out |= {(project.sources[k].schema, project.sources[k].name)
-                for k in model.sources if k in project.sources}
-        for ref in model.refs:
-            node = project.nodes.get(ref)
-            if node is None or ref in seen:
-                continue
-            seen.add(ref)
-            if node.kind == "model" and node.materialized == "ephemeral":
-                todo.append(ref)
-            else:
-                out.add((node.schema, node.alias))
-    return out
+    from runner.jinja.columns import inlined_reads
+    parents, sources = inlined_reads(project, name)
+    return {(project.sources[k].schema, project.sources[k].name) for k in sources} | \
+        {(project.nodes[r].schema, project.nodes[r].alias) for r in parents}
 
 
 def _lineage(project: Project, compiled: dict, columns: dict, target: Path,

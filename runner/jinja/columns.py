@@ -173,12 +173,16 @@ def _compare(project: Project, node: Node, columns: Columns,
     return errors
 
 
-def _parents(project: Project, name: str) -> set[str]:
-    """The models and seeds a model reads, through the ephemeral models inlined in it."""
-    out: set[str] = set()
+def inlined_reads(project: Project, name: str) -> tuple[set[str], set[tuple[str, str]]]:
+    """The models and seeds, and the source tables, a model reads, through the ephemeral
+    models inlined in it."""
+    parents: set[str] = set()
+    sources: set[tuple[str, str]] = set()
     todo, seen = [name], {name}
     while todo:
-        for ref in project.models[todo.pop()].refs:
+        model = project.models[todo.pop()]
+        sources |= {k for k in model.sources if k in project.sources}
+        for ref in model.refs:
             node = project.nodes.get(ref)
             if node is None or ref in seen:
                 continue
@@ -186,8 +190,13 @@ def _parents(project: Project, name: str) -> set[str]:
             if node.kind == "model" and node.materialized == "ephemeral":
                 todo.append(ref)
             else:
-                out.add(ref)
-    return out
+                parents.add(ref)
+    return parents, sources
+
+
+def _parents(project: Project, name: str) -> set[str]:
+    """The models and seeds a model reads, through the ephemeral models inlined in it."""
+    return inlined_reads(project, name)[0]
 
 
 class _StandIns:

@@ -343,103 +343,11 @@ def prune(project_dir: ProjectDir = Path("."), db: Db = None, vars: Vars = None,
                f"{n}; nothing was dropped: run again with --yes to drop them.")
 
 
-@app.command()
-def generate(out: Annotated[Path, typer.Option("--out", help="The landing zone folder.")],
-             sessions: Annotated[int, typer.Option(
-                 "--sessions", min=1, help="How many sessions (charge IDs); each is "
-                                           "written as one row per version.")] = 100_000,
-             seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 42) -> None:
-    """Write a deterministic sample landing zone in the raw contract.
-
-    Example: runner generate --out data/raw --sessions 100000 --seed 42
-    """
-    from cpo.sample import generate as write
-    counts = write(out, sessions, seed)
-    typer.echo(f"wrote a sample landing zone of {sessions:,} sessions (seed {seed}) to "
-               f"{out.resolve()}")
-    for table, n in counts.items():
-        if table == "charging_sessions":
-            typer.echo(f"{table}: {sessions:,} sessions in {n:,} rows, one per version of a "
-                       "session (sent when it starts, stops and is billed; some twice)")
-        else:
-            typer.echo(f"{table}: {n:,} rows")
-
-
-@app.command()
-def report(kind: Annotated[str, typer.Argument(help="charging-sessions or roaming-sessions.")],
-           out: Annotated[Path, typer.Option("--out", help="The file: .csv, .xlsx or .parquet.")],
-           org: Annotated[list[str], typer.Option("--org", help="An organisation ID (repeat "
-                                                              "for several).")],
-           date_from: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD, in "
-                                                              "each organisation's time zone.")],
-           date_to: Annotated[str, typer.Option("--to", help="Day after the last, YYYY-MM-DD.")],
-           project_dir: ProjectDir = Path("."), db: Db = None,
-           role: Annotated[Optional[str], typer.Option(
-               "--role", help="Check the request against this role in roles.yml.")] = None,
-           delimiter: Annotated[Optional[str], typer.Option(
-               "--delimiter", help="CSV field separator, e.g. ';' or tab (default: the "
-                                   "dialect's).")] = None,
-           dialect: Annotated[Optional[str], typer.Option(
-               "--dialect", help="CSV shape: 'excel' (default; UTF-8 with a byte-order "
-                                 "mark, ',', times to the second) or 'platform' (the "
-                                 "platform's own export: ISO-8859-1, ';', local times "
-                                 "dd/mm/yyyy hh.mm, a decimal comma).")] = None,
-           decimal_comma: Annotated[Optional[bool], typer.Option(
-               "--decimal-comma/--decimal-point",
-               help="Decimal mark of money and percentages in a CSV (default: the "
-                    "dialect's). A decimal comma needs --delimiter ';' (or another "
-                    "separator than ',').", show_default=False)] = None) -> None:
-    """Write one report for some organisations and a timeframe, as CPO staff receive it.
-
-    Example: runner report charging-sessions --org ORG00001 --from 2024-09-01 --to 2024-10-01 --out sessions.xlsx
-
-    For Excel where the decimal mark is a comma: --delimiter ';' --decimal-comma.
-
-    In the platform's own export shape, for scripts built on it: --dialect platform.
-    """
-    from cpo.report import write_report
-    message = write_report(project_dir, kind, org, date_from, date_to, out, db=db, role=role,
-                           delimiter=delimiter, dialect=dialect, decimal_comma=decimal_comma)
-    typer.echo(message)
-
+from cpo.cli import register as register_domain  # noqa: E402  (the charging domain's)
+register_domain(app)
 
 from runner.cli_tasks import register  # noqa: E402  (the commands of runner/task/)
 register(app, _progress, _warn)
-
-
-docs_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="""The project's
-documentation site: `docs generate` writes it to target/ (index.html, opened from disk,
-and catalog.json in dbt's schema), with column-level lineage; `docs serve` serves it.
-
-Example: runner docs generate
-""")
-app.add_typer(docs_app, name="docs")
-
-
-@docs_app.command("generate")
-def docs_generate(project_dir: ProjectDir = Path("."), db: Db = None,
-                  vars: Vars = None) -> None:
-    """Write the site and catalog.json to target/, from the project and its database.
-
-    Example: runner docs generate
-    """
-    from runner.docs.generate import generate
-    done = generate(project_dir, db_path=db, vars=_vars(vars),
-                    on_note=lambda note: typer.echo(f"note: {note}"), on_warning=_warn)
-    typer.echo(f"docs: {done.nodes} nodes, {done.columns} columns; lineage of "
-               f"{done.analysed} model{'s' if done.analysed != 1 else ''} analysed, "
-               f"{done.cached} from the cache, in {done.seconds:.2f}s")
-    typer.echo(f"catalog: {done.catalog}")
-    typer.echo(f"site: {done.index}")
-
-
-@docs_app.command("serve")
-def docs_serve(project_dir: ProjectDir = Path("."), port: Annotated[int, typer.Option(
-        "--port", help="The port on localhost.")] = 8080) -> None:
-    """Serve target/ (the site `docs generate` wrote) on localhost until interrupted."""
-    from runner.docs.site import serve
-    serve(Path(project_dir).resolve() / "target", port,
-          on_ready=lambda url: typer.echo(f"serving the docs at {url} (Ctrl-C stops)"))
 
 
 def _only_command(args: list[str]) -> list:

@@ -111,6 +111,38 @@ def register(app: typer.Typer, progress, warn) -> None:
         if any(item.status in ("error", "runtime error") for item in results):
             raise typer.Exit(1)
 
+    docs_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="""The project's
+    documentation site: `docs generate` writes it to target/ (index.html, opened from disk,
+    and catalog.json in dbt's schema), with column-level lineage; `docs serve` serves it.
+
+    Example: runner docs generate
+    """)
+    app.add_typer(docs_app, name="docs")
+
+    @docs_app.command("generate")
+    def docs_generate(project_dir: ProjectDir = Path("."), db: Db = None,
+                      vars: Vars = None) -> None:
+        """Write the site and catalog.json to target/, from the project and its database.
+
+        Example: runner docs generate
+        """
+        from runner.docs.generate import generate
+        done = generate(project_dir, db_path=db, vars=_vars(vars),
+                        on_note=lambda note: typer.echo(f"note: {note}"), on_warning=warn)
+        typer.echo(f"docs: {done.nodes} nodes, {done.columns} columns; lineage of "
+                   f"{done.analysed} model{'s' if done.analysed != 1 else ''} analysed, "
+                   f"{done.cached} from the cache, in {done.seconds:.2f}s")
+        typer.echo(f"catalog: {done.catalog}")
+        typer.echo(f"site: {done.index}")
+
+    @docs_app.command("serve")
+    def docs_serve(project_dir: ProjectDir = Path("."), port: Annotated[int, typer.Option(
+            "--port", help="The port on localhost.")] = 8080) -> None:
+        """Serve target/ (the site `docs generate` wrote) on localhost until interrupted."""
+        from runner.docs.site import serve
+        serve(Path(project_dir).resolve() / "target", port,
+              on_ready=lambda url: typer.echo(f"serving the docs at {url} (Ctrl-C stops)"))
+
     # Last: the examples of the help texts run in this order, and clean deletes target/.
     @app.command()
     def clean(project_dir: ProjectDir = Path(".")) -> None:

@@ -7,12 +7,12 @@ from mutants_base import Mutant as M
 
 DBT_MUTANTS = [
     # -- dbt compatibility: packages, docs, file sources, seeds -----------------------------
-    M("hub_oldest_version_in_range", "runner/project/hub.py",
+    M("hub_oldest_version_in_range", "runner/deps/hub.py",
       "    return fitting[-1]",
       "    return fitting[0]",
       "a hub package's range resolved to its oldest release instead of its newest",
       ("tests/test_runner_hub.py",)),
-    M("stale_lock_reused", "runner/project/deps.py",
+    M("stale_lock_reused", "runner/deps/install.py",
       "        if locked is not None and (folder / \"dbt_project.yml\").is_file():",
       "        if (folder / \"dbt_project.yml\").is_file():",
       "an installed hub package kept although packages.yml asks for another version",

@@ -295,7 +295,7 @@ def deps(project_dir: ProjectDir = Path("."), vars: Vars = None,
     (package: owner/name, version:) is resolved through dbt's package hub and unpacked,
     and package-lock.yml written. Example: runner deps
     """
-    from runner.project.packages import deps as install
+    from runner.deps.packages import deps as install
     _dbt_flags(profiles_dir, target, profile)
     installed = install(project_dir, _vars(vars))
     if not installed:

@@ -91,7 +91,7 @@ def test_docs_blocks_of_a_package(make_project) -> None:
         """,
         "packages.yml": "packages:\n  - local: ../my_pkg\n",
     })
-    from runner.project.packages import deps
+    from runner.deps.packages import deps
     deps(root)
     project = load_project(root)
     assert project.models["a"].description == \

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from runner.errors import ProjectError
-from runner.project.hub import choose, specifiers
+from runner.deps.hub import choose, specifiers
 
 
 def _tarball(top: str, files: dict[str, str]) -> bytes:

@@ -73,7 +73,7 @@ def test_an_installed_package_builds_with_the_project(with_package, cli, query) 
 
 
 def test_the_project_s_vars_override_the_package_s(with_package, query) -> None:
-    from runner.project.packages import deps
+    from runner.deps.packages import deps
     deps(with_package)
     (with_package / "dbt_project.yml").write_text(
         "name: proj\nvars:\n  my_pkg:\n    pkg_greeting: hi\n  pkg_factor: 3\n")
@@ -83,7 +83,7 @@ def test_the_project_s_vars_override_the_package_s(with_package, query) -> None:
 
 
 def test_a_package_macro_sees_its_own_package_s_macros(with_package) -> None:
-    from runner.project.packages import deps
+    from runner.deps.packages import deps
     deps(with_package)
     assert compile_sql("{{ my_pkg.uses_local() }}", with_package) == "(1 * 2)"
     # not global: the project calls it by namespace
@@ -92,7 +92,7 @@ def test_a_package_macro_sees_its_own_package_s_macros(with_package) -> None:
 
 
 def test_the_project_overrides_a_package_macro_through_dispatch(with_package) -> None:
-    from runner.project.packages import deps
+    from runner.deps.packages import deps
     deps(with_package)
     (with_package / "macros").mkdir()
     (with_package / "macros" / "over.sql").write_text(
@@ -167,7 +167,7 @@ def test_a_local_package_without_dbt_project_yml_is_named(make_project, cli) -> 
 
 def test_a_package_model_named_like_a_project_model_is_an_error(with_package) -> None:
     from runner.errors import ProjectError
-    from runner.project.packages import deps
+    from runner.deps.packages import deps
     deps(with_package)
     (with_package / "models" / "pkg_model.sql").write_text("select 1 as x")
     with pytest.raises(ProjectError, match="'pkg_model' of package 'my_pkg'"):

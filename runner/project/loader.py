@@ -10,7 +10,7 @@ from runner.errors import ProjectError
 from runner.project.keys import CONFIG_KEYS, KeyChecker
 from runner.project.nodes import (Column, MacroFile, Node, Project, SourceTable, TestDef,
                                   merge_config)
-from runner.project.packages import join_packages, read_dispatch
+from runner.deps.packages import join_packages, read_dispatch
 from runner.project.properties import apply_properties, read_yaml, read_yaml_lines
 
 __all__ = ["Column", "MacroFile", "Node", "Project", "SourceTable", "TestDef", "read_yaml",

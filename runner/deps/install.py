@@ -3,7 +3,7 @@ dependencies.yml), and those of the packages they install, into dbt_packages/:
 
 - `local:` a symbolic link to the folder (a copy where a link cannot be made);
 - `git:` cloned at its `revision:`, from its `subdirectory:`, copied without .git;
-- `package: owner/name` with `version:` from dbt's package hub (runner/project/hub.py).
+- `package: owner/name` with `version:` from dbt's package hub (runner/deps/hub.py).
 
 package-lock.yml is written as dbt writes it (every package installed, the hub ones at
 their version and the git ones at their commit, each with its `name`, and `sha1_hash`,
@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import ProjectError
-from runner.project import hub
-from runner.project.packages import (_clear, _describe, _install_git, _package_name,
+from runner.deps import hub
+from runner.deps.packages import (_clear, _describe, _install_git, _package_name,
                                      install_path, read_package_specs)
 from runner.project.properties import read_yaml
 

@@ -71,8 +71,8 @@ def _describe(spec: dict[str, Any]) -> tuple[str, str]:
 
 def install(root: Path, settings: dict[str, Any],
             cli_vars: dict[str, Any] | None = None) -> list[tuple[str, Path, str]]:
-    """`runner deps`: see runner/project/deps.py."""
-    from runner.project.deps import install as install_all
+    """`runner deps`: see runner/deps/install.py."""
+    from runner.deps.install import install as install_all
     return install_all(root, settings, cli_vars)
 
 

@@ -6,6 +6,8 @@
     incremental_strategy='delete+insert',
     unique_key='session_key',
 ) }}
+{%- set value_columns = ['created_at', 'start_time', 'stop_time', 'meter_start_wh',
+                         'meter_stop_wh', 'price', 'updated_at'] %}
 with
 
 sessions_to_price as (
@@ -185,13 +187,18 @@ flagged as (
 )
 
 select
-    * replace (
-        -- the raw text is kept where an auditor needs it: on rejected rows
-        {%- for column in ['created_at_raw', 'start_time_raw', 'stop_time_raw',
-                           'meter_start_wh_raw', 'meter_stop_wh_raw',
-                           'price_raw', 'updated_at_raw'] %}
-        case when is_rejected then {{ column }} end as {{ column }},
+    * exclude (
+        {%- for column in value_columns %}
+        {{ column }}_text,
         {%- endfor %}
-        cast('{{ run_started_at }}' as timestamptz) as _built_at
+        _built_at
     ),
+    -- the raw text is kept where an auditor needs it: on rejected rows (the
+    -- value's own text where staging kept none: it arrived as that)
+    {%- for column in value_columns %}
+    case
+        when is_rejected then coalesce({{ column }}_text, cast({{ column }} as varchar))
+    end as {{ column }}_raw,
+    {%- endfor %}
+    cast('{{ run_started_at }}' as timestamptz) as _built_at,
 from flagged

@@ -46,51 +46,62 @@ changed_files as (
     where landed_files.size_bytes is distinct from loaded_files.size_bytes
         or landed_files.modified_at is distinct from loaded_files.modified_at
 ),
-
-new_rows as (
-    select * from {{ source('raw', 'charging_sessions') }}
-    where _source_file in (select _source_file from changed_files)
-),
-{%- else %}
-
-new_rows as (
-    select * from {{ source('raw', 'charging_sessions') }}
-),
 {%- endif %}
 
-trimmed as (
+-- the raw values as text, and typed: a Parquet column of exactly the stored
+-- type is taken as it is (macros/raw_values.sql); every other value is read
+-- from its text
+{%- set parts = source_parts('raw', 'charging_sessions') %}
+{%- set parquet_types = column_types(parts.parquet) %}
+{%- set text_columns = ['charge_id', 'station_id', 'charge_method', 'billing_type',
+                        'roaming_network', 'operator_id', 'provider_id',
+                        'transaction_id', 'counter_charge_of'] %}
+{%- set value_columns = {'created_at': 'timestamptz', 'start_time': 'timestamptz',
+                         'stop_time': 'timestamptz', 'meter_start_wh': 'meter',
+                         'meter_stop_wh': 'meter', 'price': 'price',
+                         'updated_at': 'timestamptz'} %}
+
+{%- for part in ['parquet', 'text'] %}
+
+{{ part }}_values as (
     select
-        nullif(trim(charge_id), '') as charge_id,
-        nullif(trim(station_id), '') as station_id,
-        nullif(trim(created_at), '') as created_at_raw,
-        nullif(trim(start_time), '') as start_time_raw,
-        nullif(trim(stop_time), '') as stop_time_raw,
-        nullif(trim(meter_start_wh), '') as meter_start_wh_raw,
-        nullif(trim(meter_stop_wh), '') as meter_stop_wh_raw,
-        nullif(trim(price), '') as price_raw,
-        lower(nullif(trim(charge_method), '')) as charge_method,
-        lower(nullif(trim(billing_type), '')) as billing_type,
-        lower(nullif(trim(roaming_network), '')) as roaming_network,
-        nullif(trim(operator_id), '') as operator_id,
-        nullif(trim(provider_id), '') as provider_id,
-        nullif(trim(transaction_id), '') as transaction_id,
-        nullif(trim(counter_charge_of), '') as counter_charge_of,
-        nullif(trim(updated_at), '') as updated_at_raw,
+        {%- for column in text_columns %}
+        {%- if column in ['charge_method', 'billing_type', 'roaming_network'] %}
+        lower({{ raw_text(column) }}) as {{ column }},
+        {%- else %}
+        {{ raw_text(column) }} as {{ column }},
+        {%- endif %}
+        {%- endfor %}
+        {%- for column, kind in value_columns.items() %}
+        {%- if part == 'parquet' and parquet_types.get(column) == value_type(kind) %}
+        cast({{ column }} as {{ value_type(kind) }}) as {{ column }},
+        cast({{ column }} as varchar) as {{ column }}_raw,
+        cast(null as varchar) as {{ column }}_text,
+        {%- else %}
+        {{ typed_from_text(raw_text(column), kind) }} as {{ column }},
+        {{ raw_text(column) }} as {{ column }}_raw,
+        -- the text it arrived as, kept where it is not the value's own text
+        -- (cast to VARCHAR): an unreadable value, or one written otherwise;
+        -- the value and this text give back the raw text
+        case
+            when {{ raw_text(column) }}
+                is distinct from cast({{ typed_from_text(raw_text(column), kind) }} as varchar)
+                then {{ raw_text(column) }}
+        end as {{ column }}_text,
+        {%- endif %}
+        {%- endfor %}
         _source_file,
-    from new_rows
+    from {{ parts[part] }}
+    {%- if is_incremental() %}
+    where _source_file in (select _source_file from changed_files)
+    {%- endif %}
 ),
+{%- endfor %}
 
 typed as (
-    select
-        *,
-        try_cast(created_at_raw as timestamptz) as created_at,
-        try_cast(start_time_raw as timestamptz) as start_time,
-        try_cast(stop_time_raw as timestamptz) as stop_time,
-        try_cast(meter_start_wh_raw as decimal(38, 6)) as meter_start_decimal,
-        try_cast(meter_stop_wh_raw as decimal(38, 6)) as meter_stop_decimal,
-        try_cast(price_raw as decimal(18, 4)) as price,
-        try_cast(updated_at_raw as timestamptz) as updated_at,
-    from trimmed
+    select * from parquet_values
+    union all by name
+    select * from text_values
 ),
 
 keyed as (
@@ -103,56 +114,25 @@ keyed as (
             billing_type, roaming_network, operator_id, provider_id,
             transaction_id, counter_charge_of, updated_at_raw
         ) as varchar))) as session_key,
-        charge_id,
-        station_id,
-        created_at,
-        start_time,
-        stop_time,
-        case
-            when meter_start_decimal = trunc(meter_start_decimal)
-                then try_cast(meter_start_decimal as bigint)
-        end as meter_start_wh,
-        case
-            when meter_stop_decimal = trunc(meter_stop_decimal)
-                then try_cast(meter_stop_decimal as bigint)
-        end as meter_stop_wh,
-        price,
-        charge_method,
-        billing_type,
-        roaming_network,
-        operator_id,
-        provider_id,
-        transaction_id,
-        counter_charge_of,
-        updated_at,
-        created_at_raw,
-        start_time_raw,
-        stop_time_raw,
-        meter_start_wh_raw,
-        meter_stop_wh_raw,
-        price_raw,
-        updated_at_raw,
+        {%- for column in text_columns %}
+        {{ column }},
+        {%- endfor %}
+        {%- for column in value_columns %}
+        {{ column }},
+        {%- endfor %}
+        {%- for column in value_columns %}
+        {{ column }}_text,
+        {%- endfor %}
+        -- the last tie-break between versions (stg_raw__charging_sessions)
+        hash(
+            station_id, created_at_raw, start_time_raw, stop_time_raw,
+            meter_start_wh_raw, meter_stop_wh_raw, price_raw,
+            charge_method, billing_type, roaming_network, operator_id,
+            provider_id, transaction_id, counter_charge_of
+        ) as _version_hash,
         _source_file,
-    from typed
-),
-
-flagged as (
-    select
-        *,
-        start_time_raw is null as is_missing_start_time,
-        start_time_raw is not null and start_time is null
-            as has_unreadable_start_time,
-        stop_time_raw is not null and stop_time is null
-            as has_unreadable_stop_time,
-        (meter_start_wh_raw is not null and meter_start_wh is null)
-        or (meter_stop_wh_raw is not null and meter_stop_wh is null)
-            as has_unreadable_meter_value,
-        price_raw is not null and price is null as has_unreadable_price,
-        created_at_raw is not null and created_at is null
-            as has_unreadable_created_at,
-        counter_charge_of is not null as is_counter_charge,
         false as _is_tombstone,
-    from keyed
+    from typed
 ),
 
 {%- if is_incremental() %}
@@ -162,11 +142,11 @@ gone_keys as (
     select session_key, _source_file from {{ this }}
     where _source_file in (select _source_file from changed_files)
     except
-    select session_key, _source_file from flagged
+    select session_key, _source_file from keyed
 ),
 
 rows_and_tombstones as (
-    select * from flagged
+    select * from keyed
     union all by name
     select session_key, _source_file, true as _is_tombstone
     from gone_keys
@@ -174,7 +154,7 @@ rows_and_tombstones as (
 {%- else %}
 
 rows_and_tombstones as (
-    select * from flagged
+    select * from keyed
 ),
 {%- endif %}
 

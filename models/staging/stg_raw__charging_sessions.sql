@@ -70,16 +70,12 @@ ranked as (
             coalesce(updated_at, '-infinity'::timestamptz),
             updated_at is not null,
             -- on a tie, the version that knows more: stopped, then billed
-            stop_time_raw is not null,
-            price_raw is not null,
+            -- (a value or a text that did not parse)
+            stop_time is not null or stop_time_text is not null,
+            price is not null or price_text is not null,
             -- then the later file, then a hash of the values
             _source_file,
-            hash(
-                station_id, created_at_raw, start_time_raw, stop_time_raw,
-                meter_start_wh_raw, meter_stop_wh_raw, price_raw,
-                charge_method, billing_type, roaming_network, operator_id,
-                provider_id, transaction_id, counter_charge_of
-            )
+            _version_hash
         )) as winner_rowid,
         count(*) as version_count,
         max(_loaded_at) as last_loaded_at,
@@ -90,8 +86,22 @@ ranked as (
 deduplicated as (
     select
         versions.* exclude (
-            version_rowid, _is_tombstone, _file_size_bytes, _file_modified_at
+            version_rowid, _is_tombstone, _file_size_bytes, _file_modified_at,
+            _version_hash
         ),
+        -- what the attribution's rejection reasons read
+        start_time is null and start_time_text is null as is_missing_start_time,
+        start_time_text is not null and start_time is null
+            as has_unreadable_start_time,
+        stop_time_text is not null and stop_time is null
+            as has_unreadable_stop_time,
+        (meter_start_wh_text is not null and meter_start_wh is null)
+        or (meter_stop_wh_text is not null and meter_stop_wh is null)
+            as has_unreadable_meter_value,
+        price_text is not null and price is null as has_unreadable_price,
+        created_at_text is not null and created_at is null
+            as has_unreadable_created_at,
+        counter_charge_of is not null as is_counter_charge,
         ranked.version_count,
         ranked.last_loaded_at,
         false as is_deleted,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.execute.sources import CHECKS_SCHEMA
-from runner.jinja.render import files_view_name, relation_name
+from runner.jinja.render import SOURCE_PARTS, files_view_name, part_view_name, relation_name
 
 # The runner's own relations: never orphans, whichever schema the models use.
 BOOKKEEPING_SCHEMAS = {CHECKS_SCHEMA}
@@ -50,6 +50,7 @@ def owned_relations(session) -> tuple[set[str], set[tuple[str, str]]]:
              if n.materialized != "ephemeral"}
     for table in project.sources.values():
         owned |= {(table.schema, table.name), (table.schema, files_view_name(table.name))}
+        owned |= {(table.schema, part_view_name(table.name, part)) for part in SOURCE_PARTS}
     lower = {s.lower() for s in schemas} - BOOKKEEPING_SCHEMAS
     return lower, {(s.lower(), n.lower()) for s, n in owned}
 

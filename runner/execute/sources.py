@@ -3,7 +3,9 @@ files. Every file is checked before anything is built (text files parsed whole, 
 files by their footer and schema: a damaged page further in fails the staging model that
 reads it, and every table downstream stays as it was), then the folder becomes one view
 whose declared columns are all VARCHAR (staging models cast them), plus `_source_file`.
-Beside it, a view `<table>__files` lists the folder's files (for `source_files()`), and
+Beside it, a view `<table>__files` lists the folder's files (for `source_files()`), the
+views `<table>__parquet` (its Parquet files' rows, typed as the files are) and
+`<table>__text` (its CSV and NDJSON rows) split it by kind of file (`source_parts()`), and
 `_runner.source_file_checks` remembers the files that passed the check, with their row
 counts."""
 
@@ -17,7 +19,7 @@ import duckdb
 
 from runner.errors import SourceError
 from runner.project.loader import SourceTable
-from runner.jinja.render import files_view_name, quote_ident, relation_name
+from runner.jinja.render import files_view_name, part_view_name, quote_ident, relation_name
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".ndjson": "ndjson", ".jsonl": "ndjson"}
 CHECKS_SCHEMA = "_runner"
@@ -196,10 +198,12 @@ def load_checks(con: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, F
 
 def _checked(con: duckdb.DuckDBPyConnection, table: SourceTable, files: list[_Listed],
              cache: dict[str, FileCheck], fresh: list[FileCheck],
-             changed: list[str] | None = None) -> str:
+             changed: list[str] | None = None,
+             by_kind: dict[str, str] | None = None) -> str:
     """The SELECT over one source folder, after checking every file in it that `cache`
-    does not hold unchanged; the files checked here are appended to `fresh`, and those
-    `cache` holds with another size or time to `changed`."""
+    does not hold unchanged; the files checked here are appended to `fresh`, those
+    `cache` holds with another size or time to `changed`, and the SELECTs of the views
+    source_parts() names to `by_kind`."""
     declared = list(table.columns)
     groups: dict[str, list[str]] = {}
     present: dict[str, set[str]] = {}
@@ -230,19 +234,42 @@ def _checked(con: duckdb.DuckDBPyConnection, table: SourceTable, files: list[_Li
                                   path=path, line=1, hint=hint)
         groups.setdefault(fmt, []).append(path)
         present.setdefault(fmt, set()).update(columns)
-    parts = []
-    for fmt, paths in groups.items():
-        cols = [f"cast({quote_ident(c)} as varchar) as {quote_ident(c)}"
-                if c.lower() in present[fmt] or fmt == "ndjson"
-                else f"cast(null as varchar) as {quote_ident(c)}" for c in declared]
-        if not declared:        # no columns declared: every column, as the files have it
-            cols = ["* exclude (filename)"]
-        parts.append(f"select {', '.join(cols)}, filename as _source_file "
-                     f"from {_reader(fmt, paths, declared)}")
-    if not parts:
+    if by_kind is not None:
+        by_kind.update(_parts(groups, present, declared))
+    return _union([_select(fmt, paths, present[fmt], declared, typed=False)
+                   for fmt, paths in groups.items()], declared)
+
+
+def _select(fmt: str, paths: list[str], present: set[str], declared: list[str],
+            typed: bool) -> str:
+    """The rows of one kind of file: the declared columns (VARCHAR, or as the Parquet
+    files type them when `typed`; NULL VARCHAR where no file has one), `_source_file`."""
+    cols = [(quote_ident(c) if typed else f"cast({quote_ident(c)} as varchar)")
+            + f" as {quote_ident(c)}"
+            if c.lower() in present or fmt == "ndjson"
+            else f"cast(null as varchar) as {quote_ident(c)}" for c in declared]
+    if not declared:        # no columns declared: every column, as the files have it
+        cols = ["* exclude (filename)"]
+    return f"select {', '.join(cols)}, filename as _source_file " \
+           f"from {_reader(fmt, paths, declared)}"
+
+
+def _union(selects: list[str], declared: list[str]) -> str:
+    if not selects:
         cols = "".join(f"cast(null as varchar) as {quote_ident(c)}, " for c in declared)
-        parts.append(f"select {cols}cast(null as varchar) as _source_file where false")
-    return ("\nunion all\n" if declared else "\nunion all by name\n").join(parts)
+        selects = [f"select {cols}cast(null as varchar) as _source_file where false"]
+    return ("\nunion all\n" if declared else "\nunion all by name\n").join(selects)
+
+
+def _parts(groups: dict[str, list[str]], present: dict[str, set[str]],
+           declared: list[str]) -> dict[str, str]:
+    """The SELECTs of the views source_parts() names: `parquet` (typed as the files are)
+    and `text` (CSV and NDJSON, VARCHAR)."""
+    parquet = [_select("parquet", groups["parquet"], present["parquet"], declared,
+                       typed=True)] if "parquet" in groups else []
+    text = [_select(fmt, paths, present[fmt], declared, typed=False)
+            for fmt, paths in groups.items() if fmt != "parquet"]
+    return {"parquet": _union(parquet, declared), "text": _union(text, declared)}
 
 
 def source_select(con: duckdb.DuckDBPyConnection, raw_dir: Path, table: SourceTable) -> str:
@@ -305,8 +332,10 @@ def prepare_sources(con: duckdb.DuckDBPyConnection, raw_dir: Path | None,
         load_checks(con, [str(f.path) for files in listed.values() for f in files])
     fresh: list[FileCheck] = []
     changed: dict[tuple[str, str], list[str]] = {(t.schema, t.name): [] for t in tables}
+    parts: dict[tuple[str, str], dict[str, str]] = {(t.schema, t.name): {} for t in tables}
     selects = {(t.schema, t.name): _checked(con, t, listed[(t.schema, t.name)], cache, fresh,
-                                            changed[(t.schema, t.name)])
+                                            changed[(t.schema, t.name)],
+                                            parts[(t.schema, t.name)])
                for t in tables}
     con.execute("begin")
     try:
@@ -315,6 +344,9 @@ def prepare_sources(con: duckdb.DuckDBPyConnection, raw_dir: Path | None,
             con.execute(f"create or replace view {relation_name(schema, name)} as {select}")
             con.execute(f"create or replace view {relation_name(schema, files_view_name(name))}"
                         f" as {files_select(listed[(schema, name)])}")
+            for part, part_select in parts[(schema, name)].items():
+                con.execute(f"create or replace view "
+                            f"{relation_name(schema, part_view_name(name, part))} as {part_select}")
         if fresh:
             fresh = list({f.path: f for f in fresh}.values())   # two tables, one folder
             con.execute(f"create schema if not exists {quote_ident(CHECKS_SCHEMA)}")

@@ -27,10 +27,10 @@ import duckdb
 
 from runner.errors import ProjectError
 from runner.execute.materialize import NodeResult, _first_lines, _plain
-from runner.execute.sources import files_select, sql_literal
+from runner.execute.sources import sql_literal
 from runner.jinja.columns import Columns, _StandIns
 from runner.jinja.compile import inline_ctes, strip_trailing_semicolon
-from runner.jinja.render import Renderer, files_view_name, quote_ident, relation_name
+from runner.jinja.render import Renderer, quote_ident, relation_name
 from runner.project.nodes import Node, Project
 from runner.project.unit_tests import Fixture, UnitTest
 
@@ -62,11 +62,9 @@ class UnitTester:
         for table in project.sources.values():
             if table.relation:      # an existing relation, or a seed's: already stood in
                 continue
-            self.stand_ins.make(table.schema, table.name, self._source_columns(table.source,
-                                                                                table.name))
-            self.stand_ins.make(table.schema, files_view_name(table.name),
-                                [(c[0], c[1]) for c in
-                                 self.con.execute(f"describe {files_select([])}").fetchall()])
+            columns = self._source_columns(table.source, table.name)
+            self.stand_ins.make(table.schema, table.name, columns)
+            self.stand_ins.companions(table, columns)
         for seed in project.seeds.values():
             self._load_seed(seed)
 

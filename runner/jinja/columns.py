@@ -22,7 +22,8 @@ import duckdb
 
 from runner.errors import ProjectError
 from runner.jinja.compile import Compiled
-from runner.jinja.render import files_view_name, quote_ident, relation_name
+from runner.jinja.render import (SOURCE_PARTS, files_view_name, part_view_name, quote_ident,
+                                 relation_name)
 from runner.project.nodes import Node, Project
 
 Columns = list[tuple[str, str]]          # (name, DuckDB type)
@@ -54,19 +55,15 @@ def check_columns(project: Project, compiled: dict[str, Compiled], seeds: Iterab
         existing = existing()
     con = duckdb.connect()
     try:
-        from runner.execute.sources import files_select
         stand_ins = _StandIns(con)
         for (schema, name), columns in existing.items():
             stand_ins.make(schema, name, columns)
         for table in project.sources.values():
             if table.relation:
                 continue         # a relation of the database: among `existing`
-            stand_ins.make(table.schema, table.name,
-                           [(c, "VARCHAR") for c in table.columns] + [("_source_file", "VARCHAR")])
-            # the files view as prepare_sources defines it, with no file in it
-            stand_ins.make(table.schema, files_view_name(table.name),
-                           [(c[0], c[1]) for c in
-                            con.execute(f"describe {files_select([])}").fetchall()])
+            columns = [(c, "VARCHAR") for c in table.columns] + [("_source_file", "VARCHAR")]
+            stand_ins.make(table.schema, table.name, columns)
+            stand_ins.companions(table, columns)
         available = {n for n, node in project.nodes.items()
                      if (node.schema, node.alias) in existing}
         missing: list[ProjectError] = []
@@ -114,7 +111,6 @@ def relation_columns(project: Project, compiled: dict[str, Compiled],
     out: dict[tuple[str, str], Columns] = dict(existing)
     con = duckdb.connect()
     try:
-        from runner.execute.sources import files_select
         stand_ins = _StandIns(con)
         for (schema, name), columns in existing.items():
             stand_ins.make(schema, name, columns)
@@ -124,9 +120,7 @@ def relation_columns(project: Project, compiled: dict[str, Compiled],
                 out[key] = [(c, "VARCHAR") for c in table.columns] + \
                     [("_source_file", "VARCHAR")]
                 stand_ins.make(*key, out[key])
-            stand_ins.make(table.schema, files_view_name(table.name),
-                           [(c[0], c[1]) for c in
-                            con.execute(f"describe {files_select([])}").fetchall()])
+            stand_ins.companions(table, out[key])
         for seed in project.seeds.values():
             if (seed.schema, seed.alias) not in out:
                 columns = stand_ins.seed(seed)
@@ -221,6 +215,17 @@ class _StandIns:
                 return
             except duckdb.Error:
                 continue
+
+    def companions(self, table, columns: Columns) -> None:
+        """The views prepare_sources defines beside a raw folder's source view, with no
+        file in them: its files (source_files()) and its rows by kind of file
+        (source_parts(): `columns`, VARCHAR as the text files give them)."""
+        from runner.execute.sources import files_select
+        self.make(table.schema, files_view_name(table.name),
+                  [(c[0], c[1]) for c in
+                   self.con.execute(f"describe {files_select([])}").fetchall()])
+        for part in SOURCE_PARTS:
+            self.make(table.schema, part_view_name(table.name, part), columns)
 
     def seed(self, node: Node) -> Columns | None:
         from runner.execute.sources import sql_literal

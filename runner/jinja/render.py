@@ -33,6 +33,15 @@ def files_view_name(name: str) -> str:
     return f"{name}__files"
 
 
+SOURCE_PARTS = ("parquet", "text")
+
+
+def part_view_name(name: str, part: str) -> str:
+    """The view beside a source table's view that holds the rows of one kind of its files
+    (see source_parts()): `parquet`, typed as the files are, or `text` (CSV and NDJSON)."""
+    return f"{name}__{part}"
+
+
 def sql_escaped(value: Any) -> Any:
     """A value from --vars, the project's vars or the environment, with single quotes
     doubled (in lists and mappings too): inside a quoted SQL literal it stays a literal,
@@ -120,6 +129,7 @@ class Renderer:
     def _base_context(self) -> dict[str, Any]:
         return {
             "ref": self._ref, "source": self._source, "source_files": self._source_files,
+            "source_parts": self._source_parts,
             "config": self._config,
             "var": self._var, "env_var": self._env_var, "is_incremental": self._is_incremental,
             "run_started_at": self.run_started_at,
@@ -190,6 +200,19 @@ class Renderer:
             raise RenderError(f"source_files() lists a raw folder's files, not "
                               f"{source_name}.{table_name}'s external_location.")
         return Relation(table.schema, files_view_name(table.name), empty=self.empty)
+
+    def _source_parts(self, source_name: str, table_name: str) -> dict[str, Relation]:
+        """The source's rows by the kind of file they came from: `parquet`, each declared
+        column with the type the Parquet files give it (VARCHAR NULL where no file has
+        it), and `text`, the CSV and NDJSON rows, every column VARCHAR; each with
+        `_source_file`. Together, the rows of source(); a model that reads them types
+        the Parquet values it can take as they are, instead of from their text."""
+        table = self._source_table(source_name, table_name)
+        if table.external or table.relation:
+            raise RenderError(f"source_parts() splits a raw folder's files by kind, not "
+                              f"{source_name}.{table_name}, which is read where it is.")
+        return {part: Relation(table.schema, part_view_name(table.name, part),
+                               empty=self.empty) for part in SOURCE_PARTS}
 
     def _source_table(self, source_name: str, table_name: str) -> SourceTable:
         """The declared source table, recorded among the node's sources (the runner

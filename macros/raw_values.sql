@@ -1,0 +1,46 @@
+{#
+    A raw value as text and typed. Raw rows arrive from text files (CSV,
+    NDJSON: every value VARCHAR) and from Parquet files, whose columns may
+    already have the type staging wants. A value is read from its text (trimmed,
+    empty = NULL) unless its Parquet column has exactly the type it is stored
+    as: then it is taken as it is, and its text is that value cast to VARCHAR,
+    which is the text a text-file round trip would give.
+#}
+
+{# The type each kind of value is stored as, as DuckDB names it. #}
+{% macro value_type(kind) -%}
+    {{ {'timestamptz': 'TIMESTAMP WITH TIME ZONE', 'meter': 'BIGINT',
+        'price': 'DECIMAL(18,4)'}[kind] }}
+{%- endmacro %}
+
+{# The text of a raw value: trimmed, empty as NULL. #}
+{% macro raw_text(column) -%}
+    nullif(trim(cast({{ column }} as varchar)), '')
+{%- endmacro %}
+
+{# A value of `kind` read from its text (NULL when it does not parse): an
+   instant (with an offset, that instant; without, UTC), a meter reading (a
+   whole number of Wh, written with or without decimals) or a price. #}
+{% macro typed_from_text(text, kind) -%}
+    {%- if kind == 'meter' -%}
+    case
+        when try_cast({{ text }} as decimal(38, 6))
+            = trunc(try_cast({{ text }} as decimal(38, 6)))
+            then try_cast(try_cast({{ text }} as decimal(38, 6)) as bigint)
+    end
+    {%- elif kind == 'price' -%}
+    try_cast({{ text }} as decimal(18, 4))
+    {%- else -%}
+    try_cast({{ text }} as timestamptz)
+    {%- endif -%}
+{%- endmacro %}
+
+{# The columns of `relation` with their types, as a dict: what a model reads
+   from a source_parts() view at build time. #}
+{% macro column_types(relation) -%}
+    {%- set types = {} -%}
+    {%- for column in adapter.get_columns_in_relation(relation) -%}
+        {%- do types.update({column.name: column.dtype | upper}) -%}
+    {%- endfor -%}
+    {{ return(types) }}
+{%- endmacro %}

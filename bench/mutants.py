@@ -24,7 +24,7 @@ EXECUTE = "tests/test_runner_execute.py"
 PRICED = "models/intermediate/int_sessions_priced.sql"
 CPO_VIEW = "models/reports/charging_sessions_cpo.sql"
 ROAMING_VIEW = "models/reports/roaming_sessions_cpo.sql"
-VERSIONS = "models/staging/stg_raw__charging_sessions.sql"
+VERSIONS = "macros/latest_versions.sql"
 ATTRIBUTION = "macros/attribution.sql"
 MONEY = "macros/money.sql"
 INCREMENTAL_MACROS = "macros/incremental.sql"
@@ -153,13 +153,13 @@ MUTANTS: list[Mutant] = [
       "a version with an unreadable updated_at sorts newest",
       (EDGES,)),
     M("tie_prefers_unstopped", VERSIONS,
-      "            stop_time_raw is not null,",
-      "            stop_time_raw is null,",
+      "                stop_time is not null or stop_time_text is not null,",
+      "                stop_time is null and stop_time_text is null,",
       "on an updated_at tie, the version that has not stopped wins",
       (EDGES,)),
     M("tie_prefers_unbilled", VERSIONS,
-      "            price_raw is not null,",
-      "            price_raw is null,",
+      "                price is not null or price_text is not null,",
+      "                price is null and price_text is null,",
       "on an updated_at tie, the version without a price wins",
       (EDGES,)),
     M("oldest_station_wins", "models/staging/stg_raw__stations.sql",
@@ -183,7 +183,7 @@ MUTANTS: list[Mutant] = [
       "                    then 'meter_rollback'",
       "a counter-charge flagged as a meter rollback",
       (ZONE_A,)),
-    M("counter_charge_inverted", "models/staging/stg_raw__charging_session_versions.sql",
+    M("counter_charge_inverted", VERSIONS,
       "counter_charge_of is not null as is_counter_charge",
       "counter_charge_of is null as is_counter_charge",
       "every session but the counter-charges treated as one",
@@ -249,10 +249,10 @@ MUTANTS: list[Mutant] = [
       "{%- set lookback = 0 -%}",
       "incremental_lookback_days ignored, no lookback",
       (BOOKKEEPING,)),
-    M("versions_watermark_inclusive", VERSIONS,
-      "where _loaded_at > {{ last_built_at() }}",
-      "where _loaded_at >= {{ last_built_at() }}",
-      "the sessions recomputes the keys its last build already saw",
+    M("versions_watermark_inclusive", INCREMENTAL_MACROS,
+      "where _loaded_at > {{ watermark }}",
+      "where _loaded_at >= {{ watermark }}",
+      "the pricing recomputes the keys its last build already saw",
       (BOOKKEEPING,)),
     M("cpo_watermark_inclusive", CPO_VIEW,
       "        and _built_at > {{ last_built_at() }}",
@@ -265,8 +265,8 @@ MUTANTS: list[Mutant] = [
       "every build reprices every session (reference-data test inverted)",
       (BOOKKEEPING,)),
     M("station_change_missed", INCREMENTAL_MACROS,
-      "            where changed_at > {{ last_built_at() }}\n        )\n{%- endmacro %}",
-      "            where changed_at < {{ last_built_at() }}\n        )\n{%- endmacro %}",
+      "        where changed_at > {{ last_built_at() }}\n    )\n    {%- if lookback > 0 %}",
+      "        where changed_at < {{ last_built_at() }}\n    )\n    {%- if lookback > 0 %}",
       "sessions at a station changed since the last build not repriced",
       (INCREMENTAL,)),
     M("key_in_drops_last_key", INCREMENTAL_MACROS,

@@ -75,30 +75,29 @@
     )
 {%- endmacro %}
 
-{# The rows of `sessions` (stg_raw__charging_sessions, or a relation with its
-   columns) that an incremental build of {{ this }} must recompute, as a query:
-   1. rebuilt upstream after {{ this }}'s last build (a new version, a removed
-      file: _built_at of stg_raw__charging_sessions); when the reference data
-      changed since that build (int_reference_fingerprint), every session:
-      the watermark moves back to -infinity;
-   2. started within var('incremental_lookback_days') of the latest start (a
-      safety margin for late data; the other conditions alone give a full
-      refresh's rows);
-   3. at a station whose station, organisation, revenue shares or settings
-      changed since then (int_station_fingerprints.changed_at), which also
-      covers a station that appeared or disappeared.
-   One branch per condition, each without the rows of the branches before it,
-   joined with UNION ALL: the first two are single-column filters that DuckDB
-   applies inside the scan (reading the other columns only of the rows that
-   pass, and skipping row groups by their min/max), the third a join on the
-   few changed stations. A single WHERE with the conditions OR'd is evaluated
-   above the scan, after every column of every session has been read (at
-   100 M sessions, 40 s against 3.5 s). Nor may two branches scan with the
-   same filters (as a fourth branch for the reference data did): DuckDB
-   materialises such a common scan once for both, every column of every
-   session (the disk filled at 100 M). #}
-{% macro sessions_to_rebuild(sessions) -%}
+{# The session keys an incremental build of int_sessions_priced ({{ this }})
+   recomputes, as a query: the one place that says what an hourly build
+   looks at.
+   1. a key with a version (or a tombstone: its file no longer holds it)
+      loaded after {{ this }}'s last build (_loaded_at of
+      stg_raw__charging_session_versions against _built_at): a new session, a
+      late stop or price, a counter-charge, an out-of-order older version, a
+      removed or rewritten file. When the reference data changed since that
+      build (int_reference_fingerprint), every key: the watermark moves back
+      to -infinity;
+   2. a stored session at a station whose station, organisation, revenue
+      shares or settings changed since then (int_station_fingerprints), which
+      also covers a station that appeared or disappeared;
+   3. as a safety margin for late data, a stored session started within
+      var('incremental_lookback_days') of the latest stored start (the other
+      conditions alone give a full refresh's rows).
+   One branch per condition, each a filter on one column that DuckDB applies
+   inside its scan (a single WHERE with the conditions OR'd is evaluated
+   above the scan, after every column has been read: at 100 M sessions, 40 s
+   against 3.5 s). #}
+{% macro session_keys_to_recompute() -%}
     {%- set lookback = var('incremental_lookback_days', 3) | int -%}
+    {%- set versions = ref('stg_raw__charging_session_versions') -%}
     {%- set watermark -%}
         (
             select
@@ -110,30 +109,22 @@
             from {{ ref('int_reference_fingerprint') }}
         )
     {%- endset -%}
-    {%- set lookback_start -%}
-        (
-            select max(start_time) from {{ ref('stg_raw__charging_sessions') }}
-        ) - to_days({{ lookback }})
-    {%- endset -%}
-    select * from {{ sessions }}
-    where _built_at > {{ watermark }}
+    select session_key from {{ versions }}
+    where _loaded_at > {{ watermark }}
+    union
+    select session_key from {{ this }}
+    where station_id in (
+        select station_id
+        from {{ ref('int_station_fingerprints') }}
+        where changed_at > {{ last_built_at() }}
+    )
     {%- if lookback > 0 %}
-    union all
-    select * from {{ sessions }}
-    where _built_at <= {{ watermark }}
-        and start_time >= {{ lookback_start }}
+    union
+    select session_key from {{ this }}
+    where start_time >= (
+        select max(start_time) from {{ this }}
+    ) - to_days({{ lookback }})
     {%- endif %}
-    union all
-    select * from {{ sessions }}
-    where _built_at <= {{ watermark }}
-        {%- if lookback > 0 %}
-        and (start_time >= {{ lookback_start }}) is not true
-        {%- endif %}
-        and station_id in (
-            select station_id
-            from {{ ref('int_station_fingerprints') }}
-            where changed_at > {{ last_built_at() }}
-        )
 {%- endmacro %}
 
 {# 'true' when the data tests are to read every row: on --full-refresh, or with

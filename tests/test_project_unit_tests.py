@@ -13,7 +13,8 @@ from conftest_reports import ROOT, empty_zone
 from runner.api import build, execute
 
 PRICED = "models/intermediate/int_sessions_priced.sql"
-VERSIONS = "models/staging/stg_raw__charging_sessions.sql"
+VERSIONS = "macros/latest_versions.sql"
+KEYS = "macros/incremental.sql"
 
 # (file, original text, mistake, the unit test that catches it)
 MISTAKES = [
@@ -24,16 +25,16 @@ MISTAKES = [
     ("models/reports/charging_sessions_cpo.sql", "cast(price_rounded - vat_amount",
      "cast(price - vat_amount", "charging_sessions_cpo_net_is_price_less_vat"),
     (VERSIONS, "stop_time is not null or stop_time_text is not null,\n"
-     "            price is not null or price_text is not null,",
+     "                price is not null or price_text is not null,",
      "price is not null or price_text is not null,\n"
-     "            stop_time is not null or stop_time_text is not null,",
+     "                stop_time is not null or stop_time_text is not null,",
      "stg_raw__charging_sessions_latest_version_wins"),
-    (VERSIONS, "where _loaded_at > {{ last_built_at() }}",
-     "where _loaded_at >= {{ last_built_at() }}",
-     "stg_raw__charging_sessions_incremental_recomputes_changed_keys"),
-    (VERSIONS, "where session_key not in (select session_key from ranked)",
-     "where session_key in (select session_key from ranked)",
-     "stg_raw__charging_sessions_incremental_recomputes_changed_keys"),
+    (KEYS, "where _loaded_at > {{ watermark }}",
+     "where _loaded_at >= {{ watermark }}",
+     "int_sessions_priced_incremental_recomputes_changed_keys"),
+    (PRICED, "where session_key not in (select session_key from sessions_to_price)",
+     "where session_key in (select session_key from sessions_to_price)",
+     "int_sessions_priced_incremental_recomputes_changed_keys"),
     (PRICED, "when meter_stop_wh < meter_start_wh and not is_counter_charge\n"
              "                then null",
      "when meter_stop_wh < meter_start_wh\n                then null",

@@ -5,13 +5,14 @@
     build recounts, from the current tables, every bucket that holds a session
     changed since its last build (_built_at), and keeps the other buckets'
     rows as they are. Changed means:
-    - stg_raw__charging_sessions rewrote the key (a new version, a removed
-      file's tombstone), or the key's station, organisation or settings
-      changed (int_station_fingerprints): the raw side's attribution;
-    - charging_sessions_cpo or rejected_sessions wrote the key;
-    - int_sessions_priced recomputed the key after the report tables' builds
-      the last count saw (_inputs_built_at): those tables' post-hooks delete
-      such keys, and a deleted row leaves no trace of its own.
+    - int_sessions_priced recomputed the key after this table's last build,
+      or after the report tables' builds the last count saw
+      (_inputs_built_at), whichever is older: a new version, a removed file's
+      tombstone, or a change of the key's station, organisation or settings
+      (int_sessions_priced recomputes those keys too), and the keys the report
+      tables' post-hooks delete, whose deleted rows leave no trace of their
+      own;
+    - charging_sessions_cpo or rejected_sessions wrote the key.
     Because a whole bucket is recounted, a session that moves (another month,
     organisation or side) needs no memory of where it was counted before.
     The key_prefix_length is chosen when the table is first built, from a
@@ -41,8 +42,10 @@
 -- can filter its own scan
 with
 
+-- every session as int_sessions_priced stores it (its latest version,
+-- rejected ones too; tombstones of removed sessions are left out below)
 latest_sessions as not materialized (
-    select * from {{ ref('stg_raw__charging_sessions') }}
+    select * from {{ ref('int_sessions_priced') }}
 ),
 
 stations as (
@@ -80,17 +83,6 @@ inputs_watermark as (
 -- One branch per source, each a filter DuckDB applies inside its scan.
 changed_keys as materialized (
     select session_key from latest_sessions
-    where _built_at > {{ last_built_at() }}
-    union all
-    select session_key from latest_sessions
-    where _built_at <= {{ last_built_at() }}
-        and station_id in (
-            select station_id
-            from {{ ref('int_station_fingerprints') }}
-            where changed_at > {{ last_built_at() }}
-        )
-    union all
-    select session_key from {{ ref('int_sessions_priced') }}
     where _built_at > (select built_at from inputs_watermark)
     union all
     select charge_id from charging_sessions
@@ -157,8 +149,8 @@ dirty_buckets as materialized (
 {%- endif %}
 
 -- Raw side, attributed on its own path: every distinct session key in the
--- raw files (one row each in stg_raw__charging_sessions, tombstones of
--- removed files left out), through its latest version's station to the
+-- raw files (one row each in int_sessions_priced, tombstones of removed
+-- files left out), through its latest version's station to the
 -- organisation.
 raw_sessions_attributed as (
     select

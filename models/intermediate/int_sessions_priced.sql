@@ -1,6 +1,10 @@
-{#- Incremental (delete+insert on session_key): see the model's YAML. Every
+{#- Incremental (delete+insert on session_key): see the model's YAML. The
+    sessions to recompute are chosen in one place (macro
+    session_keys_to_recompute); each is taken from all its versions (macro
+    latest_versions), attributed and priced here, and stored once. Every
     session is kept, rejected ones too (is_rejected), so that a session that
-    becomes rejected replaces its priced row. -#}
+    becomes rejected replaces its priced row; a session none of whose versions
+    is left gets a tombstone row (is_deleted). -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -10,12 +14,43 @@
                          'meter_stop_wh', 'price', 'updated_at'] %}
 with
 
+{%- if is_incremental() %}
+
+-- materialised, all three: small in an hourly build, and a materialised CTE
+-- gives the planner its true size (on an estimate, it built a hash table of
+-- every version instead of one of the changed keys)
+changed_keys as materialized (
+    {{ session_keys_to_recompute() | indent(4) }}
+),
+
+-- the row ids of the changed keys' versions, found on the key column alone:
+-- a join reading every column of every version took minutes at 100 M
+changed_version_rowids as materialized (
+    select rowid as version_rowid
+    from {{ ref('stg_raw__charging_session_versions') }}
+    where session_key in (select session_key from changed_keys)
+),
+
+-- their rows, by row id: DuckDB skips the row groups outside the ids' range,
+-- and new versions, and the versions of recent sessions, sit near the end
+versions as materialized (
+    select rowid as version_rowid, *
+    from {{ ref('stg_raw__charging_session_versions') }}
+    where rowid in (select version_rowid from changed_version_rowids)
+        and not _is_tombstone
+),
+{%- else %}
+
+-- read twice (the ranking, then the rows of the winners): inlined both times
+versions as not materialized (
+    select rowid as version_rowid, *
+    from {{ ref('stg_raw__charging_session_versions') }}
+    where not _is_tombstone
+),
+{%- endif %}
+
 sessions_to_price as (
-    {%- if is_incremental() %}
-    {{ sessions_to_rebuild(ref('stg_raw__charging_sessions')) | indent(4) }}
-    {%- else %}
-    select * from {{ ref('stg_raw__charging_sessions') }}
-    {%- endif %}
+    {{ latest_versions('versions') | indent(4) }}
 ),
 
 -- attributed after the filter (the same macro as int_sessions_attributed),
@@ -191,7 +226,6 @@ select
         {%- for column in value_columns %}
         {{ column }}_text,
         {%- endfor %}
-        _built_at
     ),
     -- the raw text is kept where an auditor needs it: on rejected rows (the
     -- value's own text where staging kept none: it arrived as that)
@@ -200,5 +234,19 @@ select
         when is_rejected then coalesce({{ column }}_text, cast({{ column }} as varchar))
     end as {{ column }}_raw,
     {%- endfor %}
+    false as is_deleted,
     cast('{{ run_started_at }}' as timestamptz) as _built_at,
 from flagged
+{%- if is_incremental() %}
+union all by name
+-- a changed key none of whose versions is left (its raw files were removed):
+-- a tombstone row replaces it, and every model downstream drops it
+select
+    session_key,
+    true as is_rejected,
+    cast([] as varchar[]) as quality_flags,
+    true as is_deleted,
+    cast('{{ run_started_at }}' as timestamptz) as _built_at,
+from changed_keys
+where session_key not in (select session_key from sessions_to_price)
+{%- endif %}

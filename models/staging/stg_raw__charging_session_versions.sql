@@ -1,6 +1,6 @@
-{#- Every raw row of charging_sessions, typed; stg_raw__charging_sessions keeps
-    the latest version of each. Kept as its own relation so that the audit layer
-    can count raw sessions without going through the dedupe. Incremental
+{#- Every raw row of charging_sessions, typed; int_sessions_priced keeps the
+    latest version of each (macro latest_versions), recomputing a session from
+    all its rows here. Incremental
     (delete+insert on _source_file): every row carries the size and modification
     time its file had when it was loaded (_file_size_bytes, _file_modified_at),
     and a build (re)loads every file whose size or time in source_files() is not
@@ -10,8 +10,8 @@
     A key the file held before and holds no longer, or every key of a loaded
     file no longer in the landing zone (removed, or the zone given from another
     folder: its time is then NULL), gets a tombstone row (_is_tombstone), which
-    every reader leaves out and which tells stg_raw__charging_sessions to
-    recompute the key. -#}
+    every reader leaves out and which tells int_sessions_priced to recompute
+    the key. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',

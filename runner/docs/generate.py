@@ -112,6 +112,20 @@ def _reads(project: Project, name: str) -> set[tuple[str, str]]:
         {(project.nodes[r].schema, project.nodes[r].alias) for r in parents}
 
 
+def _source_parts(project: Project, schema: dict) -> dict[tuple[str, str], tuple[str, str]]:
+    """The source_parts() views of the raw sources among `schema`'s relations, each to
+    its source: a column read from a part is the source's column."""
+    from runner.jinja.render import SOURCE_PARTS, part_view_name
+    return {(t.schema, part_view_name(t.name, part)): (t.schema, t.name)
+            for t in project.sources.values() if (t.schema, t.name) in schema
+            and not t.relation and not t.external for part in SOURCE_PARTS}
+
+
+def _as_source(relation: str, parts: dict[tuple[str, str], tuple[str, str]]) -> str:
+    schema, _, name = relation.partition(".")
+    return ".".join(parts.get((schema, name), (schema, name)))
+
+
 def _lineage(project: Project, compiled: dict, columns: dict, target: Path,
              note: Callable[[str], None]) -> tuple[dict, int, int]:
     """Each model's lineage, from the cache where its compiled SQL and the columns of
@@ -130,6 +144,8 @@ def _lineage(project: Project, compiled: dict, columns: dict, target: Path,
             continue
         schema = {key: [c for c, _ in columns[key]]
                   for key in sorted(_reads(project, name)) if key in columns}
+        parts = _source_parts(project, schema)
+        schema.update({view: schema[key] for view, key in parts.items()})
         digest = hashlib.sha256(json.dumps(
             [item.sql, sorted([list(k), v] for k, v in schema.items())]).encode()).hexdigest()
         entry = cache.get(name)
@@ -139,6 +155,8 @@ def _lineage(project: Project, compiled: dict, columns: dict, target: Path,
             analysed += 1
             try:
                 result, partial = analyse(item.sql, schema)
+                result = {col: [[_as_source(edge[0], parts), *edge[1:]] for edge in edges]
+                          for col, edges in result.items()}
                 entry = {"hash": digest, "columns": result}
                 if partial:
                     entry["partial"] = partial

@@ -214,3 +214,22 @@ def test_local_month_equals_the_wall_clock_month_in_every_zone():
     assert checked > 500_000
     assert wrong == 0, con.execute(f"select * from ({sql}) "
                                    f"where fast is distinct from wall_clock limit 5").fetchall()
+
+
+def test_vat_and_share_agree_with_decimal_arithmetic_across_the_integer_bounds():
+    """vat_from_gross and share_of compute in BIGINT below a bound (a price under a
+    billion, a share's amount under a hundred million) and in wider integers above it:
+    on both sides of each bound, for either sign and fractional rates, both equal exact
+    decimal arithmetic."""
+    prices = [D("999999999.9999"), D("1000000000.0000"), D("99999999.9950"),
+              D("100000000.0050"), D("12345678901.2345"), D("0.0050"), D("0.0000")]
+    rates = [D("0"), D("25.5"), D("99.99"), D("100"), D("1000"), D("1000.01")]
+    rows = [(sign * p, r, mu) for p in prices for sign in (1, -1) for r in rates
+            for mu in (0, 2, 4)]
+    values = ", ".join(f"({p}::decimal(18, 4), {r}::decimal(9, 4), {mu})" for p, r, mu in rows)
+    got = run(f"select {{{{ vat_from_gross('p', 'r', 'mu') }}}}, "
+              f"{{{{ share_of('p', 'r', 'mu') }}}} from (values {values}) t(p, r, mu)")
+    for (price, rate, mu), (vat, share) in zip(rows, got):
+        assert vat == expected_vat(price, rate, mu), (price, rate, mu)
+        want_share = (price * rate / 100).quantize(D(1).scaleb(-mu), rounding=ROUND_HALF_UP)
+        assert share == want_share, (price, rate, mu)

@@ -171,7 +171,7 @@ def test_a_models_page_lists_its_unit_tests_with_their_last_status(site, page) -
     rows = page.locator("#unittests tr").all_inner_texts()[1:]
     assert [r.split("\n")[0].strip() for r in rows] == names
     assert page.locator("#unittests .badge.pass").count() == len(names)
-    assert "ref('stg_raw__charging_sessions')" in page.locator("#unittests").inner_text()
+    assert "ref('stg_raw__charging_session_versions')" in page.locator("#unittests").inner_text()
     page.locator("#unittests").scroll_into_view_if_needed()
     _shot(page, "unit_tests_int_sessions_priced")
     assert page.problems == []

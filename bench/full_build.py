@@ -34,10 +34,12 @@ sys.path.insert(0, str(BENCH))
 import floor  # noqa: E402
 
 
-def measured(cmd: list[str], cwd: Path, log: Path) -> tuple[float, float, float, str]:
-    """Wall s, CPU s and peak resident GB of one process, and its output (also in log)."""
+def measured(cmd: list[str], cwd: Path, log: Path, code: Path = REPO
+             ) -> tuple[float, float, float, str]:
+    """Wall s, CPU s and peak resident GB of one process running `code`'s packages, and its
+    output (also in log)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(":")
+    env["PYTHONPATH"] = os.pathsep.join([str(code), env.get("PYTHONPATH", "")]).rstrip(":")
     started = time.perf_counter()
     out = open(log, "w+")
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)

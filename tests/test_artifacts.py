@@ -138,6 +138,16 @@ def test_compile_and_ls_write_the_manifest(shop: Path) -> None:
         SHOP["models/staging/stg_prices.sql"]
 
 
+def test_a_target_path_outside_the_project_holds_the_manifest(shop: Path,
+                                                               tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    compile_project(shop, target_path=elsewhere)
+    manifest = json.loads((elsewhere / "manifest.json").read_text())
+    node = manifest["nodes"]["model.shop.stg_prices"]
+    assert node["compiled_path"] == str(elsewhere / "compiled" / "models" / "staging" /
+                                        "stg_prices.sql")
+
+
 def test_docs_generate_writes_the_catalog(shop: Path, cli) -> None:
     db = shop / "shop.duckdb"
     assert build(shop, db_path=db).ok

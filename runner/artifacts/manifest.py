@@ -240,7 +240,7 @@ def build_manifest(session: "Session", db_path: Path, invocation_id: str,
                 "functions": [],
                 "depends_on": {"macros": sorted(macro_calls(text, macros, package)),
                                "nodes": depends},
-                "compiled_path": str(item.compiled_path.relative_to(project.root))
+                "compiled_path": _shown(item.compiled_path, project.root)
                 if item is not None and item.compiled_path else None,
                 "compiled": item is not None,
                 "extra_ctes_injected": item is not None, "extra_ctes": [],
@@ -373,3 +373,9 @@ def write_json(path: Path, data: dict[str, Any], indent: int | None = None) -> N
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(data, indent=indent, default=str), encoding="utf-8")
     tmp.replace(path)
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A path as the manifest shows it: from the project folder where it is inside it
+    (dbt's), else whole (a --target-path elsewhere)."""
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)

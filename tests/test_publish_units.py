@@ -293,32 +293,3 @@ def test_the_columns_a_unit_is_computed_from(make_project, tmp_path) -> None:
         assert of(expression="upper(label)") == []          # no exact statistics: none
         assert of(expression="this is not sql") == []
         assert unit_columns(con, TableSpec("main", "events"), columns) == []
-
-
-def test_a_written_file_keeps_exact_bounds_of_columns_without_null(tmp_path) -> None:
-    # the bounds come from the write's own statistics (COPY ... RETURN_STATS)
-    from runner.publish.changes import written_bounds
-    from runner.publish.partitions import OPTIONS, _copy
-    columns = [("id", "BIGINT"), ("at", "TIMESTAMP WITH TIME ZONE"), ("gap", "INTEGER"),
-               ("label", "VARCHAR"), ('we"ird', "DATE")]
-    with duckdb.connect() as con:
-        con.execute("set TimeZone = 'UTC'")
-        con.execute("create table t as select i::bigint as id, timestamptz '2024-01-01 "
-                    "00:00:00.25' + to_hours(i) as at, case when i > 0 then i end::int as "
-                    "gap, 'x' as label, date '2024-02-01' + i::int as \"we\"\"ird\" "
-                    "from range(3, 7) r(i)")
-        ((path, (rows, stats)),) = _copy(con, f"copy t to '{tmp_path / 'a.parquet'}' "
-                                              f"({OPTIONS})").items()
-        assert rows == 4
-        bounds = written_bounds(stats, [n for n, _ in columns], columns)
-        assert set(bounds) == {"id", "at", "gap", 'we"ird'}    # not label: VARCHAR
-        assert bounds["id"] == ["3", "6"]
-        # the text casts back to the exact values
-        for name, typ, col in (("at", "TIMESTAMPTZ", '"at"'), ('we"ird', "DATE", '"we""ird"')):
-            assert con.execute(f"select cast(? as {typ}) = min({col}), cast(? as {typ}) = "
-                               f"max({col}) from t", bounds[name]).fetchone() == (True, True)
-        con.execute("insert into t values (9, null, null, 'y', null)")
-        ((_, (_, stats)),) = _copy(con, f"copy t to '{tmp_path / 'b.parquet'}' "
-                                        f"({OPTIONS})").items()
-        # a column with a NULL in the file: no bounds (its rows lie outside any)
-        assert set(written_bounds(stats, [n for n, _ in columns], columns)) == {"id"}

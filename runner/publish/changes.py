@@ -8,9 +8,9 @@ records the largest `_built_at` it published (`since`). So:
   statistics on `_built_at` skip the older row groups (incremental models append), and
   the unit is computed on those rows only; their units are the changed ones;
 - a changed unit's older rows were in its published file(s), so every column lies within
-  the file's smallest and largest value: those bounds (from the write's own statistics,
-  kept for the columns the unit is computed from, see `unit_columns`) let row-group
-  statistics skip the rest of the table when its rewritten rows are read;
+  the file's smallest and largest value: those bounds (kept for the columns the unit is
+  computed from, see `unit_columns`) let row-group statistics skip the rest of the table
+  when its rewritten rows are read;
 - rows deleted from a unit that got no new row are seen in the count: the table's row
   count (table metadata) less the rows written for the changed units must equal the rows
   published for the others. When it does not, the caller compares every unit (one
@@ -58,19 +58,25 @@ def unit_columns(con: duckdb.DuckDBPyConnection, spec,
     return [n for n, t in columns if n in names and _bounded(t)]
 
 
-def written_bounds(stats: dict, names: list[str],
-                   columns: list[tuple[str, str]]) -> dict[str, list[str]]:
-    """{column: [smallest, largest]} as text, of the columns `names` of a file the publish
-    wrote, from its statistics (COPY's RETURN_STATS, partitions.Written); a column with a
-    NULL in the file, or without exact bounds, has none."""
+def file_bounds(con: duckdb.DuckDBPyConnection, paths: list[str], names: list[str],
+                columns: list[tuple[str, str]]) -> dict[str, dict[str, list[str]]]:
+    """path -> {column: [smallest, largest]} as text, from the files' Parquet statistics; a
+    column with a NULL (or no statistics) in a file has no bounds there."""
     types = dict(columns)
-    out: dict[str, list[str]] = {}
+    out: dict[str, dict[str, list[str]]] = {p: {} for p in paths}
+    if not paths:
+        return out
     for name in names:
-        col = stats.get('"' + name.replace('"', '""') + '"') or {}
-        if name in types and _bounded(types[name]) and col.get("null_count") == "0" and \
-                col.get("min") is not None and col.get("max") is not None and \
-                col.get("min_is_exact", "true") == col.get("max_is_exact", "true") == "true":
-            out[name] = [col["min"], col["max"]]
+        rows = con.execute(
+            f"select file_name, min(cast(stats_min_value as {types[name]}))::varchar, "
+            f"max(cast(stats_max_value as {types[name]}))::varchar, "
+            f"bool_or(stats_min_value is null or stats_max_value is null "
+            f"or coalesce(stats_null_count, 1) > 0) "
+            f"from parquet_metadata(?::varchar[]) where path_in_schema = ? group by 1",
+            [paths, name]).fetchall()
+        for path, low, high, unknown in rows:
+            if not unknown and low is not None and high is not None:
+                out[path][name] = [low, high]
     return out
 
 

@@ -46,10 +46,10 @@ import duckdb
 
 from runner.errors import ExportError, ProjectError
 from runner.jinja.render import files_view_name, relation_name
-from runner.publish.changes import (latest, newer_rows, older_rows_filter,
-                                    table_rows, unit_columns, written_bounds)
+from runner.publish.changes import (file_bounds, latest, newer_rows,
+                                    older_rows_filter, table_rows, unit_columns)
 from runner.publish.files import link_tables, remove_empty_folders, remove_leftovers
-from runner.publish.partitions import (Written, keyed, partition_states, write_empty,
+from runner.publish.partitions import (keyed, partition_states, write_empty,
                                        write_units)
 from runner.publish.catalog import (Publication, PublishedFile, PublishedTable,
                                     read_publication, write_catalog,
@@ -290,7 +290,7 @@ def _publish_table(con, spec: TableSpec, previous: Publication | None, staging: 
         kept = [f for f in old.files if f.rows and unit(f) in states
                 and unit(f) not in changed] if reuse else []
         if not states:                    # no rows: one empty file keeps the view's columns
-            written = [write_empty(con, spec, columns, staging)]
+            written = [(write_empty(con, spec, columns, staging), None, None)]
     kept_paths = {f.path for f in kept}
     retired_now += [f.path for f in (old.files if old else []) if f.path not in kept_paths]
     table.files = kept + _move(con, spec, columns, written, states, files_dir, version,
@@ -319,9 +319,10 @@ def _changed_since(con, spec: TableSpec, columns, old: PublishedTable,
                               since=old.built_at, older=older,
                               rows={u: newer[u][0] + before.get(u, (0, ""))[0]
                                     for u in changed})
+    counts = _row_counts(con, written)
     rows: dict[str | None, int] = {}
-    for w in written:
-        rows[w.unit] = rows.get(w.unit, 0) + w.rows
+    for path, _, u in written:
+        rows[u] = rows.get(u, 0) + counts[str(path)]
     if table_rows(con, spec) - sum(rows.values()) != \
             sum(n for u, (n, _) in before.items() if u not in changed):
         shutil.rmtree(staging / spec.relation, ignore_errors=True)
@@ -333,25 +334,36 @@ def _changed_since(con, spec: TableSpec, columns, old: PublishedTable,
     return states, written
 
 
-def _move(con, spec: TableSpec, columns: list[tuple[str, str]], written: list[Written],
-          states: dict, files_dir: Path, version: str,
-          result: PublishResult) -> list[PublishedFile]:
+def _row_counts(con, written: list[tuple[Path, str | None, str | None]]) -> dict[str, int]:
+    if not written:
+        return {}
+    return {name: int(n) for name, n in con.execute(
+        "select file_name, num_rows from parquet_file_metadata(?::varchar[])",
+        [[str(f) for f, _, _ in written]]).fetchall()}
+
+
+def _move(con, spec: TableSpec, columns: list[tuple[str, str]],
+          written: list[tuple[Path, str | None, str | None]], states: dict, files_dir: Path,
+          version: str, result: PublishResult) -> list[PublishedFile]:
     if not written:
         return []
-    names = unit_columns(con, spec, columns)
+    counts = _row_counts(con, written)
+    bounds = file_bounds(con, [str(f) for f, _, _ in written],
+                         unit_columns(con, spec, columns), columns)
     out = []
-    for n, w in enumerate(written):
+    for n, (path, partition, unit) in enumerate(written):
         folder = files_dir / spec.relation
         if spec.partition_by is not None and states:
             # the partition's Hive folder; a unit's files lie in it side by side
-            folder = folder / (w.path.parent.parent if spec.file_by else w.path.parent).name
+            folder = folder / (path.parent.parent if spec.file_by else path.parent).name
         folder.mkdir(parents=True, exist_ok=True)
         dest = folder / f"{version}-{n}.parquet"
-        size = w.path.stat().st_size
-        w.path.rename(dest)
-        signature = states.get(w.unit, (0, ""))[1]
-        out.append(PublishedFile(str(dest), w.partition, w.rows, size, signature, version,
-                                 w.unit if spec.file_by else None,
-                                 written_bounds(w.stats, names, columns) or None))
+        size = path.stat().st_size
+        path.rename(dest)
+        signature = states.get(unit, (0, ""))[1]
+        out.append(PublishedFile(str(dest), partition, counts[str(path)], size,
+                                 signature, version,
+                                 unit if spec.file_by else None,
+                                 bounds.get(str(path)) or None))
         result.bytes_written += size
     return out

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -65,10 +66,10 @@ def landing_zone(n: int) -> Path:
 def node_seconds(project: Path) -> dict[str, float]:
     data = json.loads((project / "target" / "runner_results.json").read_text())
     by_kind: dict[str, float] = {}
-    for node in data["results"]:
-        key = "tests" if node["kind"] == "test" else "models and seeds"
-        by_kind[key] = by_kind.get(key, 0.0) + node["seconds"]
-    by_kind["rest"] = data["seconds"] - sum(by_kind.values())
+    for node in data["results"]:        # dbt's run_results.json
+        key = "tests" if node["unique_id"].startswith("test.") else "models and seeds"
+        by_kind[key] = by_kind.get(key, 0.0) + node["execution_time"]
+    by_kind["rest"] = data["elapsed_time"] - sum(by_kind.values())
     return by_kind
 
 
@@ -94,12 +95,15 @@ def main() -> None:
             for stale in (runner_db, runner_db.with_name(runner_db.name + ".wal")):
                 stale.unlink(missing_ok=True)
             shutil.rmtree(work / "published", ignore_errors=True)
-            runs["runner"].append(measured(
+            *run, text = measured(
                 [sys.executable, "-m", "runner", "build", "--project-dir", str(REPO),
                  "--raw-dir", str(raw), "--db", str(runner_db),
                  "--vars", json.dumps({"report_time": args.report_time}), *limit],
-                REPO, work / "runner.log")[:3])
+                REPO, work / "runner.log")
+            runs["runner"].append(tuple(run))
             parts.append(node_seconds(REPO))
+            published = re.search(r"publish: version \S+ in ([\d.]+)s", text)
+            parts[-1]["of which publish"] = float(published.group(1)) if published else 0.0
             for name in ("floor", "runner"):
                 wall, cpu, peak = runs[name][-1]
                 print(f"{n:,} sessions, run {i + 1}, {name}: {wall:.1f} s wall, "

@@ -206,3 +206,90 @@ def test_the_publish_config_is_acted_on_and_not_warned_about(make_project, tmp_p
     assert result.publish_error is None
     assert set(read_publication(result.published.catalog).tables) == \
         {"main.events", "main.other", "main.c"}
+
+
+class _Recorded:
+    """A connection that keeps the text of every statement run through it."""
+
+    def __init__(self, con, statements: list[str]):
+        self._con, self._statements = con, statements
+
+    def execute(self, sql, *args):
+        self._statements.append(sql)
+        return self._con.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+def _recording(monkeypatch) -> list[str]:
+    import runner.publish.command as command
+    statements: list[str] = []
+    opened = command.connect
+    monkeypatch.setattr(command, "connect",
+                        lambda *a, **k: _Recorded(opened(*a, **k), statements))
+    return statements
+
+
+def test_a_full_publish_reads_the_table_once(make_project, tmp_path, monkeypatch) -> None:
+    # every unit new: one COPY of the whole table, no filter (a filter per batch of
+    # units is a scan of the table per batch)
+    statements = _recording(monkeypatch)
+    root = make_project(DAYS)
+    db = tmp_path / "t.duckdb"
+    _events(db)
+    first = publish(root, db)
+    copies = [s for s in statements if s.startswith("copy") and "main.events" in s.split(
+        " to ")[0].replace('"', "")]
+    assert len(copies) == 1 and " where " not in copies[0]
+    assert len(_files(first.catalog)) == 60     # one file per day, as before
+    _same(db, first.catalog)
+
+
+def test_units_past_the_rows_of_a_write_are_written_in_batches(make_project, tmp_path,
+                                                                 monkeypatch) -> None:
+    # units too large for one write: UNITS_PER_WRITE a COPY, each a later write into the
+    # folder of the first
+    from runner.publish import partitions
+    monkeypatch.setattr(partitions, "ROWS_PER_WRITE", 3)
+    statements = _recording(monkeypatch)
+    root = make_project(DAYS)
+    db = tmp_path / "t.duckdb"
+    _events(db)
+    first = publish(root, db)
+    copies = [s for s in statements if s.startswith("copy")]
+    assert len(copies) == 3 and all(" where " in s for s in copies)     # 24, 24, 12 days
+    assert first.rewritten == {"main.events": 60} and len(_files(first.catalog)) == 60
+    _same(db, first.catalog)
+
+
+def test_batches_hold_units_up_to_the_rows_of_a_write(monkeypatch) -> None:
+    from runner.publish import partitions
+    monkeypatch.setattr(partitions, "UNITS_PER_WRITE", 2)
+    monkeypatch.setattr(partitions, "ROWS_PER_WRITE", 10)
+    # in the order of the values, NULL last; small units share a write past 2 units
+    assert partitions.batches(["c", None, "a", "b"], {"a": 1, "b": 1, "c": 1, None: 1}) == \
+        [["a", "b", "c", None]]
+    # large ones: 2 a write (at least), more while the rows allow
+    assert partitions.batches(["a", "b", "c", "d", "e"],
+                              {"a": 6, "b": 6, "c": 6, "d": 1, "e": 1}) == \
+        [["a", "b"], ["c", "d", "e"]]
+    assert partitions.batches([], {}) == []
+
+
+def test_the_columns_a_unit_is_computed_from(make_project, tmp_path) -> None:
+    from runner.api import Session
+    from runner.publish.changes import unit_columns
+    from runner.publish.serving import TableSpec
+    columns = [("id", "BIGINT"), ("happened", "TIMESTAMP WITH TIME ZONE"),
+               ("label", "VARCHAR"), ("amount", "DECIMAL(18,4)")]
+    with duckdb.connect() as con:
+        def of(**spec) -> list[str]:
+            return unit_columns(con, TableSpec("main", "events", "k", **spec), columns)
+        assert of(file_by="cast(\"main\".\"events\".happened as date)") == ["happened"]
+        # the partition key's own SQL when there is no file_by; a subquery's columns too
+        assert of(expression="case when id > (select max(amount) from other) then "
+                             "strftime(happened, '%Y') end") == ["id", "happened", "amount"]
+        assert of(expression="upper(label)") == []          # no exact statistics: none
+        assert of(expression="this is not sql") == []
+        assert unit_columns(con, TableSpec("main", "events"), columns) == []

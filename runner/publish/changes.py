@@ -18,6 +18,8 @@ records the largest `_built_at` it published (`since`). So:
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 
 from runner.execute.sources import sql_literal
@@ -33,19 +35,26 @@ def _bounded(data_type: str) -> bool:
     return data_type in _BOUNDED or data_type.startswith(("TIMESTAMP", "DECIMAL"))
 
 
-def unit_columns(spec, columns: list[tuple[str, str]]) -> list[str]:
+def unit_columns(con: duckdb.DuckDBPyConnection, spec,
+                 columns: list[tuple[str, str]]) -> list[str]:
     """The table's columns the unit's SQL reads (of types with exact statistics): those
     whose bounds a published file keeps. Any column would be correct; these are the ones
-    whose bounds are narrow for one unit."""
+    whose bounds are narrow for one unit. Read from DuckDB's own parse of the SQL
+    (json_serialize_sql): importing sqlglot for it cost a publish 0.17 s of CPU."""
     if spec.partition_by is None:
         return []
-    import sqlglot      # here: a build of tables published without units imports none
-    from sqlglot import exp
-    try:
-        tree = sqlglot.parse_one(unit_sql(spec, False), read="duckdb")
-    except sqlglot.errors.SqlglotError:
-        return []
-    names = {c.name for c in tree.find_all(exp.Column)}
+    tree = json.loads(con.execute("select json_serialize_sql(?)",
+                                  [f"select {unit_sql(spec, False)}"]).fetchone()[0])
+    names: set[str] = set()
+    nodes = [tree]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, dict):
+            if node.get("class") == "COLUMN_REF" and node.get("column_names"):
+                names.add(node["column_names"][-1])
+            nodes += node.values()
+        elif isinstance(node, list):
+            nodes += node
     return [n for n, t in columns if n in names and _bounded(t)]
 
 

@@ -81,16 +81,40 @@ def portable(columns: list[tuple[str, str]]) -> str:
                                           for n in intervals) + ")" if intervals else "")
 
 
-UNITS_PER_WRITE = 24      # partition units (weeks, or months) written by one COPY
+UNITS_PER_WRITE = 24      # a COPY writes at least this many units (weeks, or months)...
+ROWS_PER_WRITE = 4_000_000  # ... and more while they hold this many rows together
+
+
+def batches(changed: list[str | None], rows: dict[str | None, int]) -> list[list[str | None]]:
+    """The changed units in the order of their values, split into the units of each
+    COPY. A partitioned write holds a buffer for every file it has open: all of a table's
+    units in one write spilled more than 21 GB at 100 M sessions (a unit there: 0.9 M
+    rows). But every write scans the table again, and at 1 M sessions five writes of 24
+    weeks cost 10 % more than one. So a write takes units while it has fewer than
+    UNITS_PER_WRITE or they hold at most ROWS_PER_WRITE rows (`rows`: a unit's, where
+    known)."""
+    out: list[list[str | None]] = []
+    held = 0
+    for unit in sorted(changed, key=lambda u: (u is None, u or "")):
+        n = rows.get(unit, 0)
+        if not out or (len(out[-1]) >= UNITS_PER_WRITE and held + n > ROWS_PER_WRITE):
+            out.append([])
+            held = 0
+        out[-1].append(unit)
+        held += n
+    return out
 
 
 def write_units(con: duckdb.DuckDBPyConnection, spec, columns: list[tuple[str, str]],
                 changed: list[str | None], staging: Path, since: str | None = None,
-                older: str | None = None) -> list[tuple[Path, str | None, str | None]]:
+                older: str | None = None, rows: dict[str | None, int] | None = None,
+                every: bool = False) -> list[tuple[Path, str | None, str | None]]:
     """Write the rows of the changed units under `staging`: (file, partition, unit).
     With `since` (changes.py), the units' rows are read as two scans that row-group
     statistics can cut short: those written after `since`, and the older ones where
-    `older` (SQL over the row) holds; no older ones when `older` is None."""
+    `older` (SQL over the row) holds; no older ones when `older` is None. `rows`: the
+    units' rows where known (batches); `every`: `changed` are all of the table's units,
+    so a single write reads the table without a filter."""
     target = staging / spec.relation
     staging.mkdir(exist_ok=True)
     options = "format parquet, compression zstd"
@@ -111,21 +135,20 @@ def write_units(con: duckdb.DuckDBPyConnection, spec, columns: list[tuple[str, s
     if spec.file_by:
         extra += f", {unit} as {UNIT}"
     by = f"{key}, {UNIT}" if spec.file_by else key
-    # A partitioned write holds a buffer for every file it has open: all of a table's
-    # units in one write spilled more than 21 GB at 100 M sessions. So at most
-    # UNITS_PER_WRITE units a write, each write scanning the table again.
-    for n in range(0, len(changed), UNITS_PER_WRITE):
-        part = changed[n:n + UNITS_PER_WRITE]
+    writes = batches(changed, rows or {})
+    for n, part in enumerate(writes):
         values = ", ".join(sql_literal(v) for v in part if v is not None)
         condition = " or ".join(([f"{raw} in ({values})"] if values else []) +
                                 ([f"{raw} is null"] if None in part else []))
         # the filter runs before the select list: the key is computed on those rows only
-        rows = f"select {portable(columns)}{extra} from {rel} where ({condition})"
+        rows_sql = f"select {portable(columns)}{extra} from {rel}"
+        if not (every and since is None and len(writes) == 1):
+            rows_sql += f" where ({condition})"
         if since is not None:
             built = f"cast({sql_literal(since)} as {dict(columns)['_built_at']})"
-            rows = f"{rows} and _built_at > {built}" + \
-                (f" union all {rows} and {older}" if older else "")
-        con.execute(f"copy ({rows}) to {sql_literal(str(target))} ({options}, "
+            rows_sql = f"{rows_sql} and _built_at > {built}" + \
+                (f" union all {rows_sql} and {older}" if older else "")
+        con.execute(f"copy ({rows_sql}) to {sql_literal(str(target))} ({options}, "
                     f"partition_by ({by}), filename_pattern 'part_{n}_{{i}}'"
                     f"{', overwrite_or_ignore true' if n else ''})")
     if spec.file_by:

@@ -281,7 +281,9 @@ def _publish_table(con, spec: TableSpec, previous: Publication | None, staging: 
         states = partition_states(con, spec, columns)
     changed = {k for k, state in states.items() if before.get(k) != state}
     if every and changed:
-        written = write_units(con, spec, columns, list(changed), staging)
+        written = write_units(con, spec, columns, list(changed), staging,
+                              rows={k: n for k, (n, _) in states.items()},
+                              every=changed == set(states))
     if not states and reuse and old.rows == 0 and old.files:
         kept = list(old.files)            # still empty: the empty file stays
     else:
@@ -314,7 +316,9 @@ def _changed_since(con, spec: TableSpec, columns, old: PublishedTable,
         older = older_rows_filter(con, spec, columns, old.built_at,
                                   [f for f in old.files if f.rows and unit(f) in changed])
         written = write_units(con, spec, columns, list(changed), staging,
-                              since=old.built_at, older=older)
+                              since=old.built_at, older=older,
+                              rows={u: newer[u][0] + before.get(u, (0, ""))[0]
+                                    for u in changed})
     counts = _row_counts(con, written)
     rows: dict[str | None, int] = {}
     for path, _, u in written:
@@ -344,8 +348,8 @@ def _move(con, spec: TableSpec, columns: list[tuple[str, str]],
     if not written:
         return []
     counts = _row_counts(con, written)
-    bounds = file_bounds(con, [str(f) for f, _, _ in written], unit_columns(spec, columns),
-                         columns)
+    bounds = file_bounds(con, [str(f) for f, _, _ in written],
+                         unit_columns(con, spec, columns), columns)
     out = []
     for n, (path, partition, unit) in enumerate(written):
         folder = files_dir / spec.relation

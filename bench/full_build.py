@@ -64,7 +64,7 @@ def landing_zone(n: int) -> Path:
 
 
 def node_seconds(project: Path) -> dict[str, float]:
-    data = json.loads((project / "target" / "runner_results.json").read_text())
+    data = json.loads((project / "target" / "run_results.json").read_text())
     by_kind: dict[str, float] = {}
     for node in data["results"]:        # dbt's run_results.json
         key = "tests" if node["unique_id"].startswith("test.") else "models and seeds"

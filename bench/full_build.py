@@ -10,7 +10,10 @@ process, every model and data test, and its publish, from a deleted database fil
 run's wall time, CPU time (user + system of that process alone) and peak resident memory
 (of that process, from wait4) are printed, then the medians and the ratios runner / floor.
 From the runner's target/run_results.json: the seconds in models, in data tests and the
-rest (checking raw files, compiling, publishing). After the first pair, the four tables
+rest (checking raw files, compiling, publishing). After each build, its publish runs
+again alone (`runner publish` into an empty folder, a fresh process): its CPU is what the
+build spends on the Parquet files readers read, which the floor does not write, and the
+runner's CPU less it is printed against the floor's too. After the first pair, the four tables
 are compared (floor.py --compare: EXCEPT ALL both ways, `_built_at` aside); the script
 exits 1 if they differ.
 """
@@ -86,7 +89,8 @@ def main() -> None:
     for n in args.sizes:
         raw = landing_zone(n)
         floor_db, runner_db = work / f"floor-{n}.duckdb", work / f"runner-{n}.duckdb"
-        runs: dict[str, list[tuple[float, float, float]]] = {"floor": [], "runner": []}
+        runs: dict[str, list[tuple[float, float, float]]] = {
+            "floor": [], "runner": [], "publish alone": []}
         parts: list[dict[str, float]] = []
         for i in range(args.repeat):
             runs["floor"].append(measured(
@@ -101,6 +105,15 @@ def main() -> None:
                  "--vars", json.dumps({"report_time": args.report_time}), *limit],
                 REPO, work / "runner.log")
             runs["runner"].append(tuple(run))
+            # the build's publish again, alone, into an empty folder: its CPU, which the
+            # floor (no Parquet) does not spend
+            shutil.rmtree(work / "published-alone", ignore_errors=True)
+            runs["publish alone"].append(measured(
+                [sys.executable, "-m", "runner", "publish", "--project-dir", str(REPO),
+                 "--db", str(runner_db), "--vars", json.dumps(
+                     {"report_time": args.report_time,
+                      "publish_dir": str(work / "published-alone")}), *limit],
+                REPO, work / "publish.log")[:3])
             parts.append(node_seconds(REPO))
             published = re.search(r"publish: version \S+ in ([\d.]+)s", text)
             parts[-1]["of which publish"] = float(published.group(1)) if published else 0.0
@@ -113,11 +126,15 @@ def main() -> None:
         med = {name: [statistics.median(r[k] for r in runs[name]) for k in range(3)]
                for name in runs}
         print(f"\n{n:,} sessions, median of {args.repeat} (alternating):")
-        print(f"{'':>8} {'wall s':>8} {'CPU s':>8} {'peak GB':>8}")
-        for name in ("floor", "runner"):
-            print(f"{name:>8} {med[name][0]:>8.1f} {med[name][1]:>8.1f} {med[name][2]:>8.2f}")
+        print(f"{'':>13} {'wall s':>8} {'CPU s':>8} {'peak GB':>8}")
+        for name in ("floor", "runner", "publish alone"):
+            print(f"{name:>13} {med[name][0]:>8.1f} {med[name][1]:>8.1f} "
+                  f"{med[name][2]:>8.2f}")
         ratios = [med["runner"][k] / med["floor"][k] for k in range(3)]
-        print(f"{'ratio':>8} {ratios[0]:>7.2f}x {ratios[1]:>7.2f}x {ratios[2]:>7.2f}x")
+        print(f"{'ratio':>13} {ratios[0]:>7.2f}x {ratios[1]:>7.2f}x {ratios[2]:>7.2f}x")
+        unpublished = med["runner"][1] - med["publish alone"][1]
+        print(f"runner CPU less its publish measured alone: {unpublished:.1f} s, "
+              f"{unpublished / med['floor'][1]:.2f}x the floor's")
         split = {k: statistics.median(p.get(k, 0.0) for p in parts) for k in parts[0]}
         print("runner build, wall s by part: " + ", ".join(f"{k} {v:.1f}"
                                                            for k, v in split.items()))

@@ -85,6 +85,29 @@ ROW_BREAKS = [
 ]
 
 
+# The YAML tests that check several row-level invariants of one table in one pass
+# (expression_is_true): (test, table, one row's change that breaks one invariant). A view
+# is made a table in the copy first, so that its row can be changed.
+ONE_PASS = [
+    *[("expression_is_true_stg_raw__station_roaming_ids", "staging.stg_raw__station_roaming_ids",
+       change) for change in ["station_id = null", "roaming_evse_id = null", "network = null",
+                              "network = 'Hubject '"]],
+    *[("expression_is_true_stg_raw__revenue_share_agreements",
+       "staging.stg_raw__revenue_share_agreements", change)
+      for change in ["organisation_id = null", "valid_from = null", "cpo_share_pct = null"]],
+    *[("expression_is_true_int_station_settings_history",
+       "intermediate.int_station_settings_history", change)
+      for change in ["station_id = null", "is_free_usage = null", "valid_from = null",
+                     "valid_to = valid_from"]],
+    *[("expression_is_true_int_revenue_shares_history",
+       "intermediate.int_revenue_shares_history", change)
+      for change in ["organisation_id = null", "valid_to = valid_from"]],
+    *[(f"expression_is_true_{table}", f"audit.{table}", change)
+      for table in ["reconciliation", "reconciliation_files"]
+      for change in ["is_reconciled = false", "is_reconciled = null"]],
+]
+
+
 @pytest.fixture(scope="module")
 def zone(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("zone_e_broken")
@@ -155,3 +178,26 @@ def test_a_key_the_contract_holds_not_null_cannot_be_null(zone, tmp_path: Path,
     with duckdb.connect(str(copy)) as con:
         with pytest.raises(duckdb.ConstraintException, match="NOT NULL"):
             con.execute(f"update reports.{table} set {key} = null")
+
+
+@pytest.mark.parametrize("name, table, change", ONE_PASS,
+                         ids=[f"{n}-{c}" for n, _, c in ONE_PASS])
+def test_each_invariant_of_a_one_pass_yaml_test_broken_fails_it(zone, tmp_path: Path,
+                                                                name: str, table: str,
+                                                                change: str) -> None:
+    db, raw = zone
+    copy = tmp_path / "broken.duckdb"
+    shutil.copy(db, copy)
+    with duckdb.connect(str(copy)) as con:
+        kind = con.execute("select table_type from information_schema.tables "
+                           "where table_schema || '.' || table_name = ?", [table]).fetchone()
+        if kind[0] == "VIEW":
+            con.execute(f"create table {table}_rows as select * from {table}")
+            con.execute(f"drop view {table}")
+            con.execute(f"alter table {table}_rows rename to {table.split('.')[1]}")
+        changed = con.execute(f"update {table} set {change} "
+                              f"where rowid = (select min(rowid) from {table})").fetchone()[0]
+        assert changed == 1, "the break changed no row"
+    statuses = data_test_statuses(copy, raw)
+    assert statuses[name] == "fail"
+    assert {n: s for n, s in statuses.items() if s == "fail"} == {name: "fail"}

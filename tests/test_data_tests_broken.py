@@ -29,17 +29,9 @@ BREAKS = [
      "where country = 'FI' and valid_to = date '2024-08-31'"),
     ("assert_free_usage_is_setting_at_start",
      f"update {CPO} set free_usage = not free_usage where charge_id = 'e_no_method'"),
-    # not whole cents
-    ("assert_money_rounded_to_minor_units",
+    # one break of the CPO view's one-pass test here; each of its invariants below
+    ("assert_cpo_rows_consistent",
      f"update {CPO} set price = price + 0.001 where charge_id = 'e_no_method'"),
-    # whole cents, but the VAT one cent off the exact price * 24 / 124
-    ("assert_money_rounded_to_minor_units",
-     f"update {CPO} set vat = vat + 0.01 where charge_id = 'e_no_method'"),
-    ("assert_quality_flags_are_known_codes",
-     f"update {CPO} set quality_flags = ['made_up'] where charge_id = 'e_no_method'"),
-    ("assert_quality_flags_are_known_codes",
-     f"update {CPO} set quality_flags = ['meter_rollback', 'meter_rollback'] "
-     f"where charge_id = 'e_no_method'"),
     ("assert_raw_charge_ids_reconcile",
      f"delete from {CPO} where charge_id = 'e_no_method'"),
     # staging lost a row its raw file holds
@@ -63,9 +55,9 @@ BREAKS = [
 ]
 SINGULAR = sorted(p.stem for p in (ROOT / "tests" / "data_tests").glob("*.sql"))
 
-# The CPO view's row-level invariants, one YAML test (one pass over the table): each
-# invariant broken on its own fails it.
-ROW_INVARIANTS = "expression_is_true_charging_sessions_cpo"
+# The CPO view's row-level invariants, one singular test (one pass over the table): each
+# invariant broken on its own fails it, and the failing row names that invariant.
+ROW_INVARIANTS = "assert_cpo_rows_consistent"
 ROW_BREAKS = [
     ("net + vat = price", f"update {CPO} set net = net + 0.01 where charge_id = 'e_no_method'"),
     ("duration = stop - start",
@@ -78,6 +70,41 @@ ROW_BREAKS = [
      f"where charge_id = 'e_no_method'"),
     ("a priced row has a CPO share",
      f"update {CPO} set cpo_share = null where charge_id = 'e_no_method'"),
+    # not whole cents (net moved with it, so that money still adds up)
+    ("whole minor units",
+     f"update {CPO} set price = price + 0.001, net = net + 0.001 "
+     f"where charge_id = 'e_no_method'"),
+    # whole cents, but the VAT one cent off the exact price * 24 / 124
+    ("vat within half a minor unit",
+     f"update {CPO} set vat = vat + 0.01, net = net - 0.01 where charge_id = 'e_no_method'"),
+    ("known quality flags, none repeated",
+     f"update {CPO} set quality_flags = ['made_up'] where charge_id = 'e_no_method'"),
+    ("known quality flags, none repeated",
+     f"update {CPO} set quality_flags = ['no_transaction_id', 'no_transaction_id'] "
+     f"where charge_id = 'e_no_method'"),
+]
+
+
+# The YAML tests that check several row-level invariants of one table in one pass
+# (expression_is_true): (test, table, one row's change that breaks one invariant). A view
+# is made a table in the copy first, so that its row can be changed.
+ONE_PASS = [
+    *[("expression_is_true_stg_raw__station_roaming_ids", "staging.stg_raw__station_roaming_ids",
+       change) for change in ["station_id = null", "roaming_evse_id = null", "network = null",
+                              "network = 'Hubject '"]],
+    *[("expression_is_true_stg_raw__revenue_share_agreements",
+       "staging.stg_raw__revenue_share_agreements", change)
+      for change in ["organisation_id = null", "valid_from = null", "cpo_share_pct = null"]],
+    *[("expression_is_true_int_station_settings_history",
+       "intermediate.int_station_settings_history", change)
+      for change in ["station_id = null", "is_free_usage = null", "valid_from = null",
+                     "valid_to = valid_from"]],
+    *[("expression_is_true_int_revenue_shares_history",
+       "intermediate.int_revenue_shares_history", change)
+      for change in ["organisation_id = null", "valid_to = valid_from"]],
+    *[(f"expression_is_true_{table}", f"audit.{table}", change)
+      for table in ["reconciliation", "reconciliation_files"]
+      for change in ["is_reconciled = false", "is_reconciled = null"]],
 ]
 
 
@@ -89,9 +116,13 @@ def zone(tmp_path_factory):
     return built.db_path, raw
 
 
-def data_test_statuses(db: Path, raw: Path) -> dict[str, str]:
+def data_test_results(db: Path, raw: Path) -> dict:
     result = execute("test", ROOT, db_path=db, raw_dir=raw, vars=VARS)
-    return {n.name: n.status for n in result.nodes}
+    return {n.name: n for n in result.nodes}
+
+
+def data_test_statuses(db: Path, raw: Path) -> dict[str, str]:
+    return {name: n.status for name, n in data_test_results(db, raw).items()}
 
 
 def test_every_singular_data_test_has_a_break() -> None:
@@ -119,14 +150,54 @@ def test_broken_table_fails_its_data_test(zone, tmp_path: Path, name: str,
     assert data_test_statuses(copy, raw)[name] == "fail"
 
 
-@pytest.mark.parametrize("statement", [s for _, s in ROW_BREAKS],
-                         ids=[n for n, _ in ROW_BREAKS])
+@pytest.mark.parametrize("invariant, statement", ROW_BREAKS,
+                         ids=[f"{n}-{i}" for i, (n, _) in enumerate(ROW_BREAKS)])
 def test_each_row_invariant_broken_fails_the_one_pass_test(zone, tmp_path: Path,
+                                                          invariant: str,
                                                           statement: str) -> None:
     db, raw = zone
     copy = tmp_path / "broken.duckdb"
     shutil.copy(db, copy)
     with duckdb.connect(str(copy)) as con:
         assert con.execute(statement).fetchone()[0] >= 1, "the break changed no row"
+    node = data_test_results(copy, raw)[ROW_INVARIANTS]
+    assert node.status == "fail"
+    assert [row["charge_id"] for row in node.sample] == ["e_no_method"]
+    assert node.sample[0]["broken"] == str([invariant])   # the sample shows lists as text
+
+
+@pytest.mark.parametrize("column", ["charging_sessions_cpo.charge_id",
+                                    "roaming_sessions_cpo.cdr_id"])
+def test_a_key_the_contract_holds_not_null_cannot_be_null(zone, tmp_path: Path,
+                                                          column: str) -> None:
+    """No not_null data test on these keys: DuckDB refuses the NULL itself."""
+    db, _ = zone
+    copy = tmp_path / "broken.duckdb"
+    shutil.copy(db, copy)
+    table, key = column.split(".")
+    with duckdb.connect(str(copy)) as con:
+        with pytest.raises(duckdb.ConstraintException, match="NOT NULL"):
+            con.execute(f"update reports.{table} set {key} = null")
+
+
+@pytest.mark.parametrize("name, table, change", ONE_PASS,
+                         ids=[f"{n}-{c}" for n, _, c in ONE_PASS])
+def test_each_invariant_of_a_one_pass_yaml_test_broken_fails_it(zone, tmp_path: Path,
+                                                                name: str, table: str,
+                                                                change: str) -> None:
+    db, raw = zone
+    copy = tmp_path / "broken.duckdb"
+    shutil.copy(db, copy)
+    with duckdb.connect(str(copy)) as con:
+        kind = con.execute("select table_type from information_schema.tables "
+                           "where table_schema || '.' || table_name = ?", [table]).fetchone()
+        if kind[0] == "VIEW":
+            con.execute(f"create table {table}_rows as select * from {table}")
+            con.execute(f"drop view {table}")
+            con.execute(f"alter table {table}_rows rename to {table.split('.')[1]}")
+        changed = con.execute(f"update {table} set {change} "
+                              f"where rowid = (select min(rowid) from {table})").fetchone()[0]
+        assert changed == 1, "the break changed no row"
     statuses = data_test_statuses(copy, raw)
-    assert statuses[ROW_INVARIANTS] == "fail"
+    assert statuses[name] == "fail"
+    assert {n: s for n, s in statuses.items() if s == "fail"} == {name: "fail"}

@@ -344,13 +344,13 @@ def test_data_tests_of_an_hourly_build_read_the_rows_it_wrote(tmp_path: Path) ->
     write_drop(raw_dir, first_drop())
     db = tmp_path / "inc.duckdb"
     build_ok(raw_dir, db)
-    unique = "unique_int_sessions_priced_session_key"
+    unique = "unique_charging_sessions_cpo_charge_id"
 
     def duplicate_a_row(built_at: str) -> None:
         with duckdb.connect(str(db)) as con:
-            con.execute("insert into intermediate.int_sessions_priced select * replace ("
+            con.execute("insert into reports.charging_sessions_cpo select * replace ("
                         f"cast('{built_at}' as timestamptz) as _built_at) "
-                        "from intermediate.int_sessions_priced limit 1")
+                        "from reports.charging_sessions_cpo limit 1")
 
     def outcome(command: str, **vars: Any) -> str:
         result = execute(command, ROOT, raw_dir=raw_dir, db_path=db, vars={**VARS, **vars})
@@ -360,10 +360,10 @@ def test_data_tests_of_an_hourly_build_read_the_rows_it_wrote(tmp_path: Path) ->
     assert outcome("test") == "pass"
     assert outcome("test", test_all_rows=True) == "fail"
     with duckdb.connect(str(db)) as con:
-        con.execute("delete from intermediate.int_sessions_priced "
+        con.execute("delete from reports.charging_sessions_cpo "
                     "where _built_at < '2001-01-01'")
     latest = rows(db, "select cast(max(_built_at) as varchar) "
-                      "from intermediate.int_sessions_priced")[0][0]
+                      "from reports.charging_sessions_cpo")[0][0]
     duplicate_a_row(latest)                        # as if the latest build wrote it
     assert outcome("test") == "fail"
     assert outcome("build") == "pass"              # no lookback: this build wrote no row

@@ -1,7 +1,9 @@
 -- Asserts that free_usage in the CPO view is the value of the station's latest
 -- free_usage change at or before the session's start (false before any).
--- (Each CTE is read once: DuckDB 2.0 can stall on a materialized CTE read
--- twice under the LIMIT the runner wraps tests in.)
+-- Read from the settings log itself: its changes become, per station, the
+-- intervals they hold (from a change, inclusive, to the next, exclusive; before
+-- the first, off), and each session is joined to the one holding its start, so
+-- no session is joined to every earlier change and grouped again.
 with
 
 sessions as (
@@ -10,25 +12,43 @@ sessions as (
     where {{ last_build_rows('charging_sessions_cpo') }}
 ),
 
-settings_log as (
-    select * from {{ ref('stg_raw__station_settings_log') }}
+changes as (
+    select station_id, changed_at, value_boolean,
+    from {{ ref('stg_raw__station_settings_log') }}
+    where setting = 'free_usage'
+        and is_readable
+),
+
+intervals as (
+    select
+        station_id,
+        value_boolean as is_free_usage,
+        changed_at as valid_from,
+        lead(changed_at) over (
+            partition by station_id order by changed_at
+        ) as valid_to,
+    from changes
+    union all
+    select
+        station_id,
+        false as is_free_usage,
+        cast('-infinity' as timestamptz) as valid_from,
+        min(changed_at) as valid_to,
+    from changes
+    group by station_id
 ),
 
 compared as (
     select
         sessions.charge_id,
+        sessions.start_time,
         sessions.free_usage,
-        coalesce(
-            arg_max(settings_log.value_boolean, settings_log.changed_at),
-            false
-        ) as expected_free_usage,
+        coalesce(intervals.is_free_usage, false) as expected_free_usage,
     from sessions
-    left join settings_log
-        on sessions.station_id = settings_log.station_id
-        and settings_log.setting = 'free_usage'
-        and settings_log.is_readable
-        and settings_log.changed_at <= sessions.start_time
-    group by sessions.charge_id, sessions.free_usage
+    left join intervals
+        on sessions.station_id = intervals.station_id
+        and sessions.start_time >= intervals.valid_from
+        and (intervals.valid_to is null or sessions.start_time < intervals.valid_to)
 )
 
 select *

@@ -89,3 +89,20 @@ def test_the_command_line_sees_the_commands_it_names(args: list[str]) -> None:
         assert done.returncode == 0 and " export " in done.stdout and " report " in done.stdout
     else:
         assert done.returncode == 0 and "--full-refresh" in done.stdout
+
+
+def test_a_project_without_contracts_opens_no_second_database(tmp_path: Path,
+                                                              monkeypatch) -> None:
+    # the contracts' types are checked in an in-memory DuckDB, opened only when needed
+    from runner.execute import contracts
+    from runner.project.loader import load_project
+
+    class Unopenable:
+        @staticmethod
+        def connect(*args, **kwargs):
+            raise AssertionError("a DuckDB instance was opened with no contract to check")
+
+    project = load_project(_one_model_project(tmp_path / "p"))
+    monkeypatch.setattr(contracts, "duckdb", Unopenable)
+    assert contracts.check_declarations(list(project.models.values()), project.root,
+                                        print) == {}

@@ -62,6 +62,7 @@ def test_a_build_that_publishes_nothing_imports_only_duckdb_s_engine(tmp_path: P
                         "--db", str(tmp_path / "p.duckdb"), cwd=tmp_path)
     assert "_duckdb" in modules and "runner.execute.materialize" in modules
     assert "duckdb" not in modules
+    assert "yaml" not in modules        # nor PyYAML, with no YAML file to read
     assert not [m for m in modules if m.startswith("runner.publish")]
     # a model marked `publish` is published, the package imported for it
     (project / "models" / "two.sql").write_text("{{ config(publish=true) }}\nselect 2 as id\n")
@@ -141,3 +142,23 @@ def test_a_publish_var_is_still_checked_when_nothing_publishes(tmp_path: Path) -
     result = build(project, db_path=db, vars={"publish_dir": str(outside)})
     assert result.ok, result.summary()
     assert (outside / "two.csv").read_text().split() == ["id", "2"]
+
+
+def test_yaml_read_by_libyaml_as_by_pyyaml_s_own_parser(tmp_path: Path) -> None:
+    import yaml
+    from runner.errors import ProjectError
+    from runner.project.properties import read_yaml_lines
+    path = tmp_path / "schema.yml"
+    path.write_text("version: 2\nmodels:\n  - name: one\n    config: {materialized: table}\n"
+                    "    columns:\n      - name: id\n        data_tests: [unique]\n"
+                    "        meta: {at: 2024-01-01, n: 1.5, 'yes': yes}\n", encoding="utf-8")
+    doc, lines = read_yaml_lines(path)
+    loader = yaml.SafeLoader(path.read_text())
+    assert doc == loader.get_single_data()
+    assert lines[("models", 0, "columns", 0, "name")] == 6
+    assert lines[("models", 0, "columns", 0, "meta", "at")] == 8
+    path.write_text("models:\n  - name: one\n    description: a: b\n", encoding="utf-8")
+    with pytest.raises(ProjectError) as raised:
+        read_yaml_lines(path)
+    assert "mapping values are not allowed here" in str(raised.value)    # PyYAML's words
+    assert raised.value.line == 3

@@ -183,6 +183,8 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                             failed_tests.setdefault(ref, f"data test {test.name} failed")
 
         def run_unit_tests(model: str | None, skip: str | None = None) -> str | None:
+            if not unit_tests:
+                return None
             from runner.execute.unit_tests import run_for
             return run_for(tester, prepared, [u for u in unit_tests if (
                 u.model == model if model else u.model not in models)],

@@ -64,6 +64,7 @@ def test_a_build_that_publishes_nothing_imports_only_duckdb_s_engine(tmp_path: P
     assert "duckdb" not in modules
     assert "yaml" not in modules        # nor PyYAML, with no YAML file to read
     assert not [m for m in modules if m.startswith("runner.publish")]
+    assert not {"runner.project.unit_tests", "runner.execute.unit_tests"} & modules
     # a model marked `publish` is published, the package imported for it
     (project / "models" / "two.sql").write_text("{{ config(publish=true) }}\nselect 2 as id\n")
     modules = _imported("-m", "runner", "build", "--project-dir", str(project),

@@ -334,8 +334,8 @@ MUTANTS: list[Mutant] = [
       "SQL may read any file",
       (RENDER, "tests/test_faults_runtime.py")),
     M("allowed_dirs_widened", "runner/api.py",
-      "allowed = [project.root, db.parent, publish_settings",
-      "allowed = [project.root.parent, db.parent, publish_settings",
+      "allowed = [project.root, db.parent] + \\",
+      "allowed = [project.root.parent, db.parent] + \\",
       "SQL may read files beside the project, not only below it",
       (RENDER, "tests/test_faults_runtime.py")),
 

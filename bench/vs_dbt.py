@@ -173,6 +173,7 @@ def runner_summary(project: Path) -> str:
 
 
 RUNNER_PYTHON = sys.executable     # set by --runner-venv
+BASELINE: Path | None = None       # set by --baseline: another checkout, timed alongside
 
 
 def runner_cmd(project: Path, db: Path, *extra: str) -> list[str]:
@@ -191,6 +192,9 @@ def overhead(dbt: Path, sizes: list[int], repeat: int, work: Path) -> None:
     print(f"\nRunner vs dbt, trivial chained models (median of {repeat} runs, wall time "
           "of a fresh process, target/ and the DuckDB file kept between runs)")
     print("(CPU s: user + system time of the process, less sensitive to a shared machine's load)")
+    if BASELINE:
+        print(f"(and the runner of {BASELINE} as 'before', from the same Python, each "
+              "run of the three interleaved)")
     print(f"{'models':>6} {'runner s':>9} {'dbt s':>8} {'dbt/runner':>11} "
           f"{'runner CPU s':>13} {'dbt CPU s':>10} {'CPU ratio':>10}")
     for n in sizes:
@@ -199,11 +203,19 @@ def overhead(dbt: Path, sizes: list[int], repeat: int, work: Path) -> None:
         write_project(theirs, n)
         write_dbt_files(theirs, {"version": "1.0.0", "model-paths": ["models"]},
                         work / f"dbt_{n}.duckdb", "bench")
-        runner_s, dbt_s, runner_cpu, dbt_cpu = [], [], [], []
+        runner_s, dbt_s, runner_cpu, dbt_cpu, before_s, before_cpu = [], [], [], [], [], []
+        if BASELINE:
+            write_project(work / f"before_{n}", n)
         for _ in range(repeat):      # interleaved, so both see the same machine load
             runner_s.append(checked(f"runner build ({n} models)",
                                     runner_cmd(ours, work / f"runner_{n}.duckdb"), ours))
             runner_cpu.append(checked.last_cpu)
+            if BASELINE:
+                before = work / f"before_{n}"
+                before_s.append(checked(f"runner build of {BASELINE} ({n} models)",
+                                        runner_cmd(before, work / f"before_{n}.duckdb"),
+                                        before, {**tool_env(), "PYTHONPATH": str(BASELINE)}))
+                before_cpu.append(checked.last_cpu)
             dbt_s.append(checked(f"dbt build ({n} models)", dbt_cmd(dbt, theirs), theirs,
                                  dbt_env()))
             dbt_cpu.append(checked.last_cpu)
@@ -211,6 +223,10 @@ def overhead(dbt: Path, sizes: list[int], repeat: int, work: Path) -> None:
         rc, dc = statistics.median(runner_cpu), statistics.median(dbt_cpu)
         print(f"{n:>6} {r:>9.3f} {d:>8.3f} {d / r:>10.1f}x {rc:>13.3f} {dc:>10.3f} "
               f"{dc / rc:>9.1f}x", flush=True)
+        if BASELINE:
+            b, bc = statistics.median(before_s), statistics.median(before_cpu)
+            print(f"{'before':>6} {b:>9.3f} {d:>8.3f} {d / b:>10.1f}x {bc:>13.3f} "
+                  f"{dc:>10.3f} {dc / bc:>9.1f}x", flush=True)
 
 
 # --- 2. the report models --------------------------------------------------------------
@@ -380,10 +396,16 @@ def main() -> None:
                         help="the runner's own virtual environment ('' for this Python)")
     parser.add_argument("--work-dir", type=Path,
                         help="keep the projects and DuckDB files here (default: a temp dir)")
+    parser.add_argument("--baseline", type=Path,
+                        help="another checkout of the project (e.g. `git worktree add "
+                             "DIR <commit>`), its runner timed on the trivial projects too, "
+                             "interleaved, from the same Python (its folder first on "
+                             "PYTHONPATH)")
     parser.add_argument("--timeout", type=float, default=TIMEOUT,
                         help="give up on a build after this many seconds (default 1800)")
     args = parser.parse_args()
     globals()["TIMEOUT"] = args.timeout
+    globals()["BASELINE"] = args.baseline.resolve() if args.baseline else None
 
     out = BENCH / "out"
     out.mkdir(exist_ok=True)

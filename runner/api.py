@@ -98,9 +98,12 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         result.raw_dir = str(raw) if raw else None
         from runner.execute.source_relations import classify_sources
         classify_sources(con, project, raw)
-        from runner.publish.serving import settings as publish_settings
+        publishing = _publishes(project, vars)
+        if publishing:
+            from runner.publish.serving import settings as publish_settings
         # An installed package may be a link to a folder elsewhere (runner deps).
-        allowed = [project.root, db.parent, publish_settings(project, db, vars)[0]] + \
+        allowed = [project.root, db.parent] + \
+            ([publish_settings(project, db, vars)[0]] if publishing else []) + \
             ([raw] if raw else []) + list(project.packages.values()) + \
             ([session.state.db_path.parent] if defer and session.state.db_path else [])
         restrict(con, allowed)
@@ -180,6 +183,8 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                             failed_tests.setdefault(ref, f"data test {test.name} failed")
 
         def run_unit_tests(model: str | None, skip: str | None = None) -> str | None:
+            if not unit_tests:
+                return None
             from runner.execute.unit_tests import run_for
             return run_for(tester, prepared, [u for u in unit_tests if (
                 u.model == model if model else u.model not in models)],
@@ -221,7 +226,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         result.db_seconds = executor.db_seconds
         if command == "build" and result.ok and empty:
             result.notes.append("--empty: nothing was published (the tables are empty).")
-        elif command == "build" and result.ok:
+        elif command == "build" and result.ok and publishing:
             from runner.publish.command import publish_after_build
             publish_after_build(con, session, db, vars, result, on_note)
     finally:
@@ -235,6 +240,23 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                    "state": str(state) if state else None, "threads": threads}
     session.write_artifacts(db, compiled, compiled_tests, result)
     return result
+
+
+# The vars of runner/publish/serving.py's settings: the serving folder and grace period.
+PUBLISH_VARS = ("publish_dir", "publish_grace_minutes")
+
+
+def _publishes(project: Any, vars: dict | None) -> bool:
+    """Whether a build needs runner.publish: a model or seed with a `publish` config
+    (serving.table_specs' test), or a publish var (its folder is then opened to DuckDB,
+    its grace period checked). Otherwise the serving folder is `published/` beside the
+    database, already open to DuckDB, and publishing does nothing; not importing it
+    spares the build the DuckDB package's Python layer that it imports (runner/engines/
+    native.py)."""
+    merged = {**project.vars, **(vars or {})}
+    return any(key in merged for key in PUBLISH_VARS) or any(
+        node.config.get("publish") not in (None, False)
+        for node in list(project.seeds.values()) + list(project.models.values()))
 
 
 def build(project_dir: str | Path = ".", **kwargs: Any) -> RunResult:

@@ -62,8 +62,9 @@ class Session:
                          if node.config.get("enabled", True) is False]:
                 disabled.add(name)
                 del nodes[name]         # enabled: false, as in dbt
-        from runner.project.unit_tests import check_models
-        check_models(self.project, disabled)
+        if self.project.unit_tests:      # (not imported for a project without them)
+            from runner.project.unit_tests import check_models
+            check_models(self.project, disabled)
         from runner.execute.snapshots import snapshot_plan
         for node in self.project.models.values():
             if node.materialized == "incremental":

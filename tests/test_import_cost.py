@@ -50,8 +50,27 @@ def test_a_build_imports_neither_sqlglot_nor_pydantic(tmp_path: Path) -> None:
     modules = _imported("-m", "runner", "build", "--project-dir", str(project),
                         "--db", str(tmp_path / "p.duckdb"), "--select", "+two",
                         "--exclude", "two", cwd=tmp_path)
-    assert "runner.jinja.compile" in modules and "duckdb" in modules   # it did build
+    assert "runner.jinja.compile" in modules and "_duckdb" in modules   # it did build
     assert _heavy(modules) == []
+
+
+def test_a_build_that_publishes_nothing_imports_only_duckdb_s_engine(tmp_path: Path) -> None:
+    # DuckDB's Python layer (relations, expressions, importlib.metadata) is imported by
+    # runner.publish only: a build with nothing to publish skips both
+    project = _one_model_project(tmp_path / "p")
+    modules = _imported("-m", "runner", "build", "--project-dir", str(project),
+                        "--db", str(tmp_path / "p.duckdb"), cwd=tmp_path)
+    assert "_duckdb" in modules and "runner.execute.materialize" in modules
+    assert "duckdb" not in modules
+    assert "yaml" not in modules        # nor PyYAML, with no YAML file to read
+    assert not [m for m in modules if m.startswith("runner.publish")]
+    assert not {"runner.project.unit_tests", "runner.execute.unit_tests"} & modules
+    # a model marked `publish` is published, the package imported for it
+    (project / "models" / "two.sql").write_text("{{ config(publish=true) }}\nselect 2 as id\n")
+    modules = _imported("-m", "runner", "build", "--project-dir", str(project),
+                        "--db", str(tmp_path / "p.duckdb"), cwd=tmp_path)
+    assert "runner.publish.serving" in modules and "duckdb" in modules
+    assert (tmp_path / "published" / "p.duckdb").exists()
 
 
 def test_sql_that_duckdb_refuses_is_still_reported_by_line(tmp_path: Path) -> None:
@@ -89,3 +108,58 @@ def test_the_command_line_sees_the_commands_it_names(args: list[str]) -> None:
         assert done.returncode == 0 and " export " in done.stdout and " report " in done.stdout
     else:
         assert done.returncode == 0 and "--full-refresh" in done.stdout
+
+
+def test_a_project_without_contracts_opens_no_second_database(tmp_path: Path,
+                                                              monkeypatch) -> None:
+    # the contracts' types are checked in an in-memory DuckDB, opened only when needed
+    from runner.execute import contracts
+    from runner.project.loader import load_project
+
+    class Unopenable:
+        @staticmethod
+        def connect(*args, **kwargs):
+            raise AssertionError("a DuckDB instance was opened with no contract to check")
+
+    project = load_project(_one_model_project(tmp_path / "p"))
+    monkeypatch.setattr(contracts, "duckdb", Unopenable)
+    assert contracts.check_declarations(list(project.models.values()), project.root,
+                                        print) == {}
+
+
+def test_a_publish_var_is_still_checked_when_nothing_publishes(tmp_path: Path) -> None:
+    from runner.api import build
+    from runner.errors import ProjectError
+    project = _one_model_project(tmp_path / "p")
+    with pytest.raises(ProjectError, match="publish_grace_minutes"):
+        build(project, db_path=tmp_path / "p.duckdb", vars={"publish_grace_minutes": -1})
+    outside = tmp_path / "served"      # a publish_dir elsewhere is opened to DuckDB
+    outside.mkdir()
+    (project / "models" / "two.sql").write_text(
+        f"{{{{ config(post_hook=\"copy (select 2 as id) to '{outside}/two.csv'\") }}}}\n"
+        "select 2 as id\n")
+    db = tmp_path / "db" / "p.duckdb"       # the database's folder is open anyway
+    assert not build(project, db_path=db).ok
+    result = build(project, db_path=db, vars={"publish_dir": str(outside)})
+    assert result.ok, result.summary()
+    assert (outside / "two.csv").read_text().split() == ["id", "2"]
+
+
+def test_yaml_read_by_libyaml_as_by_pyyaml_s_own_parser(tmp_path: Path) -> None:
+    import yaml
+    from runner.errors import ProjectError
+    from runner.project.properties import read_yaml_lines
+    path = tmp_path / "schema.yml"
+    path.write_text("version: 2\nmodels:\n  - name: one\n    config: {materialized: table}\n"
+                    "    columns:\n      - name: id\n        data_tests: [unique]\n"
+                    "        meta: {at: 2024-01-01, n: 1.5, 'yes': yes}\n", encoding="utf-8")
+    doc, lines = read_yaml_lines(path)
+    loader = yaml.SafeLoader(path.read_text())
+    assert doc == loader.get_single_data()
+    assert lines[("models", 0, "columns", 0, "name")] == 6
+    assert lines[("models", 0, "columns", 0, "meta", "at")] == 8
+    path.write_text("models:\n  - name: one\n    description: a: b\n", encoding="utf-8")
+    with pytest.raises(ProjectError) as raised:
+        read_yaml_lines(path)
+    assert "mapping values are not allowed here" in str(raised.value)    # PyYAML's words
+    assert raised.value.line == 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import duckdb
+from runner.engines.native import duckdb
 
 from runner.errors import DatabaseError, DatabaseInUse, OptionError
 

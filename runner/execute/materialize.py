@@ -12,7 +12,7 @@ from pathlib import Path
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 
-import duckdb
+from runner.engines.native import duckdb
 
 from runner.jinja.compile import Compiled
 from runner.errors import ExecutionError

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
+from runner.engines.native import duckdb
 
 from runner.errors import ProjectError
 from runner.project.nodes import Node

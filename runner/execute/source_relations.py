@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
+from runner.engines.native import duckdb
 
 from runner.errors import ProjectError
 from runner.project.nodes import Project, SourceTable

@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
+from runner.engines.native import duckdb
 
 from runner.errors import SourceError
 from runner.project.loader import SourceTable

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from difflib import get_close_matches
 from typing import Any
 
-import duckdb
+from runner.engines.native import duckdb
 
 from runner.errors import ProjectError
 from runner.execute.materialize import NodeResult, _first_lines, _plain

@@ -74,9 +74,11 @@ def checks(project: Any, renderer: Any, models: list[str], unit_tests: list,
     ProjectError otherwise). Returns the types, the unit tester (to close) and the
     prepared tests."""
     from runner.execute.contracts import check_declarations
-    from runner.execute.unit_tests import UnitTester
     contracts = check_declarations([project.models[n] for n in models], project.root, warn)
-    tester = UnitTester(project, renderer, existing) if unit_tests else None
+    tester = None
+    if unit_tests:
+        from runner.execute.unit_tests import UnitTester
+        tester = UnitTester(project, renderer, existing)
     try:
         prepared = {u.name: tester.prepare(u) for u in unit_tests} if tester else {}
     except BaseException:

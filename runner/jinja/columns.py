@@ -18,7 +18,7 @@ import re
 from difflib import get_close_matches
 from typing import Callable, Iterable
 
-import duckdb
+from runner.engines.native import duckdb
 
 from runner.errors import ProjectError
 from runner.jinja.compile import Compiled

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
+from runner.engines.native import duckdb
 
 from runner.errors import ProjectError, SqlSyntaxError
 from runner.project.loader import Node, Project, TestDef

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-import duckdb
+from runner.engines.native import duckdb
 
 from runner.errors import RenderError
 from runner.jinja.relation import Relation

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Iterator
 
-import yaml
 
 
 class _SafeItertools:
@@ -32,6 +31,7 @@ def _wrapped(function: Any) -> Any:
 
 
 def _toyaml(value: Any, default: Any = None, sort_keys: bool = False) -> Any:
+    import yaml      # here: a build whose project has no YAML does not import PyYAML
     try:
         return yaml.safe_dump(value, sort_keys=sort_keys)
     except yaml.YAMLError:
@@ -39,6 +39,7 @@ def _toyaml(value: Any, default: Any = None, sort_keys: bool = False) -> Any:
 
 
 def _fromyaml(text: Any, default: Any = None) -> Any:
+    import yaml
     try:
         return yaml.safe_load(text)
     except (yaml.YAMLError, TypeError, AttributeError):

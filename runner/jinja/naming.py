@@ -80,10 +80,10 @@ def render_config_values(renderer: Any, node: Any) -> None:
     """Parse-time config values written as Jinja (`+enabled: "{{ var('x', false) }}"`),
     rendered with the project's vars as dbt renders them, then read as YAML scalars
     (`True` -> true, `3` -> 3)."""
-    import yaml
     for key, value in list(node.config.items()):
         if key in PARSE_TIME_CONFIGS and isinstance(value, str) and \
                 ("{{" in value or "{%" in value):
+            import yaml
             text = renderer.render_string(value, f"{node.name}.{key}", node.rel_path,
                                           execute=False).sql.strip()
             try:

@@ -162,6 +162,17 @@ def expected_vat(price: Decimal, rate: Decimal, minor_units: int) -> Decimal:
     return exact.quantize(D(1).scaleb(-minor_units), rounding=ROUND_HALF_UP)
 
 
+def assert_vat_and_share_exact(rows: list[tuple], values: str) -> None:
+    """vat_from_gross and share_of over `values` (rows of price, rate, minor units) equal
+    exact decimal arithmetic, rounded half away from zero."""
+    got = run(f"select {{{{ vat_from_gross('p', 'r', 'mu') }}}}, "
+              f"{{{{ share_of('p', 'r', 'mu') }}}} from (values {values}) t(p, r, mu)")
+    for (price, rate, mu), (vat, share) in zip(rows, got):
+        assert vat == expected_vat(price, rate, mu), (price, rate, mu)
+        want_share = (price * rate / 100).quantize(D(1).scaleb(-mu), rounding=ROUND_HALF_UP)
+        assert share == want_share, (price, rate, mu)
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.tuples(st.integers(-10**9, 10**9), st.sampled_from(RATES),
                           st.sampled_from([0, 2])), min_size=1, max_size=60))
@@ -170,12 +181,7 @@ def test_vat_from_gross_matches_decimal_arithmetic(cases):
     rows = [(D(p).scaleb(-mu), r, mu) for p, r, mu in cases]
     values = ", ".join(f"({p}::decimal(18, 4), {r}::decimal(5, 2), {mu})"
                        for p, r, mu in rows)
-    got = run(f"select {{{{ vat_from_gross('p', 'r', 'mu') }}}}, "
-              f"{{{{ share_of('p', 'r', 'mu') }}}} from (values {values}) t(p, r, mu)")
-    for (price, rate, mu), (vat, share) in zip(rows, got):
-        assert vat == expected_vat(price, rate, mu), (price, rate, mu)
-        want_share = (price * rate / 100).quantize(D(1).scaleb(-mu), rounding=ROUND_HALF_UP)
-        assert share == want_share, (price, rate, mu)
+    assert_vat_and_share_exact(rows, values)
 
 
 def test_local_month_equals_the_wall_clock_month_in_every_zone():
@@ -227,9 +233,4 @@ def test_vat_and_share_agree_with_decimal_arithmetic_across_the_integer_bounds()
     rows = [(sign * p, r, mu) for p in prices for sign in (1, -1) for r in rates
             for mu in (0, 2, 4)]
     values = ", ".join(f"({p}::decimal(18, 4), {r}::decimal(9, 4), {mu})" for p, r, mu in rows)
-    got = run(f"select {{{{ vat_from_gross('p', 'r', 'mu') }}}}, "
-              f"{{{{ share_of('p', 'r', 'mu') }}}} from (values {values}) t(p, r, mu)")
-    for (price, rate, mu), (vat, share) in zip(rows, got):
-        assert vat == expected_vat(price, rate, mu), (price, rate, mu)
-        want_share = (price * rate / 100).quantize(D(1).scaleb(-mu), rounding=ROUND_HALF_UP)
-        assert share == want_share, (price, rate, mu)
+    assert_vat_and_share_exact(rows, values)

@@ -105,3 +105,17 @@ class RelationApi:
                identifier: str | None = None, type: str | None = None,
                **kwargs: Any) -> Relation:
         return Relation(schema or "main", identifier or "", database=database, type=type)
+
+
+def files_view_name(name: str) -> str:
+    """The view beside a source table's view that lists its files (see source_files())."""
+    return f"{name}__files"
+
+
+SOURCE_PARTS = ("parquet", "text")
+
+
+def part_view_name(name: str, part: str) -> str:
+    """The view beside a source table's view that holds the rows of one kind of its files
+    (see source_parts()): `parquet`, typed as the files are, or `text` (CSV and NDJSON)."""
+    return f"{name}__{part}"

@@ -21,25 +21,13 @@ from runner.jinja.context import (MacroReturn, extra_context, load_macros,
                                   raise_not_implemented, scope_of)
 from runner.jinja.database import DatabaseContext
 from runner.jinja.dbt_globals import _SafeItertools, more_context
-from runner.jinja.relation import Relation, ephemeral_cte_name, quote_ident, relation_name
+from runner.jinja.relation import (SOURCE_PARTS, Relation, ephemeral_cte_name,  # noqa: F401
+                                   files_view_name, part_view_name, quote_ident,
+                                   relation_name)
 from runner.project.keys import IMPLEMENTED, unimplemented
 from runner.project.loader import MATERIALIZATIONS, Node, Project, SourceTable, TestDef, merge_config
 
 _MISSING = object()
-
-
-def files_view_name(name: str) -> str:
-    """The view beside a source table's view that lists its files (see source_files())."""
-    return f"{name}__files"
-
-
-SOURCE_PARTS = ("parquet", "text")
-
-
-def part_view_name(name: str, part: str) -> str:
-    """The view beside a source table's view that holds the rows of one kind of its files
-    (see source_parts()): `parquet`, typed as the files are, or `text` (CSV and NDJSON)."""
-    return f"{name}__{part}"
 
 
 def sql_escaped(value: Any) -> Any:

@@ -50,7 +50,9 @@ class NodeResult:
 class Executor:
     def __init__(self, con: duckdb.DuckDBPyConnection, project_root: Path,
                  full_refresh: bool = False):
+        from runner.engines.duckdb import DuckDBAdapter
         self.con = con
+        self.adapter = DuckDBAdapter(con)
         self.root = project_root
         self.full_refresh = full_refresh
         self.db_seconds = 0.0
@@ -71,7 +73,7 @@ class Executor:
     def _sql(self, sql: str, params: list | None = None) -> duckdb.DuckDBPyConnection:
         started = time.perf_counter()
         try:
-            return self.con.execute(sql, params) if params else self.con.execute(sql)
+            return self.adapter.execute(sql, params)
         finally:
             self.db_seconds += time.perf_counter() - started
 
@@ -79,12 +81,7 @@ class Executor:
     def relation_kind(self, schema: str, name: str) -> str | None:
         """'table', 'view' or None; the catalog is read once and kept up to date."""
         if self._catalog is None:
-            rows = self.con.execute(
-                "select schema_name, table_name, 'table' from duckdb_tables() "
-                "where database_name = current_database() union all "
-                "select schema_name, view_name, 'view' from duckdb_views() "
-                "where not internal and database_name = current_database()").fetchall()
-            self._catalog = {(s, n): kind for s, n, kind in rows}
+            self._catalog = self.adapter.relations()
         return self._catalog.get((schema, name))
 
     def _record(self, node: Node, kind: str | None) -> None:
@@ -183,7 +180,7 @@ class Executor:
         pre_hooks, post_hooks = hooks
         self._sql("begin transaction")
         try:
-            self._sql(f"create schema if not exists {quote_ident(node.schema)}")
+            self.adapter.create_schema(node.schema)
             for hook in pre_hooks:
                 self._sql(hook)
             rows = body()
@@ -204,11 +201,11 @@ class Executor:
     def _drop_other_kind(self, node: Node, wanted: str) -> None:
         current = self.relation_kind(node.schema, node.alias)
         if current and current != wanted:
-            self._sql(f"drop {current} {relation_name(node.schema, node.alias)}")
+            self.adapter.drop_relation(node.schema, node.alias, current)
 
     def _create_view(self, node: Node, sql: str) -> None:
         self._drop_other_kind(node, "view")
-        self._sql(f"create or replace view {relation_name(node.schema, node.alias)} as\n{sql}")
+        self._sql(self.adapter.create_view_sql(node.schema, node.alias, sql))
 
     def _replace_table(self, node: Node, sql: str, hooks: Hooks = ((), ())) -> int | None:
         def body() -> int | None:
@@ -219,7 +216,8 @@ class Executor:
                 self._sql(create_table_sql(target, node, self.contracts[node.name]))
                 row = self._sql(insert_sql(target, node, sql)).fetchone()
             else:
-                row = self._sql(f"create or replace table {target} as\n{sql}").fetchone()
+                row = self._sql(self.adapter.create_table_as_sql(node.schema, node.alias,
+                                                                 sql)).fetchone()
             return int(row[0]) if row else None
         return self._transaction(node, body, hooks)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from runner.artifacts.run_results import RunResult
+from runner.engines.profiles import Target
 from runner.errors import RunnerError
 from runner.project.loader import Node, load_project
 from runner.session import Session, _raw_dir, default_db_path
@@ -36,12 +37,21 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
             memory_limit: str | None = None, threads: int | None = None,
             on_warning: Callable[[str], None] | None = None,
             target_path: str | Path | None = None, empty: bool = False,
-            state: str | Path | None = None, defer: bool = False) -> RunResult:
+            state: str | Path | None = None, defer: bool = False,
+            target: "Target | None" = None) -> RunResult:
     """build | run | seed | test: compile, check, then run the selected nodes in order.
 
     `empty`: every model built with zero rows (refs and sources read none); `state`: a
     previous run's target/ for state:/result: selectors; `defer`: unselected parents
-    missing from this database are read from the state's database."""
+    missing from this database are read from the state's database. `target`:
+    runner.engines.profiles.Target (--target); Spark's runs runner.execute.spark_run."""
+    if target is not None and target.type == "spark":
+        return _execute_spark(command, target, project_dir, raw_dir, vars, select, exclude,
+                              full_refresh, fail_fast, on_result, on_note, on_warning,
+                              target_path, db_path=db_path, empty=empty, state=state,
+                              defer=defer, memory_limit=memory_limit, threads=threads)
+    if target is not None and target.path and db_path is None:
+        db_path = Path(target.path)
     from runner.jinja.compile import compile_models, compile_test
     from runner.engines.duckdb import connect, restrict
     from runner.execute.materialize import Executor, NodeResult
@@ -235,6 +245,18 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                    "state": str(state) if state else None, "threads": threads}
     session.write_artifacts(db, compiled, compiled_tests, result)
     return result
+
+
+def _execute_spark(command: str, target: "Target", *args: Any, **unsupported: Any
+                   ) -> RunResult:
+    from runner.errors import OptionError
+    from runner.execute.spark_run import execute_spark
+    given = [k for k, v in unsupported.items() if v]
+    if given or command == "snapshot":
+        flags = ", ".join("--" + k.replace("_path", "").replace("_", "-") for k in given)
+        raise OptionError(f"{flags or 'runner snapshot'} is not supported with --target "
+                          f"spark yet.", hint="leave it out, or build on DuckDB.")
+    return execute_spark(command, target, *args)
 
 
 def build(project_dir: str | Path = ".", **kwargs: Any) -> RunResult:

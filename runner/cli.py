@@ -62,8 +62,12 @@ def _run(command: str, project_dir: Path, db: Path | None, raw_dir: Path | None,
          threads: str | None = None, **options) -> None:
     """`options`: empty, state, defer (see runner.api.execute)."""
     from runner.api import execute
-    _dbt_flags(*dbt)
+    from runner.engines.profiles import resolve_target
+    profiles_dir, target, profile = dbt or (None, None, None)
+    chosen = resolve_target(Path(project_dir).resolve(), target, profile, profiles_dir,
+                            warn=lambda text: typer.echo(text, err=True))
     result = execute(command, project_dir, raw_dir=raw_dir, db_path=db, vars=_vars(vars),
+                     target=chosen,
                      select=select, exclude=exclude, full_refresh=full_refresh,
                      fail_fast=fail_fast, on_result=_progress, memory_limit=memory_limit,
                      on_note=lambda note: typer.echo(f"note: {note}"), on_warning=_warn,

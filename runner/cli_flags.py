@@ -9,11 +9,13 @@ from typing import Annotated, Optional
 import typer
 
 ProfilesDir = Annotated[Optional[Path], typer.Option(
-    "--profiles-dir", help="dbt's; not acted on: the runner reads no profiles.yml (--db).")]
+    "--profiles-dir", help="The folder of profiles.yml (dbt's; default $DBT_PROFILES_DIR, "
+    "else the project folder). build, run, seed, test, export.")]
 Target = Annotated[Optional[str], typer.Option(
-    "--target", "-t", help="dbt's; not acted on: the runner reads no profiles.yml (--db).")]
+    "--target", "-t", help="dbt's: an output of profiles.yml; without one, `spark` (a "
+    "local Spark session) or `duckdb` (the default, --db). build, run, seed, test, export.")]
 Profile = Annotated[Optional[str], typer.Option(
-    "--profile", help="dbt's; not acted on: the runner reads no profiles.yml (--db).")]
+    "--profile", help="The profile of profiles.yml (dbt's; default its only one).")]
 TargetPath = Annotated[Optional[Path], typer.Option(
     "--target-path", help="Where target/ goes (run_results.json, compiled/), from the "
                           "project folder, as dbt's.")]

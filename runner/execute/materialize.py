@@ -139,14 +139,7 @@ class Executor:
             result.message = (f"seed {node.rel_path} line {ragged[0]} has {ragged[1]} fields "
                               f"where the header has {ragged[2]}; fix that row.")
             return result
-        types = node.config.get("column_types") or {}
-        delimiter = str(node.config.get("delimiter") or ",")
-        options = f"header = true, delim = {sql_literal(delimiter)}, quote = '\"', " \
-                  "strict_mode = true"
-        if types:
-            listed = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in types.items())
-            options += f", types = {{{listed}}}"
-        read = f"read_csv({sql_literal(str(node.path))}, {options})"
+        read = seed_read(node)
         with self._timing(result):
             try:
                 result.rows = self._replace_table(node, seed_select(self.con, node, read))
@@ -231,7 +224,7 @@ class Executor:
             rows = self._sql(f"select count(*) from {staged}").fetchone()[0]
             if strategy == "append":
                 self._sql(f"insert into {target} by name select * from {staged}")
-            elif strategy == "delete+insert":
+            elif strategy in ("delete+insert", "insert_overwrite"):   # keys: the partitions
                 key_list = ", ".join(quote_ident(k) for k in keys)
                 self._sql(f"delete from {target} where ({key_list}) in "
                           f"(select ({key_list}) from {staged})" if len(keys) > 1 else
@@ -294,6 +287,18 @@ class Executor:
                 result.message = (f"the test query failed: {_first_lines(str(exc))}. "
                                   f"Compiled SQL: {item.compiled_path}.")
         return result
+
+
+def seed_read(node: Node) -> str:
+    """DuckDB's read_csv call of a seed, with its delimiter and column_types."""
+    types = node.config.get("column_types") or {}
+    delimiter = str(node.config.get("delimiter") or ",")
+    options = f"header = true, delim = {sql_literal(delimiter)}, quote = '\"', " \
+              "strict_mode = true"
+    if types:
+        listed = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in types.items())
+        options += f", types = {{{listed}}}"
+    return f"read_csv({sql_literal(str(node.path))}, {options})"
 
 
 def _threshold(condition: object) -> Callable[[int], bool]:

@@ -51,7 +51,8 @@ IMPLEMENTED: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     # configs: config(), config: in YAML, +key in dbt_project.yml
     "model_config": {"materialized", "schema", "alias", "tags", "enabled", "unique_key",
                      "incremental_strategy", "pre_hook", "post_hook", "pre-hook",
-                     "post-hook", "data_tests_where", "publish", "contract"},
+                     "post-hook", "data_tests_where", "publish", "contract",
+                     "partition_by", "file_format"},     # dbt-spark's (runner/engines/spark.py)
     "seed_config": {"schema", "alias", "tags", "column_types", "delimiter", "enabled",
                     "quote_columns", "publish"},
     "test_config": {"severity", "where", "tags", "error_if", "warn_if"},

@@ -51,7 +51,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                               target_path, db_path=db_path, empty=empty, state=state,
                               defer=defer, memory_limit=memory_limit, threads=threads)
     if target is not None and target.path and db_path is None:
-        db_path = Path(target.path)
+        db_path = Path(project_dir) / target.path     # from the project, if relative
     from runner.jinja.compile import compile_models, compile_test
     from runner.engines.duckdb import connect, restrict
     from runner.execute.materialize import Executor, NodeResult

@@ -264,13 +264,22 @@ def export(model: Annotated[str, typer.Argument(help="A model, or schema.table."
            ] = None,
            where: Annotated[Optional[str], typer.Option(
                "--where", help="A plain predicate over the table's columns.")] = None,
-           memory_limit: MemoryLimit = None) -> None:
+           memory_limit: MemoryLimit = None, profiles_dir: ProfilesDir = None,
+           target: Target = None, profile: Profile = None) -> None:
     """Write a table to Parquet (zstd) or CSV, as the extension says, atomically.
 
     Example: runner export charging_sessions_cpo --out sessions_by_month --partition-by month
     """
     from cpo.partitions import PARTITION_KEYS
+    from runner.engines.profiles import resolve_target
     from runner.publish.export import export_table
+    chosen = resolve_target(Path(project_dir).resolve(), target, profile, profiles_dir,
+                            warn=lambda text: typer.echo(text, err=True))
+    if chosen.type == "spark":
+        from runner.publish.spark_export import export_spark
+        rows = export_spark(project_dir, model, out, chosen, partition_by or [], where)
+        typer.echo(f"wrote {rows} rows to {out}")
+        return
     rows = export_table(project_dir, model, out, db, partition_by or [], where,
                         memory_limit=memory_limit, partition_keys=PARTITION_KEYS)
     typer.echo(f"wrote {rows} rows to {out}")

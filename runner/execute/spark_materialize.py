@@ -17,7 +17,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from runner.engines.spark import ROW_LEVEL_FORMATS, SparkAdapter, file_format
+from runner.engines.spark import (ROW_LEVEL_FORMATS, SparkAdapter, file_format,
+                                  partition_columns)
 from runner.execute.materialize import (FAILURE_SAMPLE, NodeResult, _first_lines, _plain,
                                         _threshold, seed_read)
 from runner.jinja.compile import Compiled
@@ -114,6 +115,9 @@ class SparkExecutor:
         if current:
             a.rename_relation(schema, name, backup, current)
         a.rename_relation(schema, tmp, name, "table")
+        if partition_columns(node.config):
+            # a catalog may keep the partitions at the old name's folder: found again
+            self._sql(f"alter table {a.relation_name(schema, name)} recover partitions")
         if current:
             a.drop_relation(schema, backup, current)
         return self._count(a.relation_name(schema, name))

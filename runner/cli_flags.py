@@ -1,5 +1,5 @@
 """dbt's command-line flags that the runner takes as dbt does, or accepts and says it does
-not act on (the runner reads no profiles.yml: its database is --db)."""
+not act on; --target and profiles.yml: runner.engines.profiles."""
 
 from __future__ import annotations
 
@@ -38,13 +38,14 @@ def threads_number(text: str | None) -> int | None:
 
 def dbt_flags(profiles_dir: Path | None = None, target: str | None = None,
               profile: str | None = None) -> None:
-    """dbt's connection flags: accepted, and said not to be acted on."""
+    """dbt's connection flags on a command that runs on no engine (or not on Spark
+    yet): accepted, and said not to be acted on."""
     for flag, value in (("--profiles-dir", profiles_dir), ("--target", target),
                         ("--profile", profile)):
         if value is not None:
-            typer.echo(f"warning: {flag} {value} is not acted on: the runner reads no "
-                       "profiles.yml; it builds the DuckDB file given with --db (default "
-                       "<project>/<name>.duckdb).", err=True)
+            typer.echo(f"warning: {flag} {value} is not acted on by this command: only "
+                       "build, run, seed, test and export choose an engine; it reads the "
+                       "DuckDB project as without it.", err=True)
 
 
 _MULTI = {"--select", "-s", "--exclude", "--models", "-m"}

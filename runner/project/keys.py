@@ -76,8 +76,8 @@ Lines = dict[tuple, int]
 
 # What to do instead, where the runner has its own way.
 INSTEAD = {
-    "profile": "the runner reads no profiles.yml: pass the DuckDB file with --db "
-               "(default <project>/<name>.duckdb)",
+    "profile": "the profile of profiles.yml is --profile (default its only one); "
+               "without --target the DuckDB file is --db (default <project>/<name>.duckdb)",
 }
 
 

@@ -6,7 +6,19 @@ is in the database, and for the SQL of the statements that differ per engine."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any
+
+
+def connect(target: Any, project_root: Path, db_path: Path | None = None) -> "Adapter":
+    """The adapter of a target (runner.engines.profiles.Target): DuckDB's file
+    (`db_path`), or a Spark session."""
+    if target.type == "spark":
+        from runner.engines.spark import SparkAdapter, session
+        return SparkAdapter(session(target, project_root))
+    from runner.engines.duckdb import DuckDBAdapter, connect as open_file
+    assert db_path is not None
+    return DuckDBAdapter(open_file(db_path))
 
 
 class Adapter(ABC):

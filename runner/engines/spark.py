@@ -38,9 +38,9 @@ def session(target: Target, project_root: Path) -> Any:
         if active is not None:
             return active
         warehouse = Path(target.warehouse or project_root / "spark-warehouse").resolve()
-        return (SparkSession.builder.master(target.master).appName("runner")
+        spark = (SparkSession.builder.master(target.master).appName("runner")
                 .config("spark.sql.warehouse.dir", str(warehouse))
-                .config("javax.jdo.option.ConnectionURL",
+                .config("spark.hadoop.javax.jdo.option.ConnectionURL",
                         f"jdbc:derby:;databaseName={warehouse}/metastore_db;create=true")
                 .config("spark.driver.extraJavaOptions",
                         f"-Dderby.system.home={warehouse}")
@@ -49,6 +49,8 @@ def session(target: Target, project_root: Path) -> Any:
                 .config("spark.ui.showConsoleProgress", "false")
                 .config("spark.sql.shuffle.partitions", "4")
                 .enableHiveSupport().getOrCreate())
+        spark.sparkContext.setLogLevel("ERROR")
+        return spark
     except Exception as exc:            # the JVM did not start, or the server is not there
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         where = target.host if target.method == "connect" else target.master

@@ -45,7 +45,7 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
                   on_result: Callable | None = None, on_note: Callable | None = None,
                   on_warning: Callable[[str], None] | None = None,
                   target_path: str | Path | None = None) -> RunResult:
-    from runner.engines.spark import SparkAdapter, session as spark_session
+    from runner.engines.base import connect
     from runner.execute.materialize import NodeResult
     from runner.execute.spark_materialize import SparkExecutor
     from runner.execute.spark_sources import load_source
@@ -90,7 +90,7 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
         used_sources |= {k for up in session.graph.upstream(name)
                          if up in project.models and project.models[up].materialized ==
                          "ephemeral" for k in project.models[up].sources}
-    adapter = SparkAdapter(spark_session(target, project.root))
+    adapter = connect(target, project.root)
     executor = SparkExecutor(adapter, full_refresh)
     box.append(executor)
     raw = _raw_dir(project, raw_dir, result.notes, needed=bool(used_sources),

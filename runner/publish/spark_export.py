@@ -15,7 +15,8 @@ from runner.publish.export import check_where, export_options, write_atomically
 def export_spark(project_dir: str | Path, model: str, out: str | Path, target: Target,
                  partition_by: list[str], where: str | None = None) -> int:
     from runner.api import resolve_relation
-    from runner.engines.spark import SparkAdapter, session, transpile
+    from runner.engines.base import connect
+    from runner.engines.spark import transpile
     from runner.project.loader import load_project
     out = Path(out).resolve()
     export_options(out, bool(partition_by))       # the extension, checked first
@@ -24,7 +25,7 @@ def export_spark(project_dir: str | Path, model: str, out: str | Path, target: T
                           hint="export the whole table, or build on DuckDB.")
     project = load_project(project_dir)
     schema, table = resolve_relation(project_dir, model)
-    adapter = SparkAdapter(session(target, project.root))
+    adapter = connect(target, project.root)
     if adapter.relation_kind(schema, table) is None:
         raise RunnerError(f"{schema}.{table} is not in Spark's catalog (target "
                           f"{target.name}).", hint="run 'runner build --target spark' first.")

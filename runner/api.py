@@ -299,9 +299,10 @@ def publish(project_dir: str | Path = ".", *args: Any, **kwargs: Any):
 def compile_project(project_dir: str | Path = ".", vars: dict | None = None,
                     select: list[str] | None = None, exclude: list[str] | None = None,
                     on_warning: Callable[[str], None] | None = None,
-                    full_refresh: bool = False, target_path: str | Path | None = None
-                    ) -> dict[str, Path | None]:
-    """Render and check the selected models; write them to target/compiled."""
+                    full_refresh: bool = False, target_path: str | Path | None = None,
+                    target: "Target | None" = None) -> dict[str, Path | None]:
+    """Render and check the selected models; write them to target/compiled (for a
+    Spark target, transpiled to Spark SQL)."""
     from runner.jinja.compile import compile_models
     session = Session(project_dir, vars, full_refresh, on_warning=on_warning,
                       target_path=target_path)
@@ -309,7 +310,11 @@ def compile_project(project_dir: str | Path = ".", vars: dict | None = None,
     from runner.jinja.columns import check_columns
     chosen = session.select(select, exclude)
     names = [n for n in chosen if n in project.models]
-    compiled = compile_models(project, session.renderer, names, session.target)
+    if target is not None and target.type == "spark":
+        from runner.execute.spark_run import for_spark
+        compiled = for_spark(session, target, names)
+    else:
+        compiled = compile_models(project, session.renderer, names, session.target)
     session.flush_warnings()
     check_columns(project, compiled, [n for n in chosen if n in project.seeds], {},
                   session.log.add)

@@ -182,12 +182,14 @@ def compile_(project_dir: ProjectDir = Path("."), select: Select = None,
     Example: runner compile --select stg_raw__charging_sessions
     """
     from runner.api import compile_project
-    _dbt_flags(profiles_dir, target, profile)
+    from runner.engines.profiles import resolve_target
+    chosen = resolve_target(Path(project_dir).resolve(), target, profile, profiles_dir,
+                            warn=lambda text: typer.echo(text, err=True))
     if threads_number(threads) is not None:
         _warn(f"--threads {threads} is not acted on by compile: it runs no model.")
     for name, path in compile_project(project_dir, _vars(vars), select, exclude,
                                       on_warning=_warn, full_refresh=full_refresh,
-                                      target_path=target_path).items():
+                                      target_path=target_path, target=chosen).items():
         typer.echo(f"{name}: {path}")
 
 

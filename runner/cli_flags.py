@@ -10,10 +10,11 @@ import typer
 
 ProfilesDir = Annotated[Optional[Path], typer.Option(
     "--profiles-dir", help="The folder of profiles.yml (dbt's; default $DBT_PROFILES_DIR, "
-    "else the project folder). build, run, seed, test, export.")]
+    "else the project folder). build, run, seed, test, compile, export.")]
 Target = Annotated[Optional[str], typer.Option(
     "--target", "-t", help="dbt's: an output of profiles.yml; without one, `spark` (a "
-    "local Spark session) or `duckdb` (the default, --db). build, run, seed, test, export.")]
+    "local Spark session) or `duckdb` (the default, --db). build, run, seed, test, compile, "
+    "export.")]
 Profile = Annotated[Optional[str], typer.Option(
     "--profile", help="The profile of profiles.yml (dbt's; default its only one).")]
 TargetPath = Annotated[Optional[Path], typer.Option(
@@ -44,7 +45,7 @@ def dbt_flags(profiles_dir: Path | None = None, target: str | None = None,
                         ("--profile", profile)):
         if value is not None:
             typer.echo(f"warning: {flag} {value} is not acted on by this command: only "
-                       "build, run, seed, test and export choose an engine; it reads the "
+                       "build, run, seed, test, compile and export choose an engine; it reads the "
                        "DuckDB project as without it.", err=True)
 
 

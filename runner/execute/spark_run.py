@@ -38,6 +38,23 @@ def to_spark(adapter, item: Compiled) -> Compiled:
     return item
 
 
+def use_target(session: Session, target: Target) -> None:
+    """dbt's `target` and `adapter.type()` in the Jinja context: Spark's, so that
+    adapter.dispatch finds `spark__` macros first."""
+    session.renderer.context["target"].update(name=target.name, type="spark",
+                                              schema="default", database="spark_catalog")
+
+
+def for_spark(session: Session, target: Target, names: list[str]) -> dict[str, Compiled]:
+    """`runner compile --target spark`: the models compiled and transpiled, no session."""
+    from runner.engines.spark import SparkAdapter
+    from runner.jinja.compile import compile_models
+    use_target(session, target)
+    adapter = SparkAdapter(None)
+    return {name: to_spark(adapter, item) for name, item in compile_models(
+        session.project, session.renderer, names, session.target).items()}
+
+
 def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
                   raw_dir: str | Path | None = None, vars: dict | None = None,
                   select: list[str] | None = None, exclude: list[str] | None = None,
@@ -58,8 +75,7 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
                       lambda node: bool(box) and box[0].exists(node), which=command,
                       on_warning=on_warning, target_path=target_path)
     project = session.project
-    session.renderer.context["target"].update(name=target.name, type="spark",
-                                              schema="default", database="spark_catalog")
+    use_target(session, target)
     result = RunResult(command, started_at=session.started.isoformat(),
                        invocation_id=session.invocation_id)
     result.warnings = session.log.messages

@@ -45,8 +45,8 @@ def dbt_flags(profiles_dir: Path | None = None, target: str | None = None,
                         ("--profile", profile)):
         if value is not None:
             typer.echo(f"warning: {flag} {value} is not acted on by this command: only "
-                       "build, run, seed, test, compile and export choose an engine; it reads the "
-                       "DuckDB project as without it.", err=True)
+                       "build, run, seed, test, compile and export choose an engine; "
+                       "this one runs as without it.", err=True)
 
 
 _MULTI = {"--select", "-s", "--exclude", "--models", "-m"}

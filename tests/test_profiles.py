@@ -96,3 +96,13 @@ def test_cli_duckdb_target_of_profile_builds_its_path(make_project, cli) -> None
     code, out, err = cli("build", "--project-dir", root)
     assert code == 0, out + err
     assert (root / "built.duckdb").exists() and not (root / "proj.duckdb").exists()
+
+
+def test_the_profile_is_dbt_projects_unless_profile_is_given(tmp_path: Path) -> None:
+    write(tmp_path, PROFILES + "other:\n  target: s\n  outputs:\n    s: {type: spark}\n")
+    (tmp_path / "dbt_project.yml").write_text("name: p\nprofile: other\n", encoding="utf-8")
+    assert resolve_target(tmp_path).type == "spark"
+    assert resolve_target(tmp_path, profile="proj").name == "dev"
+    (tmp_path / "dbt_project.yml").write_text("name: p\nprofile: nope\n", encoding="utf-8")
+    with pytest.raises(ProjectError, match="no profile 'nope'"):
+        resolve_target(tmp_path)

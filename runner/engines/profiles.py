@@ -9,7 +9,8 @@ profile -> `target:` and `outputs:` -> target -> `type: duckdb` or `type: spark`
         cluster: {type: spark, method: connect, host: "sc://spark.example:15002"}
 
 profiles.yml is read from --profiles-dir, else $DBT_PROFILES_DIR, else the project
-folder. Without one, `--target spark` is a local Spark session (local[2]) and
+folder; the profile is --profile, else dbt_project.yml's `profile:`, else the file's only
+one. Without one, `--target spark` is a local Spark session (local[2]) and
 `--target duckdb` (or none) the DuckDB file, as before."""
 
 from __future__ import annotations
@@ -69,6 +70,14 @@ def resolve_target(project_root: Path, target: str | None = None, profile: str |
             "the targets are `duckdb` (the DuckDB file given with --db, default "
             "<project>/<name>.duckdb) and `spark` (a local Spark session).")
         return Target(target)
+    if profile is None:             # dbt_project.yml's `profile:`, as dbt reads it
+        try:
+            settings = yaml.safe_load((project_root / "dbt_project.yml").read_text(
+                encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            settings = {}           # the project's loader reports a broken file
+        named = settings.get("profile") if isinstance(settings, dict) else None
+        profile = str(named) if named is not None else None
     return _from_file(path, target, profile)
 
 

@@ -44,7 +44,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
     `empty`: every model built with zero rows (refs and sources read none); `state`: a
     previous run's target/ for state:/result: selectors; `defer`: unselected parents
     missing from this database are read from the state's database. `target`:
-    runner.engines.profiles.Target (--target); Spark's runs runner.execute.spark_run."""
+    runner.engines.profiles.Target (--target); Spark's runs runner.execute.spark.run."""
     if target is not None and target.type == "spark":
         return _execute_spark(command, target, project_dir, raw_dir, vars, select, exclude,
                               full_refresh, fail_fast, on_result, on_note, on_warning,
@@ -250,7 +250,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
 def _execute_spark(command: str, target: "Target", *args: Any, **unsupported: Any
                    ) -> RunResult:
     from runner.errors import OptionError
-    from runner.execute.spark_run import execute_spark
+    from runner.execute.spark.run import execute_spark
     given = [k for k, v in unsupported.items() if v]
     if given or command == "snapshot":
         flags = ", ".join("--" + k.replace("_path", "").replace("_", "-") for k in given)
@@ -311,7 +311,7 @@ def compile_project(project_dir: str | Path = ".", vars: dict | None = None,
     chosen = session.select(select, exclude)
     names = [n for n in chosen if n in project.models]
     if target is not None and target.type == "spark":
-        from runner.execute.spark_run import for_spark
+        from runner.execute.spark.run import for_spark
         compiled = for_spark(session, target, names)
     else:
         compiled = compile_models(project, session.renderer, names, session.target)

@@ -68,7 +68,7 @@ class SparkExecutor:
         return result
 
     def run_seed(self, node: Node) -> NodeResult:
-        from runner.execute.spark_sources import seed_frame
+        from runner.execute.spark.sources import seed_frame
         result = NodeResult(node.name, "seed", "success", materialized="seed",
                             path=node.rel_path)
         started = time.perf_counter()

@@ -64,8 +64,8 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
                   target_path: str | Path | None = None) -> RunResult:
     from runner.engines.base import connect
     from runner.execute.materialize import NodeResult
-    from runner.execute.spark_materialize import SparkExecutor
-    from runner.execute.spark_sources import load_source
+    from runner.execute.spark.materialize import SparkExecutor
+    from runner.execute.spark.sources import load_source
     from runner.graph.plan import plan
     from runner.jinja.compile import compile_models, compile_test
 

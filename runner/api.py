@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from runner.artifacts.run_results import RunResult
+from runner.engines.profiles import Target
 from runner.errors import RunnerError
 from runner.project.loader import Node, load_project
 from runner.session import Session, _raw_dir, default_db_path
@@ -36,12 +37,21 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
             memory_limit: str | None = None, threads: int | None = None,
             on_warning: Callable[[str], None] | None = None,
             target_path: str | Path | None = None, empty: bool = False,
-            state: str | Path | None = None, defer: bool = False) -> RunResult:
+            state: str | Path | None = None, defer: bool = False,
+            target: "Target | None" = None) -> RunResult:
     """build | run | seed | test: compile, check, then run the selected nodes in order.
 
     `empty`: every model built with zero rows (refs and sources read none); `state`: a
     previous run's target/ for state:/result: selectors; `defer`: unselected parents
-    missing from this database are read from the state's database."""
+    missing from this database are read from the state's database. `target`:
+    runner.engines.profiles.Target (--target); Spark's runs runner.execute.spark.run."""
+    if target is not None and target.type == "spark":
+        return _execute_spark(command, target, project_dir, raw_dir, vars, select, exclude,
+                              full_refresh, fail_fast, on_result, on_note, on_warning,
+                              target_path, db_path=db_path, empty=empty, state=state,
+                              defer=defer, memory_limit=memory_limit, threads=threads)
+    if target is not None and target.path and db_path is None:
+        db_path = Path(project_dir) / target.path     # from the project, if relative
     from runner.jinja.compile import compile_models, compile_test
     from runner.engines.duckdb import connect, restrict
     from runner.execute.materialize import Executor, NodeResult
@@ -259,6 +269,18 @@ def _publishes(project: Any, vars: dict | None) -> bool:
         for node in list(project.seeds.values()) + list(project.models.values()))
 
 
+def _execute_spark(command: str, target: "Target", *args: Any, **unsupported: Any
+                   ) -> RunResult:
+    from runner.errors import OptionError
+    from runner.execute.spark.run import execute_spark
+    given = [k for k, v in unsupported.items() if v]
+    if given or command == "snapshot":
+        flags = ", ".join("--" + k.replace("_path", "").replace("_", "-") for k in given)
+        raise OptionError(f"{flags or 'runner snapshot'} is not supported with --target "
+                          f"spark yet.", hint="leave it out, or build on DuckDB.")
+    return execute_spark(command, target, *args)
+
+
 def build(project_dir: str | Path = ".", **kwargs: Any) -> RunResult:
     return execute("build", project_dir, **kwargs)
 
@@ -299,9 +321,10 @@ def publish(project_dir: str | Path = ".", *args: Any, **kwargs: Any):
 def compile_project(project_dir: str | Path = ".", vars: dict | None = None,
                     select: list[str] | None = None, exclude: list[str] | None = None,
                     on_warning: Callable[[str], None] | None = None,
-                    full_refresh: bool = False, target_path: str | Path | None = None
-                    ) -> dict[str, Path | None]:
-    """Render and check the selected models; write them to target/compiled."""
+                    full_refresh: bool = False, target_path: str | Path | None = None,
+                    target: "Target | None" = None) -> dict[str, Path | None]:
+    """Render and check the selected models; write them to target/compiled (for a
+    Spark target, transpiled to Spark SQL)."""
     from runner.jinja.compile import compile_models
     session = Session(project_dir, vars, full_refresh, on_warning=on_warning,
                       target_path=target_path)
@@ -309,7 +332,11 @@ def compile_project(project_dir: str | Path = ".", vars: dict | None = None,
     from runner.jinja.columns import check_columns
     chosen = session.select(select, exclude)
     names = [n for n in chosen if n in project.models]
-    compiled = compile_models(project, session.renderer, names, session.target)
+    if target is not None and target.type == "spark":
+        from runner.execute.spark.run import for_spark
+        compiled = for_spark(session, target, names)
+    else:
+        compiled = compile_models(project, session.renderer, names, session.target)
     session.flush_warnings()
     check_columns(project, compiled, [n for n in chosen if n in project.seeds], {},
                   session.log.add)

@@ -62,8 +62,12 @@ def _run(command: str, project_dir: Path, db: Path | None, raw_dir: Path | None,
          threads: str | None = None, **options) -> None:
     """`options`: empty, state, defer (see runner.api.execute)."""
     from runner.api import execute
-    _dbt_flags(*dbt)
+    from runner.engines.profiles import resolve_target
+    profiles_dir, target, profile = dbt or (None, None, None)
+    chosen = resolve_target(Path(project_dir).resolve(), target, profile, profiles_dir,
+                            warn=lambda text: typer.echo(text, err=True))
     result = execute(command, project_dir, raw_dir=raw_dir, db_path=db, vars=_vars(vars),
+                     target=chosen,
                      select=select, exclude=exclude, full_refresh=full_refresh,
                      fail_fast=fail_fast, on_result=_progress, memory_limit=memory_limit,
                      on_note=lambda note: typer.echo(f"note: {note}"), on_warning=_warn,
@@ -178,12 +182,14 @@ def compile_(project_dir: ProjectDir = Path("."), select: Select = None,
     Example: runner compile --select stg_raw__charging_sessions
     """
     from runner.api import compile_project
-    _dbt_flags(profiles_dir, target, profile)
+    from runner.engines.profiles import resolve_target
+    chosen = resolve_target(Path(project_dir).resolve(), target, profile, profiles_dir,
+                            warn=lambda text: typer.echo(text, err=True))
     if threads_number(threads) is not None:
         _warn(f"--threads {threads} is not acted on by compile: it runs no model.")
     for name, path in compile_project(project_dir, _vars(vars), select, exclude,
                                       on_warning=_warn, full_refresh=full_refresh,
-                                      target_path=target_path).items():
+                                      target_path=target_path, target=chosen).items():
         typer.echo(f"{name}: {path}")
 
 
@@ -260,13 +266,22 @@ def export(model: Annotated[str, typer.Argument(help="A model, or schema.table."
            ] = None,
            where: Annotated[Optional[str], typer.Option(
                "--where", help="A plain predicate over the table's columns.")] = None,
-           memory_limit: MemoryLimit = None) -> None:
+           memory_limit: MemoryLimit = None, profiles_dir: ProfilesDir = None,
+           target: Target = None, profile: Profile = None) -> None:
     """Write a table to Parquet (zstd) or CSV, as the extension says, atomically.
 
     Example: runner export charging_sessions_cpo --out sessions_by_month --partition-by month
     """
     from cpo.partitions import PARTITION_KEYS
+    from runner.engines.profiles import resolve_target
     from runner.publish.export import export_table
+    chosen = resolve_target(Path(project_dir).resolve(), target, profile, profiles_dir,
+                            warn=lambda text: typer.echo(text, err=True))
+    if chosen.type == "spark":
+        from runner.publish.spark_export import export_spark
+        rows = export_spark(project_dir, model, out, chosen, partition_by or [], where)
+        typer.echo(f"wrote {rows} rows to {out}")
+        return
     rows = export_table(project_dir, model, out, db, partition_by or [], where,
                         memory_limit=memory_limit, partition_keys=PARTITION_KEYS)
     typer.echo(f"wrote {rows} rows to {out}")

@@ -1,5 +1,5 @@
 """dbt's command-line flags that the runner takes as dbt does, or accepts and says it does
-not act on (the runner reads no profiles.yml: its database is --db)."""
+not act on; --target and profiles.yml: runner.engines.profiles."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from typing import Annotated, Optional
 import typer
 
 ProfilesDir = Annotated[Optional[Path], typer.Option(
-    "--profiles-dir", help="dbt's; not acted on: the runner reads no profiles.yml (--db).")]
+    "--profiles-dir", help="The folder of profiles.yml (dbt's; default $DBT_PROFILES_DIR, "
+    "else the project folder). build, run, seed, test, compile, export.")]
 Target = Annotated[Optional[str], typer.Option(
-    "--target", "-t", help="dbt's; not acted on: the runner reads no profiles.yml (--db).")]
+    "--target", "-t", help="dbt's: an output of profiles.yml; without one, `spark` (a "
+    "local Spark session) or `duckdb` (the default, --db). build, run, seed, test, compile, "
+    "export.")]
 Profile = Annotated[Optional[str], typer.Option(
-    "--profile", help="dbt's; not acted on: the runner reads no profiles.yml (--db).")]
+    "--profile", help="The profile of profiles.yml (dbt's; default its only one).")]
 TargetPath = Annotated[Optional[Path], typer.Option(
     "--target-path", help="Where target/ goes (run_results.json, compiled/), from the "
                           "project folder, as dbt's.")]
@@ -36,13 +39,14 @@ def threads_number(text: str | None) -> int | None:
 
 def dbt_flags(profiles_dir: Path | None = None, target: str | None = None,
               profile: str | None = None) -> None:
-    """dbt's connection flags: accepted, and said not to be acted on."""
+    """dbt's connection flags on a command that runs on no engine (or not on Spark
+    yet): accepted, and said not to be acted on."""
     for flag, value in (("--profiles-dir", profiles_dir), ("--target", target),
                         ("--profile", profile)):
         if value is not None:
-            typer.echo(f"warning: {flag} {value} is not acted on: the runner reads no "
-                       "profiles.yml; it builds the DuckDB file given with --db (default "
-                       "<project>/<name>.duckdb).", err=True)
+            typer.echo(f"warning: {flag} {value} is not acted on by this command: only "
+                       "build, run, seed, test, compile and export choose an engine; "
+                       "this one runs as without it.", err=True)
 
 
 _MULTI = {"--select", "-s", "--exclude", "--models", "-m"}

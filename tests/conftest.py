@@ -57,3 +57,32 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
         out, err = capsys.readouterr()
         return code, out, err
     return run
+
+
+@pytest.fixture(scope="session")
+def spark_session(tmp_path_factory: pytest.TempPathFactory):
+    """One local SparkSession (local[2]) for the whole test run (marker `spark`): the
+    runner's `--target spark` takes this process's active session, as dbt-spark's
+    `method: session` does. Skipped, saying why, where pyspark or Java is missing."""
+    import os
+    import shutil
+    import time as _time
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install "
+                                          "'.[dev]')")
+    if not shutil.which("java"):
+        pytest.skip("no Java runtime (apt-get install openjdk-17-jre-headless)")
+    os.environ["TZ"] = "UTC"        # Spark's timestamps reach Python in local time
+    _time.tzset()
+    from pyspark.sql import SparkSession
+    warehouse = tmp_path_factory.mktemp("spark-warehouse")
+    spark = (SparkSession.builder.master("local[2]").appName("runner-tests")
+             .config("spark.sql.warehouse.dir", str(warehouse))
+             .config("spark.sql.session.timeZone", "UTC")
+             .config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false")
+             .config("spark.sql.shuffle.partitions", "2")
+             .config("spark.default.parallelism", "2")
+             .getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    yield spark
+    spark.stop()

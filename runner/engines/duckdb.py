@@ -1,4 +1,5 @@
-"""Opening the DuckDB file: one writer at a time, UTC, external access limited."""
+"""Opening the DuckDB file: one writer at a time, UTC, external access limited; the
+engine adapter (runner.engines.base) over a DuckDB connection."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from runner.engines.native import duckdb
 
+from runner.engines.base import Adapter
 from runner.errors import DatabaseError, DatabaseInUse, OptionError
 
 
@@ -77,3 +79,52 @@ def has_relation(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool
     return bool(con.execute("select count(*) from information_schema.tables "
                             "where table_schema = ? and table_name = ?",
                             [schema, name]).fetchone()[0])
+
+
+class DuckDBAdapter(Adapter):
+    """runner.engines.base.Adapter over one DuckDB connection."""
+
+    type = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def execute(self, sql: str, params: list | None = None) -> duckdb.DuckDBPyConnection:
+        return self.con.execute(sql, params) if params else self.con.execute(sql)
+
+    def fetch(self, sql: str, limit: int | None = None) -> tuple[list[str], list[tuple]]:
+        cursor = self.con.execute(sql)
+        columns = [d[0] for d in cursor.description]
+        return columns, cursor.fetchall() if limit is None else cursor.fetchmany(limit)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def relations(self) -> dict[tuple[str, str], str]:
+        rows = self.con.execute(
+            "select schema_name, table_name, 'table' from duckdb_tables() "
+            "where database_name = current_database() union all "
+            "select schema_name, view_name, 'view' from duckdb_views() "
+            "where not internal and database_name = current_database()").fetchall()
+        return {(s, n): kind for s, n, kind in rows}
+
+    def columns(self, schema: str, name: str) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self.con.execute(
+            "select column_name, data_type from information_schema.columns where "
+            "table_schema = ? and table_name = ? order by ordinal_position",
+            [schema, name]).fetchall()]
+
+    @staticmethod
+    def quote(identifier: str) -> str:
+        return '"' + str(identifier).replace('"', '""') + '"'
+
+    def drop_relation(self, schema: str, name: str, kind: str) -> None:
+        self.execute(f"drop {kind} {self.relation_name(schema, name)}")
+
+    def rename_relation(self, schema: str, name: str, new_name: str, kind: str) -> None:
+        self.execute(f"alter {kind} {self.relation_name(schema, name)} rename to "
+                     f"{self.quote(new_name)}")
+
+    def create_table_as_sql(self, schema: str, name: str, sql: str,
+                            config: dict | None = None) -> str:
+        return f"create or replace table {self.relation_name(schema, name)} as\n{sql}"

@@ -50,7 +50,9 @@ class NodeResult:
 class Executor:
     def __init__(self, con: duckdb.DuckDBPyConnection, project_root: Path,
                  full_refresh: bool = False):
+        from runner.engines.duckdb import DuckDBAdapter
         self.con = con
+        self.adapter = DuckDBAdapter(con)
         self.root = project_root
         self.full_refresh = full_refresh
         self.db_seconds = 0.0
@@ -71,7 +73,7 @@ class Executor:
     def _sql(self, sql: str, params: list | None = None) -> duckdb.DuckDBPyConnection:
         started = time.perf_counter()
         try:
-            return self.con.execute(sql, params) if params else self.con.execute(sql)
+            return self.adapter.execute(sql, params)
         finally:
             self.db_seconds += time.perf_counter() - started
 
@@ -79,12 +81,7 @@ class Executor:
     def relation_kind(self, schema: str, name: str) -> str | None:
         """'table', 'view' or None; the catalog is read once and kept up to date."""
         if self._catalog is None:
-            rows = self.con.execute(
-                "select schema_name, table_name, 'table' from duckdb_tables() "
-                "where database_name = current_database() union all "
-                "select schema_name, view_name, 'view' from duckdb_views() "
-                "where not internal and database_name = current_database()").fetchall()
-            self._catalog = {(s, n): kind for s, n, kind in rows}
+            self._catalog = self.adapter.relations()
         return self._catalog.get((schema, name))
 
     def _record(self, node: Node, kind: str | None) -> None:
@@ -142,14 +139,7 @@ class Executor:
             result.message = (f"seed {node.rel_path} line {ragged[0]} has {ragged[1]} fields "
                               f"where the header has {ragged[2]}; fix that row.")
             return result
-        types = node.config.get("column_types") or {}
-        delimiter = str(node.config.get("delimiter") or ",")
-        options = f"header = true, delim = {sql_literal(delimiter)}, quote = '\"', " \
-                  "strict_mode = true"
-        if types:
-            listed = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in types.items())
-            options += f", types = {{{listed}}}"
-        read = f"read_csv({sql_literal(str(node.path))}, {options})"
+        read = seed_read(node)
         with self._timing(result):
             try:
                 result.rows = self._replace_table(node, seed_select(self.con, node, read))
@@ -183,7 +173,7 @@ class Executor:
         pre_hooks, post_hooks = hooks
         self._sql("begin transaction")
         try:
-            self._sql(f"create schema if not exists {quote_ident(node.schema)}")
+            self.adapter.create_schema(node.schema)
             for hook in pre_hooks:
                 self._sql(hook)
             rows = body()
@@ -204,11 +194,11 @@ class Executor:
     def _drop_other_kind(self, node: Node, wanted: str) -> None:
         current = self.relation_kind(node.schema, node.alias)
         if current and current != wanted:
-            self._sql(f"drop {current} {relation_name(node.schema, node.alias)}")
+            self.adapter.drop_relation(node.schema, node.alias, current)
 
     def _create_view(self, node: Node, sql: str) -> None:
         self._drop_other_kind(node, "view")
-        self._sql(f"create or replace view {relation_name(node.schema, node.alias)} as\n{sql}")
+        self._sql(self.adapter.create_view_sql(node.schema, node.alias, sql))
 
     def _replace_table(self, node: Node, sql: str, hooks: Hooks = ((), ())) -> int | None:
         def body() -> int | None:
@@ -219,7 +209,8 @@ class Executor:
                 self._sql(create_table_sql(target, node, self.contracts[node.name]))
                 row = self._sql(insert_sql(target, node, sql)).fetchone()
             else:
-                row = self._sql(f"create or replace table {target} as\n{sql}").fetchone()
+                row = self._sql(self.adapter.create_table_as_sql(node.schema, node.alias,
+                                                                 sql)).fetchone()
             return int(row[0]) if row else None
         return self._transaction(node, body, hooks)
 
@@ -233,7 +224,7 @@ class Executor:
             rows = self._sql(f"select count(*) from {staged}").fetchone()[0]
             if strategy == "append":
                 self._sql(f"insert into {target} by name select * from {staged}")
-            elif strategy == "delete+insert":
+            elif strategy in ("delete+insert", "insert_overwrite"):   # keys: the partitions
                 key_list = ", ".join(quote_ident(k) for k in keys)
                 self._sql(f"delete from {target} where ({key_list}) in "
                           f"(select ({key_list}) from {staged})" if len(keys) > 1 else
@@ -296,6 +287,18 @@ class Executor:
                 result.message = (f"the test query failed: {_first_lines(str(exc))}. "
                                   f"Compiled SQL: {item.compiled_path}.")
         return result
+
+
+def seed_read(node: Node) -> str:
+    """DuckDB's read_csv call of a seed, with its delimiter and column_types."""
+    types = node.config.get("column_types") or {}
+    delimiter = str(node.config.get("delimiter") or ",")
+    options = f"header = true, delim = {sql_literal(delimiter)}, quote = '\"', " \
+              "strict_mode = true"
+    if types:
+        listed = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in types.items())
+        options += f", types = {{{listed}}}"
+    return f"read_csv({sql_literal(str(node.path))}, {options})"
 
 
 def _threshold(condition: object) -> Callable[[int], bool]:

@@ -1,15 +1,13 @@
 """`adapter` and `api` in dbt's Jinja context, for DuckDB: `adapter.dispatch` follows
 dbt-core's search (the `dispatch:` search order of dbt_project.yml, else the project then
-the namespace's package; in each, `duckdb__<name>` then `default__<name>`)."""
+the namespace's package; in each, `duckdb__<name>` (`spark__<name>`
+on Spark) then `default__<name>`)."""
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
 from runner.errors import RenderError
-
-# dbt-duckdb's adapter type, then dbt's fallback prefix.
-MACRO_PREFIXES = ("duckdb", "default")
 
 
 class Adapter:
@@ -20,7 +18,8 @@ class Adapter:
         self._label = label
 
     def type(self) -> str:
-        return "duckdb"
+        """dbt's adapter type: the target's (duckdb, or spark with --target spark)."""
+        return str(self._renderer.context["target"].get("type") or "duckdb")
 
     def quote(self, identifier: Any) -> str:
         return '"' + str(identifier).replace('"', '""') + '"'
@@ -50,7 +49,7 @@ class Adapter:
                               f"package name, not {macro_namespace!r}.", **self._label())
         attempts = []
         for package in self._search_packages(macro_namespace):
-            for prefix in MACRO_PREFIXES:
+            for prefix in (self.type(), "default"):
                 search_name = f"{prefix}__{macro_name}"
                 macro = self._lookup(package, search_name)
                 attempts.append(search_name if package is None else f"{package}.{search_name}")

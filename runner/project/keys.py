@@ -14,7 +14,7 @@ IMPLEMENTED: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "dbt_project": {"name", "version", "config-version", "model-paths", "macro-paths",
                     "seed-paths", "test-paths", "vars", "models", "seeds", "dispatch",
                     "packages-install-path", "docs-paths", "clean-targets",
-                    "snapshot-paths"},
+                    "snapshot-paths", "profile"},     # profile: runner.engines.profiles
     # a YAML property file, top level
     "property_file": {"version", "models", "seeds", "sources", "unit_tests", "snapshots"},
     # an entry of models: / seeds: / columns:
@@ -51,7 +51,8 @@ IMPLEMENTED: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     # configs: config(), config: in YAML, +key in dbt_project.yml
     "model_config": {"materialized", "schema", "alias", "tags", "enabled", "unique_key",
                      "incremental_strategy", "pre_hook", "post_hook", "pre-hook",
-                     "post-hook", "data_tests_where", "publish", "contract"},
+                     "post-hook", "data_tests_where", "publish", "contract",
+                     "partition_by", "file_format"},     # dbt-spark's (runner/engines/spark.py)
     "seed_config": {"schema", "alias", "tags", "column_types", "delimiter", "enabled",
                     "quote_columns", "publish"},
     "test_config": {"severity", "where", "tags", "error_if", "warn_if"},
@@ -74,10 +75,7 @@ Lines = dict[tuple, int]
 
 
 # What to do instead, where the runner has its own way.
-INSTEAD = {
-    "profile": "the runner reads no profiles.yml: pass the DuckDB file with --db "
-               "(default <project>/<name>.duckdb)",
-}
+INSTEAD: dict[str, str] = {}
 
 
 def unimplemented(path: str, line: int | None, key: str, where: str) -> str:

@@ -24,7 +24,9 @@ DEFAULT_PATHS = {
     "snapshot-paths": ["snapshots"],
 }
 MATERIALIZATIONS = {"view", "table", "incremental", "ephemeral", "snapshot"}
-INCREMENTAL_STRATEGIES = {"append", "delete+insert", "merge"}
+# insert_overwrite (dbt-spark's): the partitions of partition_by that the new rows
+# fall in are replaced whole (on DuckDB a delete+insert keyed on those columns).
+INCREMENTAL_STRATEGIES = {"append", "delete+insert", "merge", "insert_overwrite"}
 
 
 def incremental_plan(node: "Node") -> tuple[str, list[str]]:
@@ -37,6 +39,14 @@ def incremental_plan(node: "Node") -> tuple[str, list[str]]:
         raise ProjectError(f"incremental_strategy {strategy!r} is not one of "
                            f"{', '.join(sorted(INCREMENTAL_STRATEGIES))}.", node=node.name,
                            path=node.rel_path)
+    if strategy == "insert_overwrite":
+        parts = node.config.get("partition_by")
+        parts = [parts] if isinstance(parts, str) else list(parts or [])
+        if not parts:
+            raise ProjectError("incremental_strategy 'insert_overwrite' needs partition_by "
+                               "(the partitions it replaces).", node=node.name,
+                               path=node.rel_path, hint="add partition_by='...' to config().")
+        return strategy, [str(p) for p in parts]
     if strategy != "append" and not keys:
         raise ProjectError(f"incremental_strategy {strategy!r} needs a unique_key.",
                            node=node.name, path=node.rel_path,

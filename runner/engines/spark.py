@@ -1,0 +1,159 @@
+"""Apache Spark as the engine (`--target spark`): a SparkSession in this process
+(`method: session`, `master: local[N]`) or a Spark Connect server (`method: connect`,
+`host: sc://...`), and runner.engines.base.Adapter over it.
+
+The project's SQL is DuckDB's dialect; it is transpiled to Spark SQL with sqlglot when a
+model is compiled for Spark. What sqlglot cannot carry over is a dispatched macro
+(`spark__name` beside `duckdb__name`). Managed tables are Parquet (`file_format`
+changes it, e.g. delta); a local session keeps them, with a Derby metastore, under
+<project>/spark-warehouse (or the output's `warehouse:`)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from runner.engines.base import Adapter
+from runner.engines.profiles import Target
+from runner.errors import DatabaseError, OptionError
+
+# The table formats whose tables take DELETE and MERGE (dbt-spark's list for merge).
+ROW_LEVEL_FORMATS = ("delta", "iceberg", "hudi")
+
+
+def session(target: Target, project_root: Path) -> Any:
+    """The SparkSession of the target: this process's active one if there is one (as
+    dbt-spark's `method: session`), else a new local one; or a Spark Connect client."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise OptionError("--target spark needs pyspark, which is not installed.",
+                          hint="pip install 'pyspark>=4' (and a Java 17 runtime, e.g. "
+                               "Debian's openjdk-17-jre-headless).") from None
+    try:
+        if target.method == "connect":
+            return SparkSession.builder.remote(target.host).getOrCreate()
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            return active
+        warehouse = Path(target.warehouse or project_root / "spark-warehouse").resolve()
+        spark = (SparkSession.builder.master(target.master).appName("runner")
+                .config("spark.sql.warehouse.dir", str(warehouse))
+                .config("spark.hadoop.javax.jdo.option.ConnectionURL",
+                        f"jdbc:derby:;databaseName={warehouse}/metastore_db;create=true")
+                .config("spark.driver.extraJavaOptions",
+                        f"-Dderby.system.home={warehouse}")
+                .config("spark.sql.session.timeZone", "UTC")
+                .config("spark.ui.enabled", "false")
+                .config("spark.ui.showConsoleProgress", "false")
+                .config("spark.sql.shuffle.partitions", "4")
+                .enableHiveSupport().getOrCreate())
+        spark.sparkContext.setLogLevel("ERROR")
+        return spark
+    except Exception as exc:            # the JVM did not start, or the server is not there
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        where = target.host if target.method == "connect" else target.master
+        raise DatabaseError(f"cannot start Spark ({target.method}, {where}): {first}",
+                            hint="check that Java 17 is installed (java -version) or that "
+                                 "the Spark Connect server is up.") from None
+
+
+def transpile(sql: str) -> str:
+    """DuckDB's SQL as Spark SQL (sqlglot), one statement, with what sqlglot carries
+    over wrong put right (spark_fixes)."""
+    import sqlglot
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    return spark_fixes(tree).sql(dialect="spark")
+
+
+def spark_fixes(tree: Any) -> Any:
+    """sqlglot's Spark output, corrected where Spark refuses it: a CTE `AS MATERIALIZED`
+    (DuckDB's hint; Spark has no such keyword) loses the hint."""
+    from sqlglot import exp
+    for cte in tree.find_all(exp.CTE):
+        if cte.args.get("materialized") is not None:
+            cte.set("materialized", None)
+    return tree
+
+
+def plain_path(uri: str) -> str:
+    """Spark's `_metadata.file_path` (file:/// URI) as the plain path DuckDB gives."""
+    from urllib.parse import unquote
+    return unquote(re.sub(r"^file:(//)?", "", uri))
+
+
+class SparkAdapter(Adapter):
+    """runner.engines.base.Adapter over a SparkSession."""
+
+    type = "spark"
+
+    def __init__(self, spark: Any):
+        self.spark = spark
+
+    def execute(self, sql: str) -> Any:
+        return self.spark.sql(sql)
+
+    def fetch(self, sql: str, limit: int | None = None) -> tuple[list[str], list[tuple]]:
+        frame = self.spark.sql(sql)
+        rows = frame.collect() if limit is None else frame.limit(limit).collect()
+        return list(frame.columns), [tuple(r) for r in rows]
+
+    def close(self) -> None:
+        """The session stays: later commands of this process (and tests) share it."""
+
+    def relations(self) -> dict[tuple[str, str], str]:
+        out = {}
+        for db in self.spark.catalog.listDatabases():
+            for table in self.spark.catalog.listTables(db.name):
+                if not table.isTemporary:
+                    out[(db.name, table.name)] = "view" if table.tableType == "VIEW" \
+                        else "table"
+        return out
+
+    def relation_kind(self, schema: str, name: str) -> str | None:
+        catalog = self.spark.catalog
+        if not catalog.databaseExists(schema) or \
+                not catalog.tableExists(f"{schema}.{name}"):
+            return None
+        return "view" if catalog.getTable(f"{schema}.{name}").tableType == "VIEW" \
+            else "table"
+
+    def columns(self, schema: str, name: str) -> list[tuple[str, str]]:
+        fields = self.spark.table(self.relation_name(schema, name)).schema.fields
+        return [(f.name, f.dataType.simpleString()) for f in fields]
+
+    @staticmethod
+    def quote(identifier: str) -> str:
+        return "`" + str(identifier).replace("`", "``") + "`"
+
+    def rename_relation(self, schema: str, name: str, new_name: str, kind: str) -> None:
+        self.execute(f"alter {kind} {self.relation_name(schema, name)} rename to "
+                     f"{self.relation_name(schema, new_name)}")
+
+    def create_table_as_sql(self, schema: str, name: str, sql: str,
+                            config: dict | None = None) -> str:
+        """dbt-spark's create table as: `using` the file format, `partitioned by`."""
+        config = config or {}
+        text = f"create table {self.relation_name(schema, name)}\n" \
+               f"using {file_format(config)}\n"
+        parts = partition_columns(config)
+        if parts:
+            text += f"partitioned by ({', '.join(self.quote(p) for p in parts)})\n"
+        return text + f"as\n{sql}"
+
+    def transpile(self, sql: str) -> str:
+        return transpile(sql)
+
+
+def file_format(config: dict) -> str:
+    fmt = str(config.get("file_format") or "parquet").lower()
+    if not re.fullmatch(r"[a-z0-9_]+", fmt):
+        raise OptionError(f"file_format {fmt!r} is not a table format name.",
+                          hint="write e.g. parquet, delta or iceberg.")
+    return fmt
+
+
+def partition_columns(config: dict) -> list[str]:
+    parts = config.get("partition_by")
+    return [parts] if isinstance(parts, str) else [str(p) for p in parts or []]

@@ -1,0 +1,202 @@
+"""Models, seeds and data tests on Spark, with dbt-spark's materializations:
+
+- view: `create or replace view`;
+- table: built as `<name>__dbt_tmp`, then the old table is renamed away, the new one
+  renamed in, the old one dropped (a failed build leaves the old table as it was);
+- incremental: the new rows as a temporary view `<name>__dbt_tmp`, then by
+  `incremental_strategy`: `append` (insert into), `insert_overwrite` (the partitions
+  of `partition_by` the new rows fall in are replaced, dynamic partition overwrite),
+  and `merge` / `delete+insert` on a `unique_key`, which need a table format with
+  row-level changes (`file_format: delta`, `iceberg` or `hudi`); plain Parquet
+  tables refuse DELETE and MERGE, so those are an error naming the fix.
+
+No transaction spans a model's statements on Spark: hooks run before and after."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from runner.engines.spark import (ROW_LEVEL_FORMATS, SparkAdapter, file_format,
+                                  partition_columns)
+from runner.execute.materialize import (FAILURE_SAMPLE, NodeResult, _first_lines, _plain,
+                                        _threshold, seed_read)
+from runner.jinja.compile import Compiled
+from runner.project.loader import Node, incremental_plan
+
+
+class SparkExecutor:
+    def __init__(self, adapter: SparkAdapter, full_refresh: bool = False):
+        self.adapter = adapter
+        self.full_refresh = full_refresh
+        self.db_seconds = 0.0
+
+    def _sql(self, sql: str) -> Any:
+        started = time.perf_counter()
+        try:
+            return self.adapter.execute(sql)
+        finally:
+            self.db_seconds += time.perf_counter() - started
+
+    def exists(self, node: Node) -> bool:
+        """For is_incremental(): a table of that name is there (a view does not count)."""
+        return self.adapter.relation_kind(node.schema, node.alias) == "table"
+
+    # -- models and seeds ----------------------------------------------------------------
+    def run_model(self, item: Compiled) -> NodeResult:
+        node = item.node
+        assert node is not None
+        result = NodeResult(node.name, node.kind, "success", materialized=node.materialized,
+                            path=node.rel_path,
+                            compiled_path=str(item.compiled_path) if item.compiled_path else None)
+        started = time.perf_counter()
+        try:
+            for hook in item.pre_hooks:
+                self._sql(hook)
+            result.rows = self._materialize(node, item.sql)
+            for hook in item.post_hooks:
+                self._sql(hook)
+            if node.materialized in ("table", "incremental"):
+                result.message = f"{result.rows} rows"
+        except Exception as exc:
+            result.status = "error"
+            where = f" Compiled SQL: {item.compiled_path}." if item.compiled_path else ""
+            result.message = (f"Spark failed running {node.kind} {node.name} "
+                              f"({node.rel_path}): {_first_lines(_spark_message(exc))}."
+                              f"{where} Its previous version, if any, is unchanged.")
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def run_seed(self, node: Node) -> NodeResult:
+        from runner.execute.spark.sources import seed_frame
+        result = NodeResult(node.name, "seed", "success", materialized="seed",
+                            path=node.rel_path)
+        started = time.perf_counter()
+        try:
+            frame = seed_frame(self.adapter.spark, node, seed_read(node))
+            view = f"{node.alias}__dbt_seed"
+            frame.createOrReplaceTempView(view)
+            result.rows = self._replace_table(node, f"select * from {self.adapter.quote(view)}")
+            result.message = f"{result.rows} rows"
+        except Exception as exc:
+            result.status = "error"
+            result.message = (f"seed {node.rel_path} could not be loaded: "
+                              f"{_first_lines(_spark_message(exc))}. Check the CSV and its "
+                              "column_types.")
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def _materialize(self, node: Node, sql: str) -> int | None:
+        a = self.adapter
+        a.create_schema(node.schema)
+        kind = node.materialized
+        current = a.relation_kind(node.schema, node.alias)
+        if kind == "view":
+            if current == "table":
+                a.drop_relation(node.schema, node.alias, "table")
+            self._sql(a.create_view_sql(node.schema, node.alias, sql))
+            return None
+        if kind == "table" or (kind == "incremental" and (self.full_refresh or
+                                                          current != "table")):
+            return self._replace_table(node, sql)
+        if kind == "incremental":
+            return self._incremental(node, sql)
+        raise ValueError(f"materialization {kind!r} is not run on Spark yet")
+
+    def _replace_table(self, node: Node, sql: str) -> int:
+        """dbt-spark's table: built under a new name, then swapped in."""
+        a, schema, name = self.adapter, node.schema, node.alias
+        tmp, backup = f"{name}__dbt_tmp", f"{name}__dbt_backup"
+        a.create_schema(schema)
+        for leftover in (tmp, backup):
+            a.drop_relation(schema, leftover, "table")
+        self._sql(a.create_table_as_sql(schema, tmp, sql, node.config))
+        current = a.relation_kind(schema, name)
+        if current:
+            a.rename_relation(schema, name, backup, current)
+        a.rename_relation(schema, tmp, name, "table")
+        if partition_columns(node.config):
+            # a catalog may keep the partitions at the old name's folder: found again
+            self._sql(f"alter table {a.relation_name(schema, name)} recover partitions")
+        if current:
+            a.drop_relation(schema, backup, current)
+        return self._count(a.relation_name(schema, name))
+
+    def _incremental(self, node: Node, sql: str) -> int:
+        a = self.adapter
+        strategy, keys = incremental_plan(node)
+        target = a.relation_name(node.schema, node.alias)
+        staged = a.quote(f"{node.alias}__dbt_tmp")
+        fmt = file_format(node.config)
+        if strategy in ("merge", "delete+insert") and fmt not in ROW_LEVEL_FORMATS:
+            raise ValueError(
+                f"incremental_strategy {strategy!r} needs a table format with row-level "
+                f"changes (file_format {' or '.join(ROW_LEVEL_FORMATS)}); this table is "
+                f"{fmt}. Use insert_overwrite with partition_by, or append, or set "
+                "file_format where the cluster has Delta or Iceberg")
+        self._sql(f"create or replace temporary view {staged} as\n{sql}")
+        rows = self._count(staged)
+        columns = ", ".join(a.quote(c) for c, _ in a.columns(node.schema, node.alias))
+        if strategy == "append":
+            self._sql(f"insert into {target} select {columns} from {staged}")
+        elif strategy == "insert_overwrite":
+            self._sql("set spark.sql.sources.partitionOverwriteMode = DYNAMIC")
+            parts = ", ".join(a.quote(k) for k in keys)
+            self._sql(f"insert overwrite table {target} partition ({parts}) "
+                      f"select {columns} from {staged}")
+        elif strategy == "delete+insert":
+            listed = ", ".join(a.quote(k) for k in keys)
+            self._sql(f"delete from {target} where struct({listed}) in "
+                      f"(select struct({listed}) from {staged})")
+            self._sql(f"insert into {target} select {columns} from {staged}")
+        else:
+            on = " and ".join(f"DBT_INTERNAL_SOURCE.{a.quote(k)} <=> "
+                              f"DBT_INTERNAL_DEST.{a.quote(k)}" for k in keys)
+            self._sql(f"merge into {target} as DBT_INTERNAL_DEST using {staged} as "
+                      f"DBT_INTERNAL_SOURCE on {on} when matched then update set * "
+                      "when not matched then insert *")
+        self._sql(f"drop view if exists {staged}")
+        return rows
+
+    def _count(self, relation: str) -> int:
+        started = time.perf_counter()
+        try:
+            return int(self.adapter.fetch(f"select count(*) from {relation}")[1][0][0])
+        finally:
+            self.db_seconds += time.perf_counter() - started
+
+    # -- data tests ----------------------------------------------------------------------
+    def run_test(self, item: Compiled) -> NodeResult:
+        test = item.test
+        assert test is not None
+        result = NodeResult(item.name, "test", "pass", path=item.path,
+                            compiled_path=str(item.compiled_path) if item.compiled_path else None)
+        started = time.perf_counter()
+        try:
+            columns, rows = self.adapter.fetch(item.sql, FAILURE_SAMPLE)
+            count = len(rows)
+            if count == FAILURE_SAMPLE:
+                count = self._count(f"(\n{item.sql}\n) as failures")
+            result.failures = int(count)
+            result.sample = [dict(zip(columns, (_plain(v) for v in row))) for row in rows]
+            error_if = _threshold(test.config.get("error_if", "!=0"))
+            warn_if = _threshold(test.config.get("warn_if", "!=0"))
+            if test.severity != "warn" and error_if(count):
+                result.status = "fail"
+            elif warn_if(count):
+                result.status = "warn"
+            if count:
+                result.message = f"{count} failing row{'s' if count != 1 else ''}"
+        except Exception as exc:
+            result.status = "error"
+            result.message = (f"the test query failed on Spark: "
+                              f"{_first_lines(_spark_message(exc))}. "
+                              f"Compiled SQL: {item.compiled_path}.")
+        result.seconds = time.perf_counter() - started
+        return result
+
+
+def _spark_message(exc: BaseException) -> str:
+    """Spark's error without the JVM stack trace."""
+    text = str(exc).strip()
+    return text.split("\n\tat ")[0].split("JVM stacktrace:")[0].strip() or type(exc).__name__

@@ -46,10 +46,11 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
     missing from this database are read from the state's database. `target`:
     runner.engines.profiles.Target (--target); Spark's runs runner.execute.spark.run."""
     if target is not None and target.type == "spark":
-        return _execute_spark(command, target, project_dir, raw_dir, vars, select, exclude,
-                              full_refresh, fail_fast, on_result, on_note, on_warning,
-                              target_path, db_path=db_path, empty=empty, state=state,
-                              defer=defer, memory_limit=memory_limit, threads=threads)
+        from runner.execute.spark.run import execute_on_spark
+        return execute_on_spark(command, target, project_dir, raw_dir, vars, select, exclude,
+                                full_refresh, fail_fast, on_result, on_note, on_warning,
+                                target_path, db_path=db_path, empty=empty, state=state,
+                                defer=defer, memory_limit=memory_limit, threads=threads)
     if target is not None and target.path and db_path is None:
         db_path = Path(project_dir) / target.path     # from the project, if relative
     from runner.jinja.compile import compile_models, compile_test
@@ -267,18 +268,6 @@ def _publishes(project: Any, vars: dict | None) -> bool:
     return any(key in merged for key in PUBLISH_VARS) or any(
         node.config.get("publish") not in (None, False)
         for node in list(project.seeds.values()) + list(project.models.values()))
-
-
-def _execute_spark(command: str, target: "Target", *args: Any, **unsupported: Any
-                   ) -> RunResult:
-    from runner.errors import OptionError
-    from runner.execute.spark.run import execute_spark
-    given = [k for k, v in unsupported.items() if v]
-    if given or command == "snapshot":
-        flags = ", ".join("--" + k.replace("_path", "").replace("_", "-") for k in given)
-        raise OptionError(f"{flags or 'runner snapshot'} is not supported with --target "
-                          f"spark yet.", hint="leave it out, or build on DuckDB.")
-    return execute_spark(command, target, *args)
 
 
 def build(project_dir: str | Path = ".", **kwargs: Any) -> RunResult:

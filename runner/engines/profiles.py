@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import yaml
-
 from runner.errors import ProjectError
 
 TYPES = ("duckdb", "spark")
@@ -70,6 +68,7 @@ def resolve_target(project_root: Path, target: str | None = None, profile: str |
             "the targets are `duckdb` (the DuckDB file given with --db, default "
             "<project>/<name>.duckdb) and `spark` (a local Spark session).")
         return Target(target)
+    import yaml                     # only where there is a profiles.yml to read
     if profile is None:             # dbt_project.yml's `profile:`, as dbt reads it
         try:
             settings = yaml.safe_load((project_root / "dbt_project.yml").read_text(
@@ -84,6 +83,7 @@ def resolve_target(project_root: Path, target: str | None = None, profile: str |
 def _from_file(path: Path, target: str | None, profile: str | None) -> Target:
     def bad(message: str, hint: str) -> ProjectError:
         return ProjectError(message, path=str(path), hint=hint)
+    import yaml
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:

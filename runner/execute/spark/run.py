@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from runner.artifacts.run_results import RunResult
 from runner.engines.profiles import Target
@@ -53,6 +53,19 @@ def for_spark(session: Session, target: Target, names: list[str]) -> dict[str, C
     adapter = SparkAdapter(None)
     return {name: to_spark(adapter, item) for name, item in compile_models(
         session.project, session.renderer, names, session.target).items()}
+
+
+def execute_on_spark(command: str, target: Target, *args: Any, **unsupported: Any
+                     ) -> RunResult:
+    """`runner.api.execute` with a Spark target: the options Spark does not act on yet
+    (given as keywords) are refused, then execute_spark runs."""
+    from runner.errors import OptionError
+    given = [k for k, v in unsupported.items() if v]
+    if given or command == "snapshot":
+        flags = ", ".join("--" + k.replace("_path", "").replace("_", "-") for k in given)
+        raise OptionError(f"{flags or 'runner snapshot'} is not supported with --target "
+                          f"spark yet.", hint="leave it out, or build on DuckDB.")
+    return execute_spark(command, target, *args)
 
 
 def execute_spark(command: str, target: Target, project_dir: str | Path = ".",

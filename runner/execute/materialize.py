@@ -272,16 +272,7 @@ class Executor:
                 if count == FAILURE_SAMPLE:
                     count = self._sql(f"select count(*) from (\n{item.sql}\n) as failures"
                                       ).fetchone()[0]
-                result.failures = int(count)
-                result.sample = [dict(zip(columns, (_plain(v) for v in row))) for row in rows]
-                error_if = _threshold(test.config.get("error_if", "!=0"))
-                warn_if = _threshold(test.config.get("warn_if", "!=0"))
-                if test.severity != "warn" and error_if(count):
-                    result.status = "fail"
-                elif warn_if(count):
-                    result.status = "warn"
-                if count:
-                    result.message = f"{count} failing row{'s' if count != 1 else ''}"
+                judge(result, test, int(count), columns, rows)
             except duckdb.Error as exc:
                 result.status = "error"
                 result.message = (f"the test query failed: {_first_lines(str(exc))}. "
@@ -299,6 +290,21 @@ def seed_read(node: Node) -> str:
         listed = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in types.items())
         options += f", types = {{{listed}}}"
     return f"read_csv({sql_literal(str(node.path))}, {options})"
+
+
+def judge(result: NodeResult, test, count: int, columns: list[str], rows: list) -> None:
+    """A data test's outcome from its failing rows (`count`, the first `rows`): fail or
+    warn by its error_if / warn_if thresholds and severity, with a sample of the rows."""
+    result.failures = count
+    result.sample = [dict(zip(columns, (_plain(v) for v in row))) for row in rows]
+    error_if = _threshold(test.config.get("error_if", "!=0"))
+    warn_if = _threshold(test.config.get("warn_if", "!=0"))
+    if test.severity != "warn" and error_if(count):
+        result.status = "fail"
+    elif warn_if(count):
+        result.status = "warn"
+    if count:
+        result.message = f"{count} failing row{'s' if count != 1 else ''}"
 
 
 def _threshold(condition: object) -> Callable[[int], bool]:

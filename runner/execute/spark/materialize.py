@@ -19,8 +19,8 @@ from typing import Any
 
 from runner.engines.spark import (ROW_LEVEL_FORMATS, SparkAdapter, file_format,
                                   partition_columns)
-from runner.execute.materialize import (FAILURE_SAMPLE, NodeResult, _first_lines, _plain,
-                                        _threshold, seed_read)
+from runner.execute.materialize import (FAILURE_SAMPLE, NodeResult, _first_lines, judge,
+                                        seed_read)
 from runner.jinja.compile import Compiled
 from runner.project.loader import Node, incremental_plan
 
@@ -177,16 +177,7 @@ class SparkExecutor:
             count = len(rows)
             if count == FAILURE_SAMPLE:
                 count = self._count(f"(\n{item.sql}\n) as failures")
-            result.failures = int(count)
-            result.sample = [dict(zip(columns, (_plain(v) for v in row))) for row in rows]
-            error_if = _threshold(test.config.get("error_if", "!=0"))
-            warn_if = _threshold(test.config.get("warn_if", "!=0"))
-            if test.severity != "warn" and error_if(count):
-                result.status = "fail"
-            elif warn_if(count):
-                result.status = "warn"
-            if count:
-                result.message = f"{count} failing row{'s' if count != 1 else ''}"
+            judge(result, test, int(count), columns, rows)
         except Exception as exc:
             result.status = "error"
             result.message = (f"the test query failed on Spark: "

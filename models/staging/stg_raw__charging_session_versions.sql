@@ -78,15 +78,15 @@ changed_files as (
         cast({{ column }} as varchar) as {{ column }}_raw,
         cast(null as varchar) as {{ column }}_text,
         {%- else %}
-        {{ typed_from_text(raw_text(column), kind) }} as {{ column }},
-        {{ raw_text(column) }} as {{ column }}_raw,
+        {%- set text = raw_text(column) %}
+        {%- set value = typed_from_text(text, kind) %}
+        {{ value }} as {{ column }},
+        {{ text }} as {{ column }}_raw,
         -- the text it arrived as, kept where it is not the value's own text
         -- (cast to VARCHAR): an unreadable value, or one written otherwise;
         -- the value and this text give back the raw text
         case
-            when {{ raw_text(column) }}
-                is distinct from cast({{ typed_from_text(raw_text(column), kind) }} as varchar)
-                then {{ raw_text(column) }}
+            when {{ text }} is distinct from cast({{ value }} as varchar) then {{ text }}
         end as {{ column }}_text,
         {%- endif %}
         {%- endfor %}

@@ -389,6 +389,11 @@ MUTANTS: list[Mutant] = [
       "when energy_wh = 0 and price_rounded >= 0",
       "a free session without energy flagged as priced without energy",
       ("tests/test_reports_flags.py",)),
+    M("batches_overlap", "runner/jinja/batches.py",
+      'return f"hash({key}) % {count} = {index}"',
+      'return f"hash({key}) % {count} <= {index}"',
+      "a full build in batches puts a key in more than one batch",
+      ("tests/test_full_build_batches.py",)),
 ]
 
 from mutants_dbt import DBT_MUTANTS  # noqa: E402  (the engine's dbt features)

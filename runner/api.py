@@ -53,7 +53,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                                 defer=defer, memory_limit=memory_limit, threads=threads)
     if target is not None and target.path and db_path is None:
         db_path = Path(project_dir) / target.path     # from the project, if relative
-    from runner.jinja.compile import compile_models, compile_test
+    from runner.jinja.compile import compile_batches, compile_models, compile_test
     from runner.engines.duckdb import connect, restrict
     from runner.execute.materialize import Executor, NodeResult
 
@@ -142,6 +142,9 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         check_columns(project, compiled, seeds, lambda: database_columns(con),
                       session.log.add)
         from runner.graph.plan import checks
+        executor.batches = lambda node: compile_batches(
+            project, session.renderer, node, lambda name: executor.count_rows(
+                project.node(name)), con)
         executor.contracts, tester, prepared = checks(
             project, session.renderer, models, unit_tests,
             database_columns(con) if unit_tests else {}, session.log.add)

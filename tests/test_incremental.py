@@ -43,7 +43,8 @@ def build_ok(raw: Path, db: Path, full_refresh: bool = False, vars: dict | None 
     return result
 
 
-def differences(incremental: Path, full: Path) -> dict[str, tuple[int, int]]:
+def differences(incremental: Path, full: Path, tables: list[str] = COMPARED,
+                ignored: tuple[str, ...] = ("_built_at",)) -> dict[str, tuple[int, int]]:
     """Per table, the rows only in the incremental build and the rows only in the full
     one (EXCEPT ALL both ways); empty when they are equal."""
     con = duckdb.connect()
@@ -52,8 +53,8 @@ def differences(incremental: Path, full: Path) -> dict[str, tuple[int, int]]:
         con.execute(f"attach '{full}' as ref (read_only)")
         out = {}
         # every column but _built_at, the build that wrote the row: that one differs
-        cols = "columns(lambda c: c <> '_built_at')"
-        for table in COMPARED:
+        cols = f"columns(lambda c: c not in {list(ignored)})"
+        for table in tables:
             only_inc = con.execute(f"select count(*) from (select {cols} from inc.{table} "
                                    f"except all select {cols} from ref.{table})").fetchone()[0]
             only_full = con.execute(f"select count(*) from (select {cols} from ref.{table} "

@@ -9,6 +9,8 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='session_key',
+    full_build_batches={'rows_of': 'stg_raw__charging_session_versions',
+                        'rows_per_batch': var('versions_per_batch', 40000000)},
 ) }}
 {%- set value_columns = ['created_at', 'start_time', 'stop_time', 'meter_start_wh',
                          'meter_stop_wh', 'price', 'updated_at'] %}
@@ -41,11 +43,14 @@ versions as materialized (
 ),
 {%- else %}
 
--- read twice (the ranking, then the rows of the winners): inlined both times
+-- read twice (the ranking, then the rows of the winners): inlined both times.
+-- Past 40 M versions, a full build is made in batches of whole sessions, so
+-- that each batch's ranking and join back fit in memory (full_build_batches).
 versions as not materialized (
     select rowid as version_rowid, *
     from {{ ref('stg_raw__charging_session_versions') }}
     where not _is_tombstone
+        and {{ batch_filter('session_key') }}
 ),
 {%- endif %}
 

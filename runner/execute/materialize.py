@@ -59,6 +59,9 @@ class Executor:
         self._catalog: dict[tuple[str, str], str] | None = None
         # model -> column -> type, of the models with an enforced contract
         self.contracts: dict[str, dict[str, str]] = {}
+        # node -> its full build's SQL in batches of keys, or None (full_build_batches)
+        self.batches: Callable[[Node], list[str] | None] | None = None
+        self.batch_count = 1
 
     @contextmanager
     def _timing(self, result: NodeResult) -> Iterator[None]:
@@ -92,6 +95,10 @@ class Executor:
         else:
             self._catalog[(node.schema, node.alias)] = kind
 
+    def count_rows(self, node: Node) -> int:
+        return int(self._sql(f"select count(*) from "
+                             f"{relation_name(node.schema, node.alias)}").fetchone()[0])
+
     def exists(self, node: Node) -> bool:
         """For is_incremental(): a table of that name is there (a view does not count)."""
         return self.relation_kind(node.schema, node.alias) == "table"
@@ -114,10 +121,13 @@ class Executor:
                                           f"({node.rel_path}) was not built; its previous "
                                           "version, if any, is unchanged.")
                         return result
+                self.batch_count = 1
                 result.rows = self._materialize(node, item.sql,
                                                 (item.pre_hooks, item.post_hooks))
                 if node.materialized in ("table", "incremental"):
-                    result.message = f"{result.rows} rows"
+                    result.message = f"{result.rows} rows" + (
+                        f", built in {self.batch_count} batches of its keys"
+                        if self.batch_count > 1 else "")
             except duckdb.Error as exc:
                 result.status = "error"
                 where = f" Compiled SQL: {item.compiled_path}." if item.compiled_path else ""
@@ -156,10 +166,10 @@ class Executor:
         if kind == "view":
             return self._transaction(node, lambda: self._create_view(node, sql), hooks)
         if kind == "table":
-            return self._replace_table(node, sql, hooks)
+            return self._replace_table(node, sql, hooks, batched=True)
         if kind == "incremental":
             if self.full_refresh or self.relation_kind(node.schema, node.alias) != "table":
-                return self._replace_table(node, sql, hooks)
+                return self._replace_table(node, sql, hooks, batched=True)
             return self._incremental(node, sql, hooks)
         if kind == "snapshot":
             from runner.execute.snapshots import run_snapshot
@@ -200,18 +210,25 @@ class Executor:
         self._drop_other_kind(node, "view")
         self._sql(self.adapter.create_view_sql(node.schema, node.alias, sql))
 
-    def _replace_table(self, node: Node, sql: str, hooks: Hooks = ((), ())) -> int | None:
+    def _replace_table(self, node: Node, sql: str, hooks: Hooks = ((), ()),
+                       batched: bool = False) -> int | None:
+        """A table built whole, or (`batched`, a model's full_build_batches) in batches of
+        its keys: the first creates it, the others insert, in the one transaction."""
         def body() -> int | None:
             self._drop_other_kind(node, "table")
             target = relation_name(node.schema, node.alias)
+            batches = (self.batches(node) if batched and self.batches else None) or [sql]
+            self.batch_count = len(batches)
             if node.name in self.contracts:      # the declared columns and constraints
                 from runner.execute.contracts import create_table_sql, insert_sql
                 self._sql(create_table_sql(target, node, self.contracts[node.name]))
-                row = self._sql(insert_sql(target, node, sql)).fetchone()
+                rows = [self._sql(insert_sql(target, node, b)).fetchone() for b in batches]
             else:
-                row = self._sql(self.adapter.create_table_as_sql(node.schema, node.alias,
-                                                                 sql)).fetchone()
-            return int(row[0]) if row else None
+                rows = [self._sql(self.adapter.create_table_as_sql(node.schema, node.alias,
+                                                                   batches[0])).fetchone()]
+                rows += [self._sql(f"insert into {target} by name\n{b}").fetchone()
+                         for b in batches[1:]]
+            return sum(int(r[0]) for r in rows) if all(rows) else None
         return self._transaction(node, body, hooks)
 
     def _incremental(self, node: Node, sql: str, hooks: Hooks = ((), ())) -> int | None:

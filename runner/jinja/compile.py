@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from runner.engines.native import duckdb
 
@@ -158,6 +159,22 @@ def compile_models(project: Project, renderer: Renderer, names: list[str],
                                   post_hooks=hooks["post"])
         check_sql(sql, name, str(node.path), out, con)
     return compiled
+
+
+def compile_batches(project: Project, renderer: Renderer, node: Node, rows: Callable[[str], int],
+                    con: duckdb.DuckDBPyConnection | None = None) -> list[str] | None:
+    """A full build's SQL in batches (full_build_batches, runner/jinja/batches.py), or
+    None where the model has none or its rows fit in one. `rows(model)` counts a model's
+    rows in the database."""
+    from runner.jinja.batches import batch_count, batch_setting, render_batches
+    setting = batch_setting(node)
+    if setting is None:
+        return None
+    count = batch_count(rows(setting[0]), setting[1])
+    if count == 1:
+        return None
+    return render_batches(renderer, node, count, lambda: compile_models(
+        project, renderer, [node.name], None, con)[node.name].sql)
 
 
 def compile_test(project: Project, renderer: Renderer, test: TestDef, text: str,

@@ -21,6 +21,7 @@ from runner.jinja.context import (MacroReturn, extra_context, load_macros,
                                   raise_not_implemented, scope_of)
 from runner.jinja.database import DatabaseContext
 from runner.jinja.dbt_globals import _SafeItertools, more_context
+from runner.jinja.batches import BatchFilter
 from runner.jinja.relation import (SOURCE_PARTS, Relation, ephemeral_cte_name,  # noqa: F401
                                    files_view_name, part_view_name, quote_ident,
                                    relation_name)
@@ -102,6 +103,8 @@ class Renderer:
         # builds empty anyway (their tables keep DuckDB's rowid for the models reading it)
         self.empty, self.built_empty = False, set()
         self.redirected: dict[str, Relation] = {}   # refs read elsewhere (--defer, --empty)
+        # full_build_batches (runner/jinja/batches.py): the batch rendered, (index, count)
+        self.batch, self.batch_filtered = None, set()
         # config() keys the runner does not act on: one message each, in order
         self.warnings: dict[str, None] = {}
         # The build's DuckDB connection, once there is one (run_query and introspection)
@@ -117,7 +120,7 @@ class Renderer:
     def _base_context(self) -> dict[str, Any]:
         return {
             "ref": self._ref, "source": self._source, "source_files": self._source_files,
-            "source_parts": self._source_parts,
+            "source_parts": self._source_parts, "batch_filter": BatchFilter(self),
             "config": self._config,
             "var": self._var, "env_var": self._env_var, "is_incremental": self._is_incremental,
             "run_started_at": self.run_started_at,

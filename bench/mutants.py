@@ -390,8 +390,8 @@ MUTANTS: list[Mutant] = [
       "a free session without energy flagged as priced without energy",
       ("tests/test_reports_flags.py",)),
     M("batches_overlap", "runner/jinja/batches.py",
-      'return f"hash({key}) % {count} = {index}"',
-      'return f"hash({key}) % {count} <= {index}"',
+      'return f"{bucket} >= {index} and {bucket} < {index + 1}"',
+      'return f"{bucket} >= {index} and {bucket} <= {index + 1}"',
       "a full build in batches puts a key in more than one batch",
       ("tests/test_full_build_batches.py",)),
 ]

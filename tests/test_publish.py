@@ -412,3 +412,18 @@ def test_another_database_publishing_to_the_same_catalog_rewrites_everything(
     assert again.rewritten == {"main.events": 3}
     assert any("held a publication of" in n for n in again.notes)
     assert differences_from(again.catalog, "select id from main.events") == 0
+
+
+def test_a_database_without_the_published_tables_publishes_none(make_project,
+                                                                 tmp_path) -> None:
+    """A first build of part of the project (none of its published tables): each is
+    noted as not published, and the next publish, with the table, is as usual."""
+    root = make_project(TINY)
+    db = tmp_path / "t.duckdb"
+    duckdb.connect(str(db)).close()
+    first = publish(root, db)
+    assert first.notes == [f"main.events is not in {db}: not published"]
+    _events(db, "create table main.events as select 1 as id, timestamptz '2024-01-01' "
+                "as happened, now() as _built_at")
+    again = publish(root, db)
+    assert again.rewritten == {"main.events": 1}

@@ -20,6 +20,7 @@ def link_tables(tables: Path, pub: Publication, keep: dt.timedelta) -> None:
     version. The folders of earlier versions stay for `keep` after they were replaced."""
     versions = tables / ".versions"
     target = versions / pub.version
+    tables.mkdir(parents=True, exist_ok=True)       # also when no table is published yet
     previous = {}
     for relation, table in sorted(pub.tables.items()):
         base = target / relation
@@ -48,7 +49,7 @@ def link_tables(tables: Path, pub: Publication, keep: dt.timedelta) -> None:
     for replaced in set(previous.values()) - {target}:
         if replaced.is_dir():
             os.utime(replaced, (now, now))  # replaced now: kept for `keep` from now
-    for old in versions.iterdir():
+    for old in versions.iterdir() if versions.is_dir() else ():
         if old != target and old not in previous.values() and \
                 now - old.stat().st_mtime > keep.total_seconds():
             shutil.rmtree(old, ignore_errors=True)

@@ -23,7 +23,8 @@ from runner.jinja.render import quote_ident, relation_name
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 UNIT = "__publish_unit"         # the unit's Hive folder in staging, never in a published file
 # zstd at level 1 (DuckDB's default is 3): any zstd reader reads it, the level is not
-# in the file; at 1 M sessions 0.35 s (6 %) less CPU in a publish for 2.6 % more bytes (bench/README.md)
+# in the file; at 1 M sessions a publish takes 0.35 s (6 %) less CPU and writes 2.6 %
+# more bytes (bench/README.md)
 PARQUET = "format parquet, compression zstd, compression_level 1"
 
 

@@ -2,6 +2,7 @@
 
     python bench/full_build.py [--sizes 1000000 10000000] [--repeat 2]
                                [--memory-limit 16GB] [--report-time ...]
+                               [--baseline COMMIT]
 
 For each size, a landing zone is generated once (`cpo.sample.generate(out, n, seed=42)`,
 into bench/out/full/raw-<n>/). Then, alternately, `repeat` times each: the floor
@@ -15,7 +16,9 @@ again alone (`runner publish` into an empty folder, a fresh process): its CPU is
 build spends on the Parquet files readers read, which the floor does not write, and the
 runner's CPU less it is printed against the floor's too. After the first pair, the four tables
 are compared (floor.py --compare: EXCEPT ALL both ways, `_built_at` aside); the script
-exits 1 if they differ.
+exits 1 if they differ. `--baseline COMMIT`: that commit's project and runner too (`git
+archive` into a temporary folder), built and published the same way in each round, after
+this code's: before and after in one run, under the same load ("before" rows).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -66,6 +70,30 @@ def landing_zone(n: int) -> Path:
     return raw
 
 
+def runner_build(project: Path, raw: Path, db: Path, work: Path, report_time: str,
+                 limit: list[str], publish_dir: Path, alone_dir: Path
+                 ) -> tuple[tuple[float, float, float], tuple[float, float, float], str]:
+    """`project`'s runner build from a deleted database file, then its publish alone into
+    an empty folder: (wall, CPU, peak) of each, and the build's output."""
+    for stale in (db, db.with_name(db.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    shutil.rmtree(publish_dir, ignore_errors=True)
+    *run, text = measured(
+        [sys.executable, "-m", "runner", "build", "--project-dir", str(project),
+         "--raw-dir", str(raw), "--db", str(db),
+         "--vars", json.dumps({"report_time": report_time}), *limit],
+        project, work / "runner.log", project)
+    # the build's publish again, alone, into an empty folder: its CPU, which the
+    # floor (no Parquet) does not spend
+    shutil.rmtree(alone_dir, ignore_errors=True)
+    alone = measured(
+        [sys.executable, "-m", "runner", "publish", "--project-dir", str(project),
+         "--db", str(db), "--vars", json.dumps(
+             {"report_time": report_time, "publish_dir": str(alone_dir)}), *limit],
+        project, work / "publish.log", project)[:3]
+    return tuple(run), alone, text
+
+
 def node_seconds(project: Path) -> dict[str, float]:
     data = json.loads((project / "target" / "run_results.json").read_text())
     by_kind: dict[str, float] = {}
@@ -82,7 +110,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--memory-limit", default=None)
     parser.add_argument("--report-time", default="2026-01-01T00:00:00Z")
+    parser.add_argument("--baseline", help="an earlier commit, built in each round too")
     args = parser.parse_args()
+    base = None
+    if args.baseline:
+        base = Path(tempfile.mkdtemp(prefix="full-build-baseline-"))
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", args.baseline],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
     work = BENCH / "out" / "full"
     work.mkdir(parents=True, exist_ok=True)
     limit = ["--memory-limit", args.memory_limit] if args.memory_limit else []
@@ -91,33 +126,31 @@ def main() -> None:
         floor_db, runner_db = work / f"floor-{n}.duckdb", work / f"runner-{n}.duckdb"
         runs: dict[str, list[tuple[float, float, float]]] = {
             "floor": [], "runner": [], "publish alone": []}
+        if base:
+            runs.update({"before": [], "before publish": []})
         parts: list[dict[str, float]] = []
         for i in range(args.repeat):
             runs["floor"].append(measured(
                 [sys.executable, str(BENCH / "floor.py"), str(raw), str(floor_db),
                  "--report-time", args.report_time, *limit], work, work / "floor.log")[:3])
-            for stale in (runner_db, runner_db.with_name(runner_db.name + ".wal")):
-                stale.unlink(missing_ok=True)
-            shutil.rmtree(work / "published", ignore_errors=True)
-            *run, text = measured(
-                [sys.executable, "-m", "runner", "build", "--project-dir", str(REPO),
-                 "--raw-dir", str(raw), "--db", str(runner_db),
-                 "--vars", json.dumps({"report_time": args.report_time}), *limit],
-                REPO, work / "runner.log")
-            runs["runner"].append(tuple(run))
-            # the build's publish again, alone, into an empty folder: its CPU, which the
-            # floor (no Parquet) does not spend
-            shutil.rmtree(work / "published-alone", ignore_errors=True)
-            runs["publish alone"].append(measured(
-                [sys.executable, "-m", "runner", "publish", "--project-dir", str(REPO),
-                 "--db", str(runner_db), "--vars", json.dumps(
-                     {"report_time": args.report_time,
-                      "publish_dir": str(work / "published-alone")}), *limit],
-                REPO, work / "publish.log")[:3])
+            run, alone, text = runner_build(REPO, raw, runner_db, work, args.report_time,
+                                            limit, work / "published",
+                                            work / "published-alone")
+            runs["runner"].append(run)
+            runs["publish alone"].append(alone)
             parts.append(node_seconds(REPO))
             published = re.search(r"publish: version \S+ in ([\d.]+)s", text)
             parts[-1]["of which publish"] = float(published.group(1)) if published else 0.0
-            for name in ("floor", "runner"):
+            if base:
+                # its own folder: a build publishes beside its database
+                before_db = work / "before" / f"runner-{n}.duckdb"
+                before_db.parent.mkdir(exist_ok=True)
+                run, alone, _ = runner_build(base, raw, before_db, work, args.report_time,
+                                             limit, before_db.parent / "published",
+                                             before_db.parent / "published-alone")
+                runs["before"].append(run)
+                runs["before publish"].append(alone)
+            for name in ("floor", "runner") + (("before",) if base else ()):
                 wall, cpu, peak = runs[name][-1]
                 print(f"{n:,} sessions, run {i + 1}, {name}: {wall:.1f} s wall, "
                       f"{cpu:.1f} s CPU, peak {peak:.2f} GB", flush=True)
@@ -126,19 +159,25 @@ def main() -> None:
         med = {name: [statistics.median(r[k] for r in runs[name]) for k in range(3)]
                for name in runs}
         print(f"\n{n:,} sessions, median of {args.repeat} (alternating):")
-        print(f"{'':>13} {'wall s':>8} {'CPU s':>8} {'peak GB':>8}")
-        for name in ("floor", "runner", "publish alone"):
-            print(f"{name:>13} {med[name][0]:>8.1f} {med[name][1]:>8.1f} "
+        print(f"{'':>15} {'wall s':>8} {'CPU s':>8} {'peak GB':>8}")
+        for name in runs:
+            print(f"{name:>15} {med[name][0]:>8.1f} {med[name][1]:>8.1f} "
                   f"{med[name][2]:>8.2f}")
-        ratios = [med["runner"][k] / med["floor"][k] for k in range(3)]
-        print(f"{'ratio':>13} {ratios[0]:>7.2f}x {ratios[1]:>7.2f}x {ratios[2]:>7.2f}x")
-        unpublished = med["runner"][1] - med["publish alone"][1]
-        print(f"runner CPU less its publish measured alone: {unpublished:.1f} s, "
-              f"{unpublished / med['floor'][1]:.2f}x the floor's")
+        for name, alone in (("runner", "publish alone"), ("before", "before publish")):
+            if name not in runs:
+                continue
+            ratios = [med[name][k] / med["floor"][k] for k in range(3)]
+            print(f"{name + ' / floor':>15} {ratios[0]:>7.2f}x {ratios[1]:>7.2f}x "
+                  f"{ratios[2]:>7.2f}x")
+            unpublished = med[name][1] - med[alone][1]
+            print(f"{name} CPU less its publish measured alone: {unpublished:.1f} s, "
+                  f"{unpublished / med['floor'][1]:.2f}x the floor's")
         split = {k: statistics.median(p.get(k, 0.0) for p in parts) for k in parts[0]}
         print("runner build, wall s by part: " + ", ".join(f"{k} {v:.1f}"
                                                            for k, v in split.items()))
         print(flush=True)
+    if base:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ Then, on that database (read-only, one process, alternately, `repeat` times each
 - full: the runner's publish (runner.publish.serving.publish, as `runner build` calls it
   after a build) into an empty folder, and the floor: per published table one
   `COPY (SELECT ... the partition key, the file_by unit) TO folder (FORMAT parquet,
-  COMPRESSION zstd, PARTITION_BY (key, unit))` into an empty folder (one file per
-  partition and unit, as the runner's);
+  COMPRESSION zstd, COMPRESSION_LEVEL 1, PARTITION_BY (key, unit))` into an empty
+  folder (one file per partition and unit, as the runner's);
 - hourly: one more day of sessions (bench/scale.py's add_one_day), `runner build`
   (incremental), then the runner's publish onto a copy of the full publication (restored
   before each run), and the floor: the same units rewritten (those the runner wrote), one
@@ -96,7 +96,7 @@ class Publisher:
                 target.mkdir()
                 con.execute(f"copy (select {portable(columns)} from {rel}) to "
                             f"{sql_literal(str(target / 'data_0.parquet'))} "
-                            f"(format parquet, compression zstd)")
+                            f"(format parquet, compression zstd, compression_level 1)")
                 continue
             key = quote_ident(spec.partition_by)
             select = portable(columns)
@@ -122,7 +122,7 @@ class Publisher:
                         if parts else f" where {test} is null"
             con.execute(f"copy (select {select} from {rel}{where}) to "
                         f"{sql_literal(str(target))} (format parquet, compression zstd, "
-                        f"partition_by ({by}))")
+                        f"compression_level 1, partition_by ({by}))")
 
 
 def written(pub_folder: Path, db: Path) -> dict[str, set]:

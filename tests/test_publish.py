@@ -329,6 +329,30 @@ def test_intervals_are_microseconds_in_the_files_and_intervals_in_the_views(
             ("INTERVAL",)
 
 
+def test_published_files_are_zstd_parquet(make_project, tmp_path) -> None:
+    """Readers are promised zstd Parquet (README, "Serving"); the level (1, for the
+    publish's CPU) is not in the file, the codec is."""
+    root = make_project({**TINY, "models/plain.sql": "select 1 as x",
+                         "models/_models.yml": TINY["models/_models.yml"] + """
+              - name: plain
+                config:
+                  publish: true
+            """})
+    db = tmp_path / "t.duckdb"
+    _events(db, "create table main.events as select i as id, timestamptz '2024-01-01' + "
+                "to_days(cast(i * 40 as int)) as happened, repeat('ab', i) as note, "
+                "now() as _built_at from range(40) r(i); create table main.plain as "
+                "select i as id, now() as _built_at from range(40) r(i)")
+    published = publish(root, db)
+    with duckdb.connect(str(published.catalog), read_only=True) as con:
+        files = [r[0] for r in con.execute("select path from publication.files").fetchall()]
+        assert any("plain" in f for f in files) and any("events" in f for f in files)
+        codecs = {r[0] for r in con.execute(
+            "select distinct compression from parquet_metadata(?::varchar[])",
+            [files]).fetchall()}
+    assert codecs == {"ZSTD"}
+
+
 def _limit_file_size() -> None:
     import resource
     import signal

@@ -22,6 +22,10 @@ from runner.jinja.render import quote_ident, relation_name
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 UNIT = "__publish_unit"         # the unit's Hive folder in staging, never in a published file
+# zstd at level 1 (DuckDB's default is 3): any zstd reader reads it, the level is not
+# in the file; at 1 M sessions a publish takes 0.35 s (6 %) less CPU and writes 2.6 %
+# more bytes (bench/README.md)
+PARQUET = "format parquet, compression zstd, compression_level 1"
 
 
 def keyed(spec, columns: list[tuple[str, str]]) -> tuple[str, str]:
@@ -117,7 +121,7 @@ def write_units(con: duckdb.DuckDBPyConnection, spec, columns: list[tuple[str, s
     so a single write reads the table without a filter."""
     target = staging / spec.relation
     staging.mkdir(exist_ok=True)
-    options = "format parquet, compression zstd"
+    options = PARQUET
     rel = relation_name(spec.schema, spec.table)
     if spec.partition_by is None:
         target.mkdir(parents=True)
@@ -164,5 +168,5 @@ def write_empty(con, spec, columns: list[tuple[str, str]], staging: Path) -> Pat
     out = target / "empty.parquet"
     con.execute(f"copy (select {portable(columns)} from "
                 f"{relation_name(spec.schema, spec.table)} limit 0) to "
-                f"{sql_literal(str(out))} (format parquet, compression zstd)")
+                f"{sql_literal(str(out))} ({PARQUET})")
     return out

@@ -4,12 +4,19 @@
 {%- set all_rows = tests_read_all_rows() | trim == 'true' %}
 with
 
--- the CPO-view rows the latest build wrote (all after a full refresh: then
--- read where used, not stored)
-charging as {{ 'not materialized' if all_rows else 'materialized' }} (
+-- the CPO-view rows the latest build wrote (all after a full refresh)
+charging as not materialized (
     select * from {{ ref('charging_sessions_cpo') }}
     where {{ last_build_rows('charging_sessions_cpo') }}
 ),
+
+-- their charge IDs, stored for the range scans below: the IDs alone (after a
+-- first build, every row's; a copy of the whole rows cost 0.8 s at 1 M)
+{%- if not all_rows %}
+charging_ids as materialized (
+    select charge_id from charging
+),
+{%- endif %}
 
 -- After an incremental build, the sessions and roaming rows are read only
 -- between the smallest and the largest of those charge ids: DuckDB applies
@@ -18,7 +25,7 @@ charging as {{ 'not materialized' if all_rows else 'materialized' }} (
 sessions as (
     select * from {{ ref('int_sessions_priced') }}
     {%- if not all_rows %}
-    where {{ key_in('charge_id', 'select charge_id from charging') }}
+    where {{ key_in('charge_id', 'select charge_id from charging_ids') }}
     {%- endif %}
 ),
 
@@ -27,7 +34,7 @@ sessions as (
 roaming as (
     select * from {{ ref('roaming_sessions_cpo') }}
     {%- if not all_rows %}
-    where {{ key_in('cdr_id', 'select charge_id from charging') }}
+    where {{ key_in('cdr_id', 'select charge_id from charging_ids') }}
     {%- endif %}
 ),
 

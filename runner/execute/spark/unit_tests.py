@@ -110,7 +110,9 @@ class SparkUnitTester(ModelRendering):
             schema, name = table.schema, table.folder if table.relation else table.name
         else:
             parent = self.project.node(fixture.ref)
-            schema, name = parent.schema, parent.alias
+            deferred = self.renderer.redirected.get(fixture.ref)     # --defer
+            schema, name = (deferred.schema, deferred.identifier) if deferred else \
+                (parent.schema, parent.alias)
             if parent.kind == "model" and parent.materialized == "ephemeral":
                 if fixture.format != "sql":
                     raise ProjectError(f"unit test {test.name}: {fixture.input} is an "

@@ -145,6 +145,12 @@ class SparkAdapter(Adapter):
     def transpile(self, sql: str) -> str:
         return transpile(sql)
 
+    def unload(self, sql: str, folder: Path) -> None:
+        """Spark's instants as Parquet's UTC-adjusted microseconds (TIMESTAMPTZ to
+        DuckDB), not the INT96 it writes by default."""
+        self.spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        self.spark.sql(sql).write.parquet(str(folder))
+
 
 def file_format(config: dict) -> str:
     fmt = str(config.get("file_format") or "parquet").lower()

@@ -33,7 +33,10 @@ def session(target: Target, project_root: Path) -> Any:
                                "Debian's openjdk-17-jre-headless).") from None
     try:
         if target.method == "connect":
-            return SparkSession.builder.remote(target.host).getOrCreate()
+            # the client's own builder: pyspark's refuses a remote session in a
+            # process that also runs a local one
+            from pyspark.sql.connect.session import SparkSession as RemoteSession
+            return RemoteSession.builder.remote(target.host).getOrCreate()
         active = SparkSession.getActiveSession()
         if active is not None:
             return active

@@ -7,7 +7,8 @@ unit tests, models and data tests run in the graph's order, a node whose parent 
 (runner.execute.spark.options).
 
 Not on Spark (each is said, none silently dropped): snapshots (they need MERGE), and the
-publish step of a build (`runner publish --target spark` does it)."""
+publish step of a build (`runner report` and `runner export` read Spark's tables
+with `--target spark`)."""
 
 from __future__ import annotations
 
@@ -203,8 +204,8 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
         note("--empty: nothing was published (the tables are empty).")
     elif command == "build" and any(project.node(n).config.get("publish") for n in
                                     seeds + models):
-        note("publish is not run on Spark yet: read the tables with "
-             "`runner export --target spark`.")
+        note("publish is not run on Spark yet: read the tables with `runner report "
+             "--target spark` or `runner export --target spark`.")
     warehouse = Path(target.warehouse or project.root / "spark-warehouse")
     result.db_path = str(warehouse)
     result.args = {"select": list(select or []), "exclude": list(exclude or []),

@@ -238,23 +238,7 @@ class UnitTester(ModelRendering):
         column a row leaves out is null."""
         if fixture.format == "sql":
             return fixture.sql or ""
-        types = {c.lower(): (c, t) for c, t in columns}
-        for row in fixture.rows or []:
-            for key in row:
-                if key.lower() not in types:
-                    close = get_close_matches(key.lower(), types, n=1)
-                    raise ProjectError(
-                        f"{what} of unit test {test.name} names column {key!r}, which the "
-                        f"relation does not have.", path=test.rel_path, line=fixture.line,
-                        hint=f"did you mean {types[close[0]][0]!r}?" if close else
-                        f"its columns: {', '.join(c for c, _ in columns)}.")
-        selects = []
-        for row in fixture.rows or [{}]:
-            given = {k.lower(): v for k, v in row.items()}
-            selects.append("select " + ", ".join(
-                f"cast({_literal(given.get(c.lower()))} as {t}) as {quote_ident(c)}"
-                for c, t in columns))
-        return "\nunion all\n".join(selects) + ("\nlimit 0" if not fixture.rows else "")
+        return typed_rows(test, fixture, columns, what, quote_ident)
 
     def _describe(self, test: UnitTest, setup: list[str], sql: str | None) -> Columns:
         self.con.execute("begin transaction")
@@ -332,6 +316,29 @@ def check_given(project: Project, test: UnitTest, refs: set[str], sources: set) 
                            f"which model {test.model} reads.", path=test.rel_path,
                            line=test.line, hint="add each under 'given:' (rows: [] for "
                                                 "none); a seed not given is read as it is.")
+
+
+def typed_rows(test: UnitTest, fixture: Fixture, columns: Columns, what: str,
+               quote: Any) -> str:
+    """A typed SELECT of a dict or csv fixture's rows: every column of `columns`, in
+    order (`quote`: the engine's identifier quoting); a column a row leaves out is null."""
+    types = {c.lower(): (c, t) for c, t in columns}
+    for row in fixture.rows or []:
+        for key in row:
+            if key.lower() not in types:
+                close = get_close_matches(key.lower(), types, n=1)
+                raise ProjectError(
+                    f"{what} of unit test {test.name} names column {key!r}, which the "
+                    f"relation does not have.", path=test.rel_path, line=fixture.line,
+                    hint=f"did you mean {types[close[0]][0]!r}?" if close else
+                    f"its columns: {', '.join(c for c, _ in columns)}.")
+    selects = []
+    for row in fixture.rows or [{}]:
+        given = {k.lower(): v for k, v in row.items()}
+        selects.append("select " + ", ".join(
+            f"cast({_literal(given.get(c.lower()))} as {t}) as {quote(c)}"
+            for c, t in columns))
+    return "\nunion all\n".join(selects) + ("\nlimit 0" if not fixture.rows else "")
 
 
 def _columns_named(fixture: Fixture) -> list[str]:

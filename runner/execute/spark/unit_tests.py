@@ -16,8 +16,8 @@ from typing import Any
 
 from runner.errors import ProjectError
 from runner.execute.materialize import NodeResult, _first_lines
-from runner.execute.unit_tests import (DIFF_ROWS, ModelRendering, _columns_named, _literal,
-                                       _table, check_given)
+from runner.execute.unit_tests import (DIFF_ROWS, ModelRendering, _columns_named, _table,
+                                       check_given, typed_rows)
 from runner.project.unit_tests import Fixture, UnitTest
 
 
@@ -137,18 +137,4 @@ class SparkUnitTester(ModelRendering):
         is null."""
         if fixture.format == "sql":
             return self.adapter.transpile(fixture.sql or "")
-        types = {c.lower(): (c, t) for c, t in columns}
-        for row in fixture.rows or []:
-            for key in row:
-                if key.lower() not in types:
-                    raise ProjectError(f"{what} of unit test {test.name} names column "
-                                       f"{key!r}, which the relation does not have.",
-                                       path=test.rel_path, line=fixture.line,
-                                       hint=f"its columns: {', '.join(c for c, _ in columns)}.")
-        selects = []
-        for row in fixture.rows or [{}]:
-            given = {k.lower(): v for k, v in row.items()}
-            selects.append("select " + ", ".join(
-                f"cast({_literal(given.get(c.lower()))} as {t}) as {self.adapter.quote(c)}"
-                for c, t in columns))
-        return "\nunion all\n".join(selects) + ("\nlimit 0" if not fixture.rows else "")
+        return typed_rows(test, fixture, columns, what, self.adapter.quote)

@@ -271,16 +271,7 @@ class UnitTester(ModelRendering):
                     "select * from actual)")
             cursor = self.con.execute(diff)
             header = [d[0] for d in cursor.description]
-            rows = cursor.fetchall()
-            if rows:
-                result.status = "fail"
-                result.failures = len(rows)
-                shown = sorted(rows, key=lambda r: [str(v) for v in r[1:]] + [r[0]])
-                result.message = ("actual differs from expected (+ returned by the model, "
-                                  "- expected but not returned):\n" +
-                                  _table(header, shown[:DIFF_ROWS]) +
-                                  (f"\n    ... {len(rows) - DIFF_ROWS} more"
-                                   if len(rows) > DIFF_ROWS else ""))
+            differ(result, header, cursor.fetchall())
         except duckdb.Error as exc:
             result.status = "error"
             result.message = (f"model {test.model} failed over the given rows: "
@@ -316,6 +307,20 @@ def check_given(project: Project, test: UnitTest, refs: set[str], sources: set) 
                            f"which model {test.model} reads.", path=test.rel_path,
                            line=test.line, hint="add each under 'given:' (rows: [] for "
                                                 "none); a seed not given is read as it is.")
+
+
+def differ(result: NodeResult, header: list[str], rows: list[tuple]) -> None:
+    """A unit test failed by the rows that differ (`+` returned by the model, `-`
+    expected), if any: the first DIFF_ROWS of them shown."""
+    if not rows:
+        return
+    result.status = "fail"
+    result.failures = len(rows)
+    shown = sorted(rows, key=lambda r: [str(v) for v in r[1:]] + [r[0]])
+    result.message = ("actual differs from expected (+ returned by the model, - expected "
+                      "but not returned):\n" + _table(header, shown[:DIFF_ROWS]) +
+                      (f"\n    ... {len(rows) - DIFF_ROWS} more"
+                       if len(rows) > DIFF_ROWS else ""))
 
 
 def typed_rows(test: UnitTest, fixture: Fixture, columns: Columns, what: str,

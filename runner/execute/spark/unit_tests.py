@@ -16,8 +16,8 @@ from typing import Any
 
 from runner.errors import ProjectError
 from runner.execute.materialize import NodeResult, _first_lines
-from runner.execute.unit_tests import (DIFF_ROWS, ModelRendering, _columns_named, _table,
-                                       check_given, typed_rows)
+from runner.execute.unit_tests import (ModelRendering, _columns_named, check_given, differ,
+                                       typed_rows)
 from runner.project.unit_tests import Fixture, UnitTest
 
 
@@ -35,15 +35,7 @@ class SparkUnitTester(ModelRendering):
             got, wanted = spark.sql(actual), spark.sql(expected)
             rows = [("+",) + tuple(r) for r in got.exceptAll(wanted).collect()] + \
                    [("-",) + tuple(r) for r in wanted.exceptAll(got).collect()]
-            if rows:
-                result.status = "fail"
-                result.failures = len(rows)
-                shown = sorted(rows, key=lambda r: [str(v) for v in r[1:]] + [r[0]])
-                result.message = ("actual differs from expected (+ returned by the model, "
-                                  "- expected but not returned):\n" +
-                                  _table(["diff"] + columns, shown[:DIFF_ROWS]) +
-                                  (f"\n    ... {len(rows) - DIFF_ROWS} more"
-                                   if len(rows) > DIFF_ROWS else ""))
+            differ(result, ["diff"] + columns, rows)
         except ProjectError as exc:
             result.status = "error"
             result.message = str(exc)

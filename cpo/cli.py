@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from runner.cli_flags import Profile, ProfilesDir, Target
 from runner.cli_options import Db, ProjectDir
 
 
@@ -62,7 +63,9 @@ def register(app: typer.Typer) -> None:
                    "--decimal-comma/--decimal-point",
                    help="Decimal mark of money and percentages in a CSV (default: the "
                         "dialect's). A decimal comma needs --delimiter ';' (or another "
-                        "separator than ',').", show_default=False)] = None) -> None:
+                        "separator than ',').", show_default=False)] = None,
+               profiles_dir: ProfilesDir = None, target: Target = None,
+               profile: Profile = None) -> None:
         """Write one report for some organisations and a timeframe, as CPO staff receive it.
 
         Example: runner report charging-sessions --org ORG00001 --from 2024-09-01 --to 2024-10-01 --out sessions.xlsx
@@ -72,6 +75,10 @@ def register(app: typer.Typer) -> None:
         In the platform's own export shape, for scripts built on it: --dialect platform.
         """
         from cpo.report import write_report
+        from runner.engines.profiles import resolve_target
+        chosen = resolve_target(Path(project_dir).resolve(), target, profile, profiles_dir,
+                                warn=lambda text: typer.echo(text, err=True))
         message = write_report(project_dir, kind, org, date_from, date_to, out, db=db, role=role,
-                               delimiter=delimiter, dialect=dialect, decimal_comma=decimal_comma)
+                               delimiter=delimiter, dialect=dialect, decimal_comma=decimal_comma,
+                               target=chosen)
         typer.echo(message)

@@ -161,18 +161,11 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         broken: dict[str, str] = {}       # node -> why its children are skipped
         done: set[str] = set()
         pending_tests = list(tests)
-        stop_reason: list[str] = []
         in_run = set(seeds) | set(models)
         failed_tests: dict[str, str] = {}   # node -> a failing test: its children are skipped
-
-        def emit(node_result: NodeResult) -> None:
-            result.nodes.append(node_result)
-            result.finished.append(dt.datetime.now(dt.timezone.utc))
-            if on_result:
-                on_result(node_result, len(result.nodes), total)
-            if fail_fast and not node_result.ok and not stop_reason:
-                stop_reason.append(f"--fail-fast: stopped after {node_result.kind} "
-                                   f"{node_result.name} failed")
+        from runner.artifacts.run_results import Emitter
+        emit = Emitter(result, on_result, total, fail_fast)
+        stop_reason = emit.stop
 
         def run_ready_tests() -> None:
             for test in list(pending_tests):

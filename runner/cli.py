@@ -160,13 +160,16 @@ def seed(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = N
 @app.command()
 def snapshot(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = None,
              select: Select = None, exclude: Exclude = None, vars: Vars = None,
-             fail_fast: FailFast = False, memory_limit: MemoryLimit = None) -> None:
-    """The snapshots in snapshots/ (type 2 history of a query), in graph order.
+             fail_fast: FailFast = False, memory_limit: MemoryLimit = None,
+             profiles_dir: ProfilesDir = None, target: Target = None,
+             profile: Profile = None) -> None:
+    """The snapshots in snapshots/ (type 2 history of a query), in graph order (DuckDB
+    only: on Spark a snapshot needs MERGE, which its Parquet tables refuse).
 
     Example: runner snapshot
     """
     _run("snapshot", project_dir, db, raw_dir, select, exclude, vars, fail_fast=fail_fast,
-         memory_limit=memory_limit)
+         memory_limit=memory_limit, dbt=(profiles_dir, target, profile))
 
 
 @app.command("compile")

@@ -10,11 +10,11 @@ import typer
 
 ProfilesDir = Annotated[Optional[Path], typer.Option(
     "--profiles-dir", help="The folder of profiles.yml (dbt's; default $DBT_PROFILES_DIR, "
-    "else the project folder). build, run, seed, test, compile, export.")]
+    "else the project folder). build, run, seed, test, compile, export, report.")]
 Target = Annotated[Optional[str], typer.Option(
     "--target", "-t", help="dbt's: an output of profiles.yml; without one, `spark` (a "
     "local Spark session) or `duckdb` (the default, --db). build, run, seed, test, compile, "
-    "export.")]
+    "export, report.")]
 Profile = Annotated[Optional[str], typer.Option(
     "--profile", help="The profile of profiles.yml (dbt's; default its only one).")]
 TargetPath = Annotated[Optional[Path], typer.Option(

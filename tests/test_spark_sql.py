@@ -36,3 +36,14 @@ def test_compile_for_spark_writes_spark_sql_with_spark_macros(cli, tmp_path) -> 
     code, out, err = cli("compile", "--project-dir", root)
     text = next((root / "target" / "compiled").rglob("sessions_priced.sql")).read_text()
     assert code == 0 and "EPOCH(" in text.upper() and '"main"."stg_sessions"' in text
+
+
+def test_snapshots_and_duckdb_options_are_refused_on_spark(cli, make_project) -> None:
+    """Before any session starts: a snapshot needs MERGE, which Spark's Parquet tables
+    refuse; --threads is DuckDB's."""
+    root = make_project({"models/a.sql": "select 1 as x"})
+    code, out, err = cli("snapshot", "--project-dir", root, "--target", "spark")
+    assert code == 2
+    assert "MERGE" in out + err and "Parquet" in out + err and "Delta or Iceberg" in out + err
+    code, out, err = cli("build", "--project-dir", root, "--target", "spark", "--threads", "2")
+    assert code == 2 and "--threads is DuckDB's" in out + err

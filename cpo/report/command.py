@@ -20,11 +20,13 @@ from cpo.report.writers import DIALECTS, CsvDialect, _write_csv, _write_parquet,
 def write_report(project_dir: str | Path, kind: str, orgs: list[str], date_from: str,
                  date_to: str, out: str | Path, db: str | Path | None = None,
                  role: str | None = None, delimiter: str | None = None,
-                 dialect: str | None = None, decimal_comma: bool | None = None) -> str:
+                 dialect: str | None = None, decimal_comma: bool | None = None,
+                 target=None) -> str:
     """Write report `kind` for `orgs` and [date_from, date_to) to `out`; return a message
     for the person who asked. A CSV file is written in `dialect` ('excel', the default,
     or 'platform'), whose delimiter and decimal mark `delimiter` and `decimal_comma`
-    override."""
+    override. `target` (runner.engines.profiles.Target): a Spark target's tables are
+    read instead of the DuckDB file (from_spark)."""
     from runner.api import default_db_path
     from runner.publish.export import write_atomically
     from runner.publish.readers import connect_for_reading
@@ -46,9 +48,13 @@ def write_report(project_dir: str | Path, kind: str, orgs: list[str], date_from:
         raise ReportError(f"{out} is a folder; --out needs a file name.",
                           hint=f"e.g. --out {out / ('report' + out.suffix)}")
     notes: list[str] = []       # a build holding the database: its publication is read
-    con, db_path = connect_for_reading(project, db_path, on_note=notes.append,
-                                       allowed_dirs=[project.root, db_path.parent,
-                                                     out.parent])
+    if target is not None and target.type == "spark":
+        con = from_spark(project, target, kind, orgs, start, end)
+        db_path = Path(f"Spark's catalog (target {target.name})")
+    else:
+        con, db_path = connect_for_reading(project, db_path, on_note=notes.append,
+                                           allowed_dirs=[project.root, db_path.parent,
+                                                         out.parent])
     try:
         report = load_report(con, kind, db_path)
         scope = None
@@ -81,6 +87,38 @@ def write_report(project_dir: str | Path, kind: str, orgs: list[str], date_from:
                 f"headers only.")
     return (f"wrote {rows} row{'s' if rows != 1 else ''} of {report.title} for {who}, "
             f"{span}, to {out}")
+
+
+def from_spark(project, target, kind: str, orgs: list[str], start: dt.date, end: dt.date):
+    """An in-memory DuckDB with what the report reads from a Spark build: the report
+    definitions, organisations and currencies, and the report's rows of these
+    organisations whose start lies within two days of the timeframe (each
+    organisation's local days are cut exactly by the same query as on DuckDB), so the
+    file is written by the same code, to the cent."""
+    from runner.engines.base import connect
+    from runner.execute.sources import sql_literal
+    from runner.jinja.render import quote_ident
+    from runner.publish.readers import copy_tables
+    from cpo.report.definitions import (COLUMNS, CURRENCIES, DEFINITIONS, ORGANISATION_COLUMN,
+                                        ORGANISATIONS, START_COLUMN)
+    adapter = connect(target, project.root)
+    con = copy_tables(adapter, [(*t, None) for t in (DEFINITIONS, COLUMNS, ORGANISATIONS,
+                                                     CURRENCIES)])
+    try:
+        row = con.execute(f"select relation from {quote_ident(DEFINITIONS[0])}."
+                          f"{quote_ident(DEFINITIONS[1])} where report = ?", [kind]
+                          ).fetchone()
+    except Exception:           # no definitions: load_report says so
+        row = None
+    if row and row[0] and row[0].count(".") == 1:
+        schema, table = row[0].split(".")
+        first, last = start - dt.timedelta(days=2), end + dt.timedelta(days=2)
+        where = (f"{quote_ident(ORGANISATION_COLUMN)} in "
+                 f"({', '.join(sql_literal(o) for o in orgs)}) and "
+                 f"{quote_ident(START_COLUMN)} >= cast('{first.isoformat()}' as timestamp) "
+                 f"and {quote_ident(START_COLUMN)} < cast('{last.isoformat()}' as timestamp)")
+        copy_tables(adapter, [(schema, table, where)], con)
+    return con
 
 
 # --- checking the request ----------------------------------------------------------------

@@ -27,6 +27,7 @@ ORGANISATIONS = ("intermediate", "int_organisations_validated")
 CURRENCIES = ("reference", "currencies")
 DEFINITIONS = ("reference", "report_definitions")
 COLUMNS = ("reference", "report_columns")
+NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
 BATCH = 10_000
 
 
@@ -186,14 +187,16 @@ def check_organisations(orgs: list[str], known: dict[str, tuple[str | None, str 
 # --- the query ---------------------------------------------------------------------------
 
 
-def _expression(column: Column) -> str:
+def _expression(column: Column, data_type: str = "INTERVAL") -> str:
     value = f"r.{quote_ident(column.column_name)}"
     if column.format == "instant":
         # wall-clock time in the owning organisation's zone, to the second, no offset
         return f"date_trunc('second', timezone(o.timezone_name, {value}))"
     if column.format == "minutes":
-        # started minutes count: 64 for 14:40:00-15:44:00, 1 for 20 seconds
-        return f"cast(ceil(epoch({value}) / 60) as bigint)"
+        # started minutes count: 64 for 14:40:00-15:44:00, 1 for 20 seconds; a duration
+        # in seconds where the table holds no interval (Spark's Parquet tables cannot)
+        seconds = value if data_type.split("(")[0] in NUMERIC else f"epoch({value})"
+        return f"cast(ceil({seconds} / 60) as bigint)"
     if column.format == "month":
         return f"strftime({value}, '%Y-%m')"
     return value
@@ -205,12 +208,14 @@ def report_query(con: duckdb.DuckDBPyConnection, report: Report, orgs: list[str]
     """The SELECT of the report's rows, headers as column names, and its parameters.
     With `minor_units`, one more column at the end: the minor units of the row's currency,
     which the CSV and XLSX writers round money to."""
-    selected = [f"{_expression(c)} as {quote_ident(c.header)}" for c in report.columns]
+    types = _table_columns(con, report.schema, report.table)
+    selected = [f"{_expression(c, types.get(c.column_name, ''))} as {quote_ident(c.header)}"
+                for c in report.columns]
     org_schema, org_table = ORGANISATIONS
     joins = (f"inner join {quote_ident(org_schema)}.{quote_ident(org_table)} as o "
              f"on o.organisation_id = r.{quote_ident(ORGANISATION_COLUMN)}")
     has_money = any(c.format == "money" for c in report.columns)
-    if minor_units and has_money and "currency" in _table_columns(con, report.schema, report.table) \
+    if minor_units and has_money and "currency" in types \
             and has_relation(con, *CURRENCIES):
         joins += (f" left join {quote_ident(CURRENCIES[0])}.{quote_ident(CURRENCIES[1])} "
                   "as cur on cur.code = r.currency")

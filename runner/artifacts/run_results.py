@@ -67,6 +67,26 @@ class RunResult:
 RUN_RESULTS_SCHEMA = "https://schemas.getdbt.com/dbt/run-results/v6.json"
 
 
+class Emitter:
+    """Each node's outcome, as it comes, into the run's result (with the time it finished)
+    and to `on_result(node_result, done, total)`; with --fail-fast, the first failure's
+    reason is kept in `stop`, which skips the rest."""
+
+    def __init__(self, result: RunResult, on_result: Any, total: int, fail_fast: bool):
+        self.result, self.on_result = result, on_result
+        self.total, self.fail_fast = total, fail_fast
+        self.stop: list[str] = []
+
+    def __call__(self, node_result: Any) -> None:
+        self.result.nodes.append(node_result)
+        self.result.finished.append(dt.datetime.now(dt.timezone.utc))
+        if self.on_result:
+            self.on_result(node_result, len(self.result.nodes), self.total)
+        if self.fail_fast and not node_result.ok and not self.stop:
+            self.stop.append(f"--fail-fast: stopped after {node_result.kind} "
+                             f"{node_result.name} failed")
+
+
 def _stamp(when: dt.datetime) -> str:
     return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 

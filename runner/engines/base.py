@@ -82,3 +82,11 @@ class Adapter(ABC):
     def transpile(self, sql: str) -> str:
         """The project's SQL (DuckDB's dialect) in this engine's dialect."""
         return sql
+
+    # -- reading out -------------------------------------------------------------------
+    @abstractmethod
+    def unload(self, sql: str, folder: Path) -> None:
+        """The query's rows written as Parquet files into `folder` (new), with their
+        types (decimals exact, instants as UTC): how another engine's tables reach a
+        reader that runs DuckDB SQL (runner.publish.readers.copy_tables)."""
+

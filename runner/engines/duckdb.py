@@ -125,6 +125,11 @@ class DuckDBAdapter(Adapter):
         self.execute(f"alter {kind} {self.relation_name(schema, name)} rename to "
                      f"{self.quote(new_name)}")
 
+    def unload(self, sql: str, folder: Path) -> None:
+        folder.mkdir(parents=True)
+        literal = "'" + str(folder / "part-0.parquet").replace("'", "''") + "'"
+        self.con.execute(f"copy ({sql}) to {literal} (format parquet)")
+
     def create_table_as_sql(self, schema: str, name: str, sql: str,
                             config: dict | None = None) -> str:
         return f"create or replace table {self.relation_name(schema, name)} as\n{sql}"

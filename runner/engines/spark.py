@@ -33,7 +33,10 @@ def session(target: Target, project_root: Path) -> Any:
                                "Debian's openjdk-17-jre-headless).") from None
     try:
         if target.method == "connect":
-            return SparkSession.builder.remote(target.host).getOrCreate()
+            # the client's own builder: pyspark's refuses a remote session in a
+            # process that also runs a local one
+            from pyspark.sql.connect.session import SparkSession as RemoteSession
+            return RemoteSession.builder.remote(target.host).getOrCreate()
         active = SparkSession.getActiveSession()
         if active is not None:
             return active
@@ -144,6 +147,12 @@ class SparkAdapter(Adapter):
 
     def transpile(self, sql: str) -> str:
         return transpile(sql)
+
+    def unload(self, sql: str, folder: Path) -> None:
+        """Spark's instants as Parquet's UTC-adjusted microseconds (TIMESTAMPTZ to
+        DuckDB), not the INT96 it writes by default."""
+        self.spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        self.spark.sql(sql).write.parquet(str(folder))
 
 
 def file_format(config: dict) -> str:

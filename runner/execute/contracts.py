@@ -97,7 +97,13 @@ def mismatch(con: duckdb.DuckDBPyConnection, node: Node, sql: str,
              declared: dict[str, str]) -> str | None:
     """dbt's table of the differences between the query's columns and the contract's,
     or None when they agree."""
-    actual = {r[0]: r[1] for r in con.execute(f"describe {sql}").fetchall()}
+    return differences({r[0]: r[1] for r in con.execute(f"describe {sql}").fetchall()},
+                       declared)
+
+
+def differences(actual: dict[str, str], declared: dict[str, str]) -> str | None:
+    """dbt's table of what differs between a query's columns (name -> type) and the
+    contract's, or None when they agree."""
     actual_lower = {k.lower(): (k, t) for k, t in actual.items()}
     rows = []
     for name, wanted in declared.items():

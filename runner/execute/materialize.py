@@ -105,22 +105,14 @@ class Executor:
 
     # -- models and seeds ----------------------------------------------------------------
     def run_model(self, item: Compiled) -> NodeResult:
-        node = item.node
-        assert node is not None
-        result = NodeResult(node.name, node.kind, "success", materialized=node.materialized,
-                            path=node.rel_path,
-                            compiled_path=str(item.compiled_path) if item.compiled_path else None)
+        node, result = model_result(item)
         with self._timing(result):
             try:
                 if node.name in self.contracts:
                     from runner.execute.contracts import mismatch
                     failed = mismatch(self.con, node, item.sql, self.contracts[node.name])
                     if failed:
-                        result.status = "error"
-                        result.message = (f"{failed}\n  Model {node.name} "
-                                          f"({node.rel_path}) was not built; its previous "
-                                          "version, if any, is unchanged.")
-                        return result
+                        return not_built(result, node, failed)
                 self.batch_count = 1
                 result.rows = self._materialize(node, item.sql,
                                                 (item.pre_hooks, item.post_hooks))
@@ -129,11 +121,7 @@ class Executor:
                         f", built in {self.batch_count} batches of its keys"
                         if self.batch_count > 1 else "")
             except duckdb.Error as exc:
-                result.status = "error"
-                where = f" Compiled SQL: {item.compiled_path}." if item.compiled_path else ""
-                result.message = (f"DuckDB failed running {node.kind} {node.name} "
-                                  f"({node.rel_path}): {_first_lines(str(exc))}.{where} Its "
-                                  "previous version, if any, is unchanged.")
+                model_failed(result, "DuckDB", item, str(exc))
                 if node.materialized == "incremental" and not self.full_refresh and \
                         isinstance(exc, (duckdb.BinderException, duckdb.ConversionException)):
                     result.message += (" If the model's columns changed since its table was "
@@ -295,6 +283,34 @@ class Executor:
                 result.message = (f"the test query failed: {_first_lines(str(exc))}. "
                                   f"Compiled SQL: {item.compiled_path}.")
         return result
+
+
+def model_result(item: Compiled) -> tuple[Node, NodeResult]:
+    """A compiled model's node and its result, a success until something fails."""
+    node = item.node
+    assert node is not None
+    return node, NodeResult(node.name, node.kind, "success", materialized=node.materialized,
+                            path=node.rel_path, compiled_path=str(item.compiled_path)
+                            if item.compiled_path else None)
+
+
+def model_failed(result: NodeResult, engine: str, item: Compiled, error: str) -> None:
+    """The model's result as an error of the engine's, naming its compiled SQL."""
+    node = item.node
+    assert node is not None
+    result.status = "error"
+    where = f" Compiled SQL: {item.compiled_path}." if item.compiled_path else ""
+    result.message = (f"{engine} failed running {node.kind} {node.name} ({node.rel_path}): "
+                      f"{_first_lines(error)}.{where} Its previous version, if any, is "
+                      "unchanged.")
+
+
+def not_built(result: NodeResult, node: Node, why: str) -> NodeResult:
+    """A model refused before its table changed (its contract failed)."""
+    result.status = "error"
+    result.message = (f"{why}\n  Model {node.name} ({node.rel_path}) was not built; its "
+                      "previous version, if any, is unchanged.")
+    return result
 
 
 def seed_read(node: Node) -> str:

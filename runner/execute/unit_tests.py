@@ -46,13 +46,60 @@ class Prepared:
     columns: list[str] = field(default_factory=list)
 
 
-class UnitTester:
+class ModelRendering:
+    """A model's SQL rendered as a unit test sees it (the test's overrides); the part of
+    a unit tester that is the same on every engine."""
+
+    def __init__(self, project: Project, renderer: Renderer):
+        self.project = project
+        self.renderer = renderer
+
+    def _render(self, node: Node, overrides: dict[str, dict] | None = None,
+                inline: bool = True) -> tuple[str, set[str], set[tuple[str, str]]]:
+        """The model's SQL (with its ephemeral parents inlined, unless `inline` is
+        false), its refs and sources, rendered with the unit test's overrides (and
+        is_incremental() false unless overridden)."""
+        renderer, context = self.renderer, self.renderer.context
+        overrides = overrides or {}
+        saved_context, saved_vars = dict(context), renderer.vars
+        saved_refs, saved_sources = set(node.refs), set(node.sources)
+        macros = {"is_incremental": False, **overrides.get("macros", {})}
+        env = {str(k): str(v) for k, v in overrides.get("env_vars", {}).items()}
+        original_env_var = context["env_var"]
+        try:
+            renderer.vars = {**renderer.vars, **overrides.get("vars", {})}
+            for name, value in macros.items():
+                context[name] = (lambda v: lambda *a, **k: v)(value)
+            context["env_var"] = lambda name, *default: env[name].replace("'", "''") \
+                if name in env else original_env_var(name, *default)
+            sql = strip_trailing_semicolon(renderer.render_node(node, execute=True).sql)
+            refs, sources = set(node.refs), set(node.sources)
+            if inline:
+                chain: list[str] = []
+                self._ephemerals(node.name, chain)
+                sql = inline_ctes(sql, [(r, strip_trailing_semicolon(renderer.render_node(
+                    self.project.models[r], execute=True).sql)) for r in chain])
+            return sql, refs, sources
+        finally:
+            context.clear()
+            context.update(saved_context)
+            renderer.vars = saved_vars
+            node.refs, node.sources = saved_refs, saved_sources
+
+    def _ephemerals(self, name: str, seen: list[str]) -> None:
+        for ref in sorted(self.project.models[name].refs):
+            dep = self.project.models.get(ref)
+            if dep is not None and dep.materialized == "ephemeral" and ref not in seen:
+                self._ephemerals(ref, seen)
+                seen.append(ref)
+
+
+class UnitTester(ModelRendering):
     """The unit tests of one command, prepared (and checked) before anything runs."""
 
     def __init__(self, project: Project, renderer: Renderer,
                  existing: dict[tuple[str, str], Columns]):
-        self.project = project
-        self.renderer = renderer
+        super().__init__(project, renderer)
         self.existing = existing
         self.con = duckdb.connect()
         self.stand_ins = _StandIns(self.con)
@@ -96,45 +143,6 @@ class UnitTester:
                          f"from read_csv({sql_literal(str(seed.path))}, {options})")
         self.described[seed.name] = columns
 
-    def _render(self, node: Node, overrides: dict[str, dict] | None = None,
-                inline: bool = True) -> tuple[str, set[str], set[tuple[str, str]]]:
-        """The model's SQL (with its ephemeral parents inlined, unless `inline` is
-        false), its refs and sources, rendered with the unit test's overrides (and
-        is_incremental() false unless overridden)."""
-        renderer, context = self.renderer, self.renderer.context
-        overrides = overrides or {}
-        saved_context, saved_vars = dict(context), renderer.vars
-        saved_refs, saved_sources = set(node.refs), set(node.sources)
-        macros = {"is_incremental": False, **overrides.get("macros", {})}
-        env = {str(k): str(v) for k, v in overrides.get("env_vars", {}).items()}
-        original_env_var = context["env_var"]
-        try:
-            renderer.vars = {**renderer.vars, **overrides.get("vars", {})}
-            for name, value in macros.items():
-                context[name] = (lambda v: lambda *a, **k: v)(value)
-            context["env_var"] = lambda name, *default: env[name].replace("'", "''") \
-                if name in env else original_env_var(name, *default)
-            sql = strip_trailing_semicolon(renderer.render_node(node, execute=True).sql)
-            refs, sources = set(node.refs), set(node.sources)
-            if inline:
-                chain: list[str] = []
-                self._ephemerals(node.name, chain)
-                sql = inline_ctes(sql, [(r, strip_trailing_semicolon(renderer.render_node(
-                    self.project.models[r], execute=True).sql)) for r in chain])
-            return sql, refs, sources
-        finally:
-            context.clear()
-            context.update(saved_context)
-            renderer.vars = saved_vars
-            node.refs, node.sources = saved_refs, saved_sources
-
-    def _ephemerals(self, name: str, seen: list[str]) -> None:
-        for ref in sorted(self.project.models[name].refs):
-            dep = self.project.models.get(ref)
-            if dep is not None and dep.materialized == "ephemeral" and ref not in seen:
-                self._ephemerals(ref, seen)
-                seen.append(ref)
-
     def columns_of(self, name: str) -> Columns | None:
         """A model's or seed's output columns, described over its parents' stand-ins."""
         if name in self.described:
@@ -174,16 +182,7 @@ class UnitTester:
             else:
                 prepared.setup.append(f"create or replace table {relation_name(schema, name)}"
                                       f" as\n{select}")
-        missing = [f"ref('{r}')" for r in sorted(refs)
-                   if r not in self.project.seeds and not any(f.ref == r for f in test.given)]
-        missing += [f"source('{s}', '{t}')" for s, t in sorted(sources)
-                    if not any(f.source == (s, t) for f in test.given)]
-        if missing:
-            raise ProjectError(f"unit test {test.name} gives no rows for {', '.join(missing)}"
-                               f", which model {node.name} reads.", path=test.rel_path,
-                               line=test.line,
-                               hint="add each under 'given:' (rows: [] for none); a seed "
-                                    "not given is read from its CSV.")
+        check_given(self.project, test, refs, sources)
         sql = inline_ctes(sql, ctes)
         output = self._describe(test, prepared.setup, sql)
         names = {c.lower(): (c, t) for c, t in output}
@@ -239,23 +238,7 @@ class UnitTester:
         column a row leaves out is null."""
         if fixture.format == "sql":
             return fixture.sql or ""
-        types = {c.lower(): (c, t) for c, t in columns}
-        for row in fixture.rows or []:
-            for key in row:
-                if key.lower() not in types:
-                    close = get_close_matches(key.lower(), types, n=1)
-                    raise ProjectError(
-                        f"{what} of unit test {test.name} names column {key!r}, which the "
-                        f"relation does not have.", path=test.rel_path, line=fixture.line,
-                        hint=f"did you mean {types[close[0]][0]!r}?" if close else
-                        f"its columns: {', '.join(c for c, _ in columns)}.")
-        selects = []
-        for row in fixture.rows or [{}]:
-            given = {k.lower(): v for k, v in row.items()}
-            selects.append("select " + ", ".join(
-                f"cast({_literal(given.get(c.lower()))} as {t}) as {quote_ident(c)}"
-                for c, t in columns))
-        return "\nunion all\n".join(selects) + ("\nlimit 0" if not fixture.rows else "")
+        return typed_rows(test, fixture, columns, what, quote_ident)
 
     def _describe(self, test: UnitTest, setup: list[str], sql: str | None) -> Columns:
         self.con.execute("begin transaction")
@@ -288,16 +271,7 @@ class UnitTester:
                     "select * from actual)")
             cursor = self.con.execute(diff)
             header = [d[0] for d in cursor.description]
-            rows = cursor.fetchall()
-            if rows:
-                result.status = "fail"
-                result.failures = len(rows)
-                shown = sorted(rows, key=lambda r: [str(v) for v in r[1:]] + [r[0]])
-                result.message = ("actual differs from expected (+ returned by the model, "
-                                  "- expected but not returned):\n" +
-                                  _table(header, shown[:DIFF_ROWS]) +
-                                  (f"\n    ... {len(rows) - DIFF_ROWS} more"
-                                   if len(rows) > DIFF_ROWS else ""))
+            differ(result, header, cursor.fetchall())
         except duckdb.Error as exc:
             result.status = "error"
             result.message = (f"model {test.model} failed over the given rows: "
@@ -320,6 +294,56 @@ def run_for(tester: UnitTester | None, prepared: dict[str, Prepared], tests: lis
         if outcome.status in ("fail", "error"):
             failed = failed or f"unit test {test.name} failed"
     return failed
+
+
+def check_given(project: Project, test: UnitTest, refs: set[str], sources: set) -> None:
+    """Every ref (but a seed's) and source the model reads has given rows."""
+    missing = [f"ref('{r}')" for r in sorted(refs)
+               if r not in project.seeds and not any(f.ref == r for f in test.given)]
+    missing += [f"source('{s}', '{t}')" for s, t in sorted(sources)
+                if not any(f.source == (s, t) for f in test.given)]
+    if missing:
+        raise ProjectError(f"unit test {test.name} gives no rows for {', '.join(missing)}, "
+                           f"which model {test.model} reads.", path=test.rel_path,
+                           line=test.line, hint="add each under 'given:' (rows: [] for "
+                                                "none); a seed not given is read as it is.")
+
+
+def differ(result: NodeResult, header: list[str], rows: list[tuple]) -> None:
+    """A unit test failed by the rows that differ (`+` returned by the model, `-`
+    expected), if any: the first DIFF_ROWS of them shown."""
+    if not rows:
+        return
+    result.status = "fail"
+    result.failures = len(rows)
+    shown = sorted(rows, key=lambda r: [str(v) for v in r[1:]] + [r[0]])
+    result.message = ("actual differs from expected (+ returned by the model, - expected "
+                      "but not returned):\n" + _table(header, shown[:DIFF_ROWS]) +
+                      (f"\n    ... {len(rows) - DIFF_ROWS} more"
+                       if len(rows) > DIFF_ROWS else ""))
+
+
+def typed_rows(test: UnitTest, fixture: Fixture, columns: Columns, what: str,
+               quote: Any) -> str:
+    """A typed SELECT of a dict or csv fixture's rows: every column of `columns`, in
+    order (`quote`: the engine's identifier quoting); a column a row leaves out is null."""
+    types = {c.lower(): (c, t) for c, t in columns}
+    for row in fixture.rows or []:
+        for key in row:
+            if key.lower() not in types:
+                close = get_close_matches(key.lower(), types, n=1)
+                raise ProjectError(
+                    f"{what} of unit test {test.name} names column {key!r}, which the "
+                    f"relation does not have.", path=test.rel_path, line=fixture.line,
+                    hint=f"did you mean {types[close[0]][0]!r}?" if close else
+                    f"its columns: {', '.join(c for c, _ in columns)}.")
+    selects = []
+    for row in fixture.rows or [{}]:
+        given = {k.lower(): v for k, v in row.items()}
+        selects.append("select " + ", ".join(
+            f"cast({_literal(given.get(c.lower()))} as {t}) as {quote(c)}"
+            for c, t in columns))
+    return "\nunion all\n".join(selects) + ("\nlimit 0" if not fixture.rows else "")
 
 
 def _columns_named(fixture: Fixture) -> list[str]:

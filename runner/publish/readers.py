@@ -43,3 +43,31 @@ def connect_for_reading(project, db_path: Path, allowed_dirs: list[Path] | None 
             on_note(f"{db_path} is in use by a build: read its publication of "
                     f"{pub.published_at} (build {pub.build_id}) from {catalog}")
         return con, catalog
+
+
+def copy_tables(adapter, tables: list[tuple[str, str, str | None]],
+                con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
+    """Relations of another engine's build (a Spark target's), copied into an in-memory
+    DuckDB through Parquet files, for a reader that runs DuckDB SQL over them (`runner
+    report --target spark`): each as (schema, table, a predicate in the project's dialect
+    or None, so that only the rows the reader needs move). A relation not in the
+    engine's catalog is left out: the reader's own checks name it."""
+    import shutil
+    import tempfile
+    from runner.jinja.render import quote_ident
+    con = con or duckdb.connect()
+    folder = Path(tempfile.mkdtemp(prefix="runner-read-"))
+    try:
+        for i, (schema, table, where) in enumerate(tables):
+            if adapter.relation_kind(schema, table) is None:
+                continue
+            name = f"{quote_ident(schema)}.{quote_ident(table)}"
+            sql = f"select * from {name}" + (f" where {where}" if where else "")
+            adapter.unload(adapter.transpile(sql), folder / str(i))
+            literal = "'" + str(folder / str(i) / "*.parquet").replace("'", "''") + "'"
+            con.execute(f"create schema if not exists {quote_ident(schema)}")
+            con.execute(f"create or replace table {name} as select * from "
+                        f"read_parquet({literal})")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return con

@@ -20,7 +20,7 @@ from typing import Any
 from runner.engines.spark import (ROW_LEVEL_FORMATS, SparkAdapter, file_format,
                                   partition_columns)
 from runner.execute.materialize import (FAILURE_SAMPLE, NodeResult, _first_lines, judge,
-                                        seed_read)
+                                        model_failed, model_result, not_built, seed_read)
 from runner.jinja.compile import Compiled
 from runner.project.loader import Node, incremental_plan
 
@@ -30,6 +30,8 @@ class SparkExecutor:
         self.adapter = adapter
         self.full_refresh = full_refresh
         self.db_seconds = 0.0
+        # model -> column -> Spark type, of the models with an enforced contract
+        self.contracts: dict[str, dict[str, str]] = {}
 
     def _sql(self, sql: str) -> Any:
         started = time.perf_counter()
@@ -44,13 +46,13 @@ class SparkExecutor:
 
     # -- models and seeds ----------------------------------------------------------------
     def run_model(self, item: Compiled) -> NodeResult:
-        node = item.node
-        assert node is not None
-        result = NodeResult(node.name, node.kind, "success", materialized=node.materialized,
-                            path=node.rel_path,
-                            compiled_path=str(item.compiled_path) if item.compiled_path else None)
+        node, result = model_result(item)
         started = time.perf_counter()
         try:
+            failed = self._contract_mismatch(node, item.sql)
+            if failed:
+                result.seconds = time.perf_counter() - started
+                return not_built(result, node, failed)
             for hook in item.pre_hooks:
                 self._sql(hook)
             result.rows = self._materialize(node, item.sql)
@@ -59,13 +61,42 @@ class SparkExecutor:
             if node.materialized in ("table", "incremental"):
                 result.message = f"{result.rows} rows"
         except Exception as exc:
-            result.status = "error"
-            where = f" Compiled SQL: {item.compiled_path}." if item.compiled_path else ""
-            result.message = (f"Spark failed running {node.kind} {node.name} "
-                              f"({node.rel_path}): {_first_lines(_spark_message(exc))}."
-                              f"{where} Its previous version, if any, is unchanged.")
+            model_failed(result, "Spark", item, _spark_message(exc))
         result.seconds = time.perf_counter() - started
         return result
+
+    # -- contracts -----------------------------------------------------------------------
+    def _contract_mismatch(self, node: Node, sql: str) -> str | None:
+        """dbt's table of the query's columns against the contract (Spark analyses the
+        query; no row is read), or None."""
+        if node.name not in self.contracts:
+            return None
+        from runner.execute.contracts import differences
+        fields = self.adapter.spark.sql(sql).schema.fields
+        return differences({f.name: f.dataType.simpleString() for f in fields},
+                           self.contracts[node.name])
+
+    def _contracted(self, node: Node, sql: str) -> str:
+        """A contracted model's query with the declared columns in the declared order."""
+        if node.name not in self.contracts:
+            return sql
+        listed = ", ".join(self.adapter.quote(c) for c in self.contracts[node.name])
+        return f"select {listed} from (\n{sql}\n) as model_subq"
+
+    def _check_not_null(self, node: Node, relation: str) -> None:
+        """The contract's not_null columns (column- or model-level) have no null among
+        the new rows: checked before they replace or join the table."""
+        if node.name not in self.contracts:
+            return
+        columns = [c.name for c in node.columns.values()
+                   if any(k.get("type") == "not_null" for k in c.constraints)]
+        columns += [c for k in node.constraints if k.get("type") == "not_null"
+                    for c in k.get("columns") or []]
+        for column in dict.fromkeys(columns):
+            nulls = self._count(f"{relation} where {self.adapter.quote(column)} is null")
+            if nulls:
+                raise ValueError(f"the contract's not_null constraint on column {column} "
+                                 f"failed: {nulls} new rows have it null")
 
     def run_seed(self, node: Node) -> NodeResult:
         from runner.execute.spark.sources import seed_frame
@@ -110,7 +141,13 @@ class SparkExecutor:
         a.create_schema(schema)
         for leftover in (tmp, backup):
             a.drop_relation(schema, leftover, "table")
-        self._sql(a.create_table_as_sql(schema, tmp, sql, node.config))
+        self._sql(a.create_table_as_sql(schema, tmp, self._contracted(node, sql),
+                                        node.config))
+        try:
+            self._check_not_null(node, a.relation_name(schema, tmp))
+        except ValueError:
+            a.drop_relation(schema, tmp, "table")
+            raise
         current = a.relation_kind(schema, name)
         if current:
             a.rename_relation(schema, name, backup, current)
@@ -134,7 +171,9 @@ class SparkExecutor:
                 f"changes (file_format {' or '.join(ROW_LEVEL_FORMATS)}); this table is "
                 f"{fmt}. Use insert_overwrite with partition_by, or append, or set "
                 "file_format where the cluster has Delta or Iceberg")
-        self._sql(f"create or replace temporary view {staged} as\n{sql}")
+        self._sql(f"create or replace temporary view {staged} as\n"
+                  f"{self._contracted(node, sql)}")
+        self._check_not_null(node, staged)
         rows = self._count(staged)
         columns = ", ".join(a.quote(c) for c, _ in a.columns(node.schema, node.alias))
         if strategy == "append":

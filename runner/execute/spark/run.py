@@ -2,14 +2,16 @@
 Spark session. The models are compiled as for DuckDB (the project's dialect), then
 transpiled to Spark SQL (runner.engines.spark.transpile; the file under
 target/compiled is the Spark SQL); sources are read with Spark's readers; seeds,
-models and data tests run in the graph's order, a node whose parent failed skipped.
+unit tests, models and data tests run in the graph's order, a node whose parent failed
+(or whose unit test failed) skipped. --empty, --defer/--state and contracts as on DuckDB
+(runner.execute.spark.options).
 
-Not on Spark yet (each is said, none silently dropped): unit tests, model contracts,
-snapshots, --empty, --defer, and the publish step of a build."""
+Not on Spark (each is said, none silently dropped): snapshots (they need MERGE), and the
+publish step of a build (`runner report` and `runner export` read Spark's tables
+with `--target spark`)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -55,17 +57,24 @@ def for_spark(session: Session, target: Target, names: list[str]) -> dict[str, C
         session.project, session.renderer, names, session.target).items()}
 
 
-def execute_on_spark(command: str, target: Target, *args: Any, **unsupported: Any
+def execute_on_spark(command: str, target: Target, *args: Any, db_path: Any = None,
+                     memory_limit: Any = None, threads: Any = None, **options: Any
                      ) -> RunResult:
-    """`runner.api.execute` with a Spark target: the options Spark does not act on yet
-    (given as keywords) are refused, then execute_spark runs."""
+    """`runner.api.execute` with a Spark target: the options that are DuckDB's alone are
+    refused, then execute_spark runs."""
     from runner.errors import OptionError
-    given = [k for k, v in unsupported.items() if v]
-    if given or command == "snapshot":
-        flags = ", ".join("--" + k.replace("_path", "").replace("_", "-") for k in given)
-        raise OptionError(f"{flags or 'runner snapshot'} is not supported with --target "
-                          f"spark yet.", hint="leave it out, or build on DuckDB.")
-    return execute_spark(command, target, *args)
+    given = [k for k, v in (("db", db_path), ("memory_limit", memory_limit),
+                            ("threads", threads)) if v]
+    if given:
+        flags = ", ".join("--" + k.replace("_", "-") for k in given)
+        raise OptionError(f"{flags} {'is' if len(given) == 1 else 'are'} DuckDB's and not "
+                          "used with --target spark.",
+                          hint="leave it out; Spark's tables are in its warehouse, its "
+                               "resources are the session's (profiles.yml).")
+    if command == "snapshot":
+        from runner.execute.spark.options import refuse_snapshots
+        refuse_snapshots(command, [])
+    return execute_spark(command, target, *args, **options)
 
 
 def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
@@ -74,11 +83,14 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
                   full_refresh: bool = False, fail_fast: bool = False,
                   on_result: Callable | None = None, on_note: Callable | None = None,
                   on_warning: Callable[[str], None] | None = None,
-                  target_path: str | Path | None = None) -> RunResult:
+                  target_path: str | Path | None = None, empty: bool = False,
+                  state: str | Path | None = None, defer: bool = False) -> RunResult:
     from runner.engines.base import connect
     from runner.execute.materialize import NodeResult
     from runner.execute.spark.materialize import SparkExecutor
+    from runner.execute.spark.options import contract_types, defer_relations, prepare_empty
     from runner.execute.spark.sources import load_source
+    from runner.execute.unit_tests import run_for
     from runner.graph.plan import plan
     from runner.jinja.compile import compile_models, compile_test
 
@@ -86,8 +98,13 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
     box: list[SparkExecutor] = []
     session = Session(project_dir, vars, full_refresh,
                       lambda node: bool(box) and box[0].exists(node), which=command,
-                      on_warning=on_warning, target_path=target_path)
+                      on_warning=on_warning, target_path=target_path, state=state)
     project = session.project
+    if defer and session.state is None:
+        from runner.errors import OptionError
+        raise OptionError("--defer reads the parents it does not build from --state, and "
+                          "no --state was given.", hint="pass --state with a previous "
+                                                        "run's target/ folder.")
     use_target(session, target)
     result = RunResult(command, started_at=session.started.isoformat(),
                        invocation_id=session.invocation_id)
@@ -106,13 +123,8 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
     left_out = [n for n in order if n in project.models and
                 project.models[n].kind == "snapshot" and command in ("build", "snapshot")]
     if left_out:
-        note(f"snapshots are not run on Spark yet: {', '.join(left_out)} left out.")
-    if unit_tests:
-        note(f"unit tests are not run on Spark yet: {len(unit_tests)} left out.")
-    contracts = [n for n in models if (project.models[n].config.get("contract") or {})
-                 .get("enforced")]
-    if contracts:
-        note(f"contracts are not enforced on Spark yet: {', '.join(contracts)}.")
+        note(f"snapshots are not run on Spark (they need MERGE, which Spark's Parquet "
+             f"tables refuse): {', '.join(left_out)} left out.")
     used_sources = {key for n in models for key in project.models[n].sources}
     used_sources |= {key for t in tests for key in t.sources}
     for name in models:
@@ -125,6 +137,12 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
     raw = _raw_dir(project, raw_dir, result.notes, needed=bool(used_sources),
                    on_note=on_note)
     result.raw_dir = str(raw) if raw else None
+    executor.contracts = contract_types(adapter, project, models, session.log.add)
+    if defer:
+        for text in defer_relations(adapter, session, order):
+            note(text)
+    if empty:
+        prepare_empty(session, models, executor.exists, full_refresh)
     compiled = {name: to_spark(adapter, item) for name, item in compile_models(
         project, session.renderer, models, session.target).items()}
     compiled_tests = {t.name: to_spark(adapter, compile_test(
@@ -138,26 +156,32 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
         note(load_source(adapter, raw, table))
 
     broken: dict[str, str] = {}
-    stop: list[str] = []
-    total = len(seeds) + len(models) + len(tests)
+    from runner.artifacts.run_results import Emitter
+    emit = Emitter(result, on_result, len(seeds) + len(models) + len(tests) +
+                   len(unit_tests), fail_fast)
+    stop = emit.stop
+    tester = None
+    if unit_tests:
+        from runner.execute.spark.unit_tests import SparkUnitTester
+        tester = SparkUnitTester(project, session.renderer, adapter)
 
-    def emit(node_result: NodeResult) -> None:
-        result.nodes.append(node_result)
-        result.finished.append(dt.datetime.now(dt.timezone.utc))
-        if on_result:
-            on_result(node_result, len(result.nodes), total)
-        if fail_fast and not node_result.ok and not stop:
-            stop.append(f"--fail-fast: stopped after {node_result.kind} "
-                        f"{node_result.name} failed")
+    def run_unit_tests(model: str | None, skip: str | None = None) -> str | None:
+        return run_for(tester, {u.name: u for u in unit_tests}, [u for u in unit_tests if (
+            u.model == model if model else u.model not in models)],
+            skip or (stop[0] if stop else None), emit) if unit_tests else None
 
+    run_unit_tests(None)
     for name in seeds + models:
         node: Node = project.node(name)
         bad = sorted(session.graph.parents.get(name, set()) & set(broken))
-        if stop or bad:
+        unit_failed = run_unit_tests(name, f"skipped: upstream {bad[0]} ({broken[bad[0]]})"
+                                     if bad else None)
+        if stop or bad or unit_failed:
             emit(NodeResult(name, node.kind, "skipped", stop[0] if stop else
-                            f"skipped: upstream {bad[0]} ({broken[bad[0]]})",
+                            f"skipped: upstream {bad[0]} ({broken[bad[0]]})" if bad else
+                            f"skipped: {unit_failed}",
                             materialized=node.materialized, path=node.rel_path))
-            broken[name] = "skipped"
+            broken[name] = unit_failed or "skipped"
             continue
         if node.kind == "model" and name in session.renderer.database.touched:
             compiled.update({n: to_spark(adapter, i) for n, i in compile_models(
@@ -176,14 +200,17 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
             emit(executor.run_test(compiled_tests[test.name]))
     result.db_seconds = executor.db_seconds
     result.seconds = time.perf_counter() - started
-    if command == "build" and any(project.node(n).config.get("publish") for n in
-                                  seeds + models):
-        note("publish is not run on Spark yet: read the tables with "
-             "`runner export --target spark`.")
+    if command == "build" and empty:
+        note("--empty: nothing was published (the tables are empty).")
+    elif command == "build" and any(project.node(n).config.get("publish") for n in
+                                    seeds + models):
+        note("publish is not run on Spark yet: read the tables with `runner report "
+             "--target spark` or `runner export --target spark`.")
     warehouse = Path(target.warehouse or project.root / "spark-warehouse")
     result.db_path = str(warehouse)
     result.args = {"select": list(select or []), "exclude": list(exclude or []),
                    "vars": vars or {}, "full_refresh": full_refresh, "target": target.name,
-                   "raw_dir": result.raw_dir}
+                   "engine": "spark", "raw_dir": result.raw_dir, "empty": empty,
+                   "defer": defer, "state": str(state) if state else None}
     session.write_artifacts(warehouse, compiled, compiled_tests, result)
     return result

@@ -1,0 +1,201 @@
+"""dbt's safety net on Spark, each compared with the same project on DuckDB: unit tests
+(one passing, one failing, which skips its model), enforced contracts (one kept, one
+whose types differ, one whose not_null column has a null), pre- and post-hooks,
+--empty, and --defer with state:modified selection."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from runner.api import build
+from runner.engines.profiles import Target
+
+pytestmark = pytest.mark.spark
+
+SPARK = Target("spark", type="spark")
+FILES = {
+    "dbt_project.yml": """
+        name: spark_features
+        version: "1.0"
+        config-version: 2
+        """,
+    "seeds/f_rates.csv": "rate_id,price\n1,0.25\n2,0.40\n",
+    "models/f_base.sql": """
+        {{ config(materialized='table', alias=var('base_alias', 'f_base')) }}
+        select rate_id, price, rate_id * 10 as kwh from {{ ref('f_rates') }}
+        """,
+    "models/f_priced.sql": """
+        {{ config(materialized='view') }}
+        select rate_id, round(price * kwh, 2) as cost from {{ ref('f_base') }}
+        """,
+    "models/f_contracted.sql": """
+        {{ config(materialized='table') }}
+        select cast(cost as double) as cost, rate_id from {{ ref('f_priced') }}
+        """,
+    "models/f_wrong_types.sql": """
+        {{ config(materialized='table') }}
+        select cast(rate_id as varchar) as rate_id, cost from {{ ref('f_priced') }}
+        """,
+    "models/f_nulls.sql": """
+        {{ config(materialized='table') }}
+        select rate_id, case when rate_id = 2 then null else cost end as cost
+        from {{ ref('f_priced') }}
+        """,
+    "models/f_unit_failed.sql": """
+        {{ config(materialized='table') }}
+        select rate_id, cost * 2 as doubled from {{ ref('f_priced') }}
+        """,
+    "models/f_hooked.sql": """
+        {{ config(materialized='table',
+                  pre_hook="create table if not exists main.f_hook_log (what varchar, n bigint)",
+                  post_hook="insert into main.f_hook_log select 'rows', count(*) from {{ this }}") }}
+        select * from {{ ref('f_base') }}
+        """,
+    "models/schema.yml": """
+        version: 2
+        models:
+          - name: f_contracted
+            config: {contract: {enforced: true}}
+            columns:
+              - {name: rate_id, data_type: integer, constraints: [{type: not_null}]}
+              - {name: cost, data_type: double}
+          - name: f_wrong_types
+            config: {contract: {enforced: true}}
+            columns:
+              - {name: rate_id, data_type: integer}
+              - {name: cost, data_type: double}
+          - name: f_nulls
+            config: {contract: {enforced: true}}
+            columns:
+              - {name: rate_id, data_type: integer}
+              - {name: cost, data_type: double, constraints: [{type: not_null}]}
+        unit_tests:
+          - name: priced_is_price_times_kwh
+            model: f_priced
+            given:
+              - input: ref('f_base')
+                rows: [{rate_id: 7, price: 0.5, kwh: 3}, {rate_id: 8, price: 0.1, kwh: 5}]
+            expect:
+              rows: [{rate_id: 7, cost: 1.5}, {rate_id: 8, cost: 0.5}]
+          - name: doubled_is_wrong_on_purpose
+            model: f_unit_failed
+            given:
+              - input: ref('f_priced')
+                rows: [{rate_id: 1, cost: 2.0}]
+            expect:
+              rows: [{rate_id: 1, doubled: 5.0}]
+        """,
+}
+
+
+def write(root: Path) -> Path:
+    for rel, text in FILES.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+def statuses(result) -> dict[str, str]:
+    return {n.name: n.status for n in result.nodes}
+
+
+def spark_rows(spark, sql: str) -> list[tuple]:
+    return sorted(tuple(r) for r in spark.sql(sql).collect())
+
+
+def duck_rows(db: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return sorted(con.execute(sql).fetchall())
+
+
+@pytest.fixture(scope="module")
+def both(spark_session, tmp_path_factory):
+    """The project built on DuckDB and on Spark; Spark's target/ kept as the state."""
+    root = write(tmp_path_factory.mktemp("features") / "project")
+    duck = build(root, db_path=root.parent / "ref.duckdb", target_path=root / "duck_target")
+    spark = build(root, target=SPARK)
+    shutil.copytree(root / "target", root.parent / "spark_state")
+    return root, duck, spark
+
+
+def test_unit_tests_contracts_and_hooks_as_on_duckdb(both, spark_session) -> None:
+    root, duck, spark = both
+    assert statuses(spark) == statuses(duck)
+    got = statuses(spark)
+    assert got["priced_is_price_times_kwh"] == "pass"
+    assert got["doubled_is_wrong_on_purpose"] == "fail"
+    assert got["f_unit_failed"] == "skipped"           # its unit test failed
+    assert got["f_contracted"] == "success"
+    assert got["f_wrong_types"] == "error" and got["f_nulls"] == "error"
+    by_name = {n.name: n for n in spark.nodes}
+    failed_unit = by_name["doubled_is_wrong_on_purpose"].message
+    assert failed_unit == {n.name: n for n in duck.nodes}["doubled_is_wrong_on_purpose"].message
+    assert "+    | 1       | 4.0" in failed_unit and "-    | 1       | 5.0" in failed_unit
+    wrong = by_name["f_wrong_types"].message
+    assert "enforced contract that failed" in wrong and "data type mismatch" in wrong
+    assert "rate_id" in wrong and "was not built" in wrong
+    assert "not_null" in by_name["f_nulls"].message and \
+        "1 new rows have it null" in by_name["f_nulls"].message
+    # the contracted table: the declared columns in the declared order, Spark's types
+    assert spark_session.table("main.f_contracted").dtypes == [("rate_id", "int"),
+                                                               ("cost", "double")]
+    assert spark_session.catalog.tableExists("main.f_wrong_types") is False
+    assert spark_session.catalog.tableExists("main.f_nulls") is False
+    # the hooks ran around the model, as on DuckDB
+    db = Path(duck.db_path)
+    assert spark_rows(spark_session, "select * from main.f_hook_log") == \
+        duck_rows(db, "select * from main.f_hook_log") == [("rows", 2)]
+    assert spark_rows(spark_session, "select * from main.f_contracted") == \
+        [tuple(r) for r in duck_rows(db, "select rate_id, cost from main.f_contracted")]
+
+
+def test_defer_and_state_modified_as_on_duckdb(both, spark_session) -> None:
+    """f_priced's SQL changed: only it is built, and f_base (under another alias now, so not
+    in this run's catalog) is read where the state's run built it."""
+    root, duck, spark = both
+    priced = root / "models" / "f_priced.sql"
+    priced.write_text(priced.read_text() + "-- changed\n", encoding="utf-8")
+    options = dict(select=["state:modified.body"], exclude=["test_type:unit"], defer=True,
+                   vars={"base_alias": "f_base_dev"})
+    on_duck = build(root, db_path=root.parent / "ref.duckdb", state=root / "duck_target",
+                    target_path=root / "duck_target2", **options)
+    on_spark = build(root, target=SPARK, state=root.parent / "spark_state", **options)
+    assert on_spark.ok and on_duck.ok, on_spark.summary() + on_duck.summary()
+    assert [n.name for n in on_spark.nodes] == [n.name for n in on_duck.nodes] == \
+        ["f_priced"]
+    assert any("--defer: f_base is read from main.f_base" in n for n in on_spark.notes)
+    assert not spark_session.catalog.tableExists("main.f_base_dev")
+    assert spark_rows(spark_session, "select * from main.f_priced") == \
+        duck_rows(Path(on_duck.db_path), "select * from main.f_priced")
+
+
+def test_defer_refuses_a_duckdb_state(both) -> None:
+    root = both[0]
+    from runner.errors import OptionError
+    with pytest.raises(OptionError, match="not a Spark run's target/"):
+        build(root, target=SPARK, select=["f_priced"], defer=True,
+              state=root / "duck_target")
+
+
+def test_empty_builds_every_model_with_no_rows(both, spark_session) -> None:
+    """Runs last: rebuilds the Spark tables empty."""
+    root, duck, spark = both
+    select = ["f_base", "f_priced", "f_contracted"]
+    options = dict(empty=True, select=select, exclude=["test_type:unit"])
+    on_duck = build(root, db_path=root.parent / "ref.duckdb", **options)
+    on_spark = build(root, target=SPARK, **options)
+    assert statuses(on_spark) == statuses(on_duck)
+    assert on_spark.ok, on_spark.summary()
+    for name in select:
+        assert spark_rows(spark_session, f"select * from main.{name}") == []
+        assert list(spark_session.table(f"main.{name}").columns) == \
+            [c[0] for c in duckdb.connect(on_duck.db_path, read_only=True).execute(
+                f"select * from main.{name}").description]
+    assert "--empty: nothing was published (the tables are empty)." in on_spark.notes
+    assert "--empty: nothing was published (the tables are empty)." in on_duck.notes

@@ -16,6 +16,9 @@ tests/test_spark_sql.py):
 - a table alias cast to text (DuckDB's text of the row) is the row as JSON: the same
   values give the same text, not DuckDB's (a fingerprint, compared with itself);
 - `pragma_version()` is Spark's `version()`, as `library_version`;
+- `range(a, b) as t(c)` is Spark's range() table function; `using sample
+  reservoir(n rows) repeatable (s)` is the first n rows by a hash of s and the row's
+  values (the same rows as DuckDB's where there are n or fewer);
 - `rowid` is `monotonically_increasing_id()`: one number per row of the scan, the same
   in each read of an unchanged table (what the models join on);
 - `union [all] by name` lines each side's columns up by name, when the names of both
@@ -150,6 +153,26 @@ def _aliases_in_scope(node: exp.Expression) -> set[str]:
             if t.find_ancestor(exp.Select) is select}
 
 
+def _reservoir(select: exp.Select) -> None:
+    """`using sample reservoir(n rows) repeatable (s)`: the n rows first by a hash of s
+    and their values (the same rows as DuckDB's where the input has n or fewer)."""
+    sample = select.args["sample"]
+    size, seed = sample.args.get("size"), sample.args.get("seed")
+    method = str(sample.args.get("method") or "").lower()
+    if method != "reservoir" or size is None or sample.args.get("percent") or \
+            select.args.get("order") or select.args.get("limit"):
+        raise NotTranspilable("USING SAMPLE is written for Spark only as "
+                              "`reservoir(N rows)` on a query without ORDER BY or LIMIT")
+    select.set("sample", None)
+    # a hash of the seed and the row's values, not rand(): Spark takes rand() for
+    # non-deterministic, and refuses to group by what is computed from it
+    values = [p.this.copy() if isinstance(p, exp.Alias) else p.copy()
+              for p in select.expressions if not isinstance(p, exp.Star)]
+    select.order_by(_call("xxhash64", seed.copy() if seed is not None else
+                          exp.Literal.number(0), *values), copy=False)
+    select.limit(size, copy=False)
+
+
 def spark_fixes(tree: exp.Expression) -> exp.Expression:
     """The corrections of the module's docstring, applied to a parsed DuckDB statement."""
     ctes = {cte.alias.lower(): cte.this for cte in tree.find_all(exp.CTE)}
@@ -177,6 +200,17 @@ def spark_fixes(tree: exp.Expression) -> exp.Expression:
             return exp.Subquery(this=exp.select(exp.alias_(_call("version"),
                                                            "library_version")),
                                 alias=exp.TableAlias(this=exp.to_identifier("version")))
+        if isinstance(node, exp.Table) and isinstance(node.this, exp.GenerateSeries) and \
+                node.this.args.get("is_end_exclusive") and node.alias:
+            # range(a, b) as t(c): Spark's range() table function, its column renamed
+            series = node.this
+            args = [series.args["start"], series.args["end"]]
+            if series.args.get("step"):
+                args.append(series.args["step"])
+            return exp.Table(this=_call("range", *args), alias=node.args["alias"])
+        if isinstance(node, exp.Select) and isinstance(node.args.get("sample"),
+                                                       exp.TableSample):
+            _reservoir(node)
         if isinstance(node, exp.Length) and isinstance(node.this, exp.Column) and \
                 node.this.name.lower() in lists:
             return _call("size", node.this)

@@ -90,3 +90,9 @@ def test_a_table_alias_cast_to_text_is_its_row_as_json() -> None:
     assert out == "SELECT MD5(TO_JSON(STRUCT(s.*))) FROM stations AS s"
     # a column of that name in another query is a column
     assert "CAST(s AS STRING)" in transpile("select cast(s as varchar) from t")
+
+
+def test_list_has_all_and_the_length_of_a_distinct_list() -> None:
+    out = transpile("select list_has_all(['a', 'b'], q), len(list_distinct(q)) from t")
+    assert out == ("SELECT SIZE(ARRAY_EXCEPT(q, ARRAY('a', 'b'))) = 0, "
+                   "SIZE(ARRAY_DISTINCT(q)) FROM t")

@@ -13,6 +13,7 @@ tests/test_spark_sql.py):
 - `arg_max(x, (a, b))` orders by a struct, `to_days(n)` is a day interval, `hugeint`
   is `decimal(38, 0)`;
 - `len(x)` of a list made in the query (a list literal, list_filter, ...) is `size(x)`;
+  `list_has_all(a, b)` is `size(array_except(b, a)) = 0`;
 - a table alias cast to text (DuckDB's text of the row) is the row as JSON: the same
   values give the same text, not DuckDB's (a fingerprint, compared with itself);
 - `pragma_version()` is Spark's `version()`, as `library_version`;
@@ -141,7 +142,7 @@ def _by_name(union: exp.SetOperation, ctes: dict[str, exp.Expression]) -> None:
     union.set("by_name", None)
 
 
-LIST_MAKERS = (exp.Array, exp.ArrayFilter, exp.ArrayAgg, exp.ArrayConcat)
+LIST_MAKERS = (exp.Array, exp.ArrayFilter, exp.ArrayAgg, exp.ArrayConcat, exp.ArrayDistinct)
 
 
 def _aliases_in_scope(node: exp.Expression) -> set[str]:
@@ -211,9 +212,15 @@ def spark_fixes(tree: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Select) and isinstance(node.args.get("sample"),
                                                        exp.TableSample):
             _reservoir(node)
-        if isinstance(node, exp.Length) and isinstance(node.this, exp.Column) and \
-                node.this.name.lower() in lists:
+        if isinstance(node, exp.Length) and (isinstance(node.this, LIST_MAKERS) or (
+                isinstance(node.this, exp.Column) and node.this.name.lower() in lists)):
             return _call("size", node.this)
+        if isinstance(node, exp.Anonymous) and str(node.this).lower() == "list_has_all" \
+                and len(node.expressions) == 2:
+            # every element of the second list is in the first
+            whole, part = node.expressions
+            return exp.EQ(this=_call("size", _call("array_except", part, whole)),
+                          expression=exp.Literal.number(0))
         if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and \
                 node.this.is_string and node.to.is_type(*exp.DataType.TEMPORAL_TYPES) and \
                 node.this.name.strip().lower() in ("infinity", "-infinity", "+infinity"):

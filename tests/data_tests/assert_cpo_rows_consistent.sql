@@ -43,9 +43,9 @@
         '2 * abs(cast(vat as decimal(38, 4)) * (100 + vat_p)'
         ~ ' - cast(price as decimal(38, 4)) * vat_p) <= (100 + vat_p) * minor_unit',
     'known quality flags, none repeated':
-        "len(quality_flags) = 0 or (list_has_all(['"
+        "array_length(quality_flags) = 0 or (list_has_all(['"
         ~ known_flags | join("', '") ~ "'], quality_flags)"
-        ~ ' and len(quality_flags) = len(list_distinct(quality_flags)))',
+        ~ ' and array_length(quality_flags) = len(list_distinct(quality_flags)))',
 } %}
 with
 

@@ -158,3 +158,15 @@ def test_incremental_build_on_spark_equals_a_full_duckdb_build(zone, spark_sessi
     assert spark_session.table("audit.rejected_sessions").count() > 0
     rewritten = [n.name for n in second.nodes if "rewritten" in (n.message or "")]
     assert "charging_sessions_cpo" in rewritten        # it did run incrementally
+
+
+def test_union_by_name_of_a_table_asks_spark_for_its_columns(spark_session) -> None:
+    """A side whose columns the query does not say (`*` of a table) is lined up with
+    the columns Spark's analysis gives it."""
+    from runner.engines.spark import SparkAdapter
+    spark_session.createDataFrame([(1, "a")], "x int, y string") \
+        .createOrReplaceTempView("by_name_t")
+    sql = SparkAdapter(spark_session).transpile(
+        "select * from by_name_t union all by name select 'b' as y, 2 as x, 3 as z")
+    assert [tuple(r) for r in spark_session.sql(sql).collect()] == [(1, "a", None),
+                                                                  (2, "b", 3)]

@@ -132,7 +132,12 @@ class SparkAdapter(Adapter):
         return text + f"as\n{sql}"
 
     def transpile(self, sql: str) -> str:
-        return transpile(sql)
+        from runner.engines.spark_dialect import transpile as to_spark
+        return to_spark(sql, self._columns_of if self.spark is not None else None)
+
+    def _columns_of(self, sql: str) -> list[str]:
+        """A query's column names, from Spark's analysis of it (nothing runs)."""
+        return list(self.spark.sql(sql).columns)
 
 
 def file_format(config: dict) -> str:

@@ -22,11 +22,13 @@ tests/test_spark_sql.py):
   values (the same rows as DuckDB's where there are n or fewer);
 - `rowid` is `monotonically_increasing_id()`: one number per row of the scan, the same
   in each read of an unchanged table (what the models join on);
-- `union [all] by name` lines each side's columns up by name, when the names of both
-  sides can be read from the query (explicit columns, or `*` of a CTE that has them);
-  else it is an error saying so."""
+- `union [all] by name` lines each side's columns up by name: the names of each side
+  read from the query (explicit columns, or `*` of a CTE that has them), else from
+  Spark's analysis of that side (with a session); else it is an error saying so."""
 
 from __future__ import annotations
+
+from typing import Callable
 
 from sqlglot import exp, transforms
 from sqlglot.dialects.spark import Spark
@@ -122,8 +124,28 @@ def _output_names(select: exp.Expression, ctes: dict[str, exp.Expression]
     return names
 
 
-def _by_name(union: exp.SetOperation, ctes: dict[str, exp.Expression]) -> None:
+ColumnsOf = Callable[[str], "list[str] | None"]
+
+
+def _side_query(side: exp.Expression, root: exp.Expression) -> str:
+    """One side of a set operation as a query of its own, with the statement's CTEs."""
+    query = exp.select("*").from_(exp.Subquery(this=side.copy(),
+                                               alias=exp.TableAlias(this=exp.to_identifier("s"))))
+    with_ = root.args.get("with_") or root.args.get("with")
+    if with_ is not None:
+        query.set("with_" if "with_" in root.args else "with", with_.copy())
+    return query.sql(dialect=Spark4)
+
+
+def _by_name(union: exp.SetOperation, ctes: dict[str, exp.Expression],
+             root: exp.Expression, columns_of: ColumnsOf | None) -> None:
     left, right = _output_names(union.this, ctes), _output_names(union.expression, ctes)
+    if columns_of is not None:
+        # what the query does not say, Spark's analysis of each side does (nothing runs)
+        if left is None:
+            left = columns_of(_side_query(union.this, root))
+        if right is None:
+            right = columns_of(_side_query(union.expression, root))
     if left is None or right is None:
         raise NotTranspilable(
             "UNION BY NAME needs the column names of both sides, and this query does not "
@@ -174,17 +196,16 @@ def _reservoir(select: exp.Select) -> None:
     select.limit(size, copy=False)
 
 
-def spark_fixes(tree: exp.Expression) -> exp.Expression:
-    """The corrections of the module's docstring, applied to a parsed DuckDB statement."""
+def spark_fixes(tree: exp.Expression, columns_of: ColumnsOf | None = None) -> exp.Expression:
+    """The corrections of the module's docstring, applied to a parsed DuckDB statement;
+    `columns_of` (a query's column names, from Spark) lines up a UNION BY NAME whose
+    sides' columns the query does not say."""
     ctes = {cte.alias.lower(): cte.this for cte in tree.find_all(exp.CTE)}
     lists = {a.alias.lower() for a in tree.find_all(exp.Alias)
              if isinstance(a.this, LIST_MAKERS)}
     for cte in tree.find_all(exp.CTE):
         if cte.args.get("materialized") is not None:
             cte.set("materialized", None)
-    for union in list(tree.find_all(exp.SetOperation)):
-        if union.args.get("by_name"):
-            _by_name(union, ctes)
 
     def fix(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEXT_TYPES) and \
@@ -244,10 +265,15 @@ def spark_fixes(tree: exp.Expression) -> exp.Expression:
                 node.name.lower() == "rowid" and not node.this.quoted:
             return exp.func("monotonically_increasing_id")
         return node
-    return tree.transform(fix)
+    tree = tree.transform(fix)
+    ctes = {cte.alias.lower(): cte.this for cte in tree.find_all(exp.CTE)}
+    for union in list(tree.find_all(exp.SetOperation)):
+        if union.args.get("by_name"):
+            _by_name(union, ctes, tree, columns_of)
+    return tree
 
 
-def transpile(sql: str) -> str:
+def transpile(sql: str, columns_of: ColumnsOf | None = None) -> str:
     import sqlglot
     tree = sqlglot.parse_one(sql, read="duckdb")
-    return spark_fixes(tree).sql(dialect=Spark4)
+    return spark_fixes(tree, columns_of).sql(dialect=Spark4)

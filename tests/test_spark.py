@@ -180,5 +180,7 @@ def test_merge_on_parquet_rewrites_the_table(spark_session, make_project, tmp_pa
     [node] = second.nodes
     assert node.status == "success", node.message
     assert "rewritten: parquet tables have no row-level changes" in node.message
-    rows = sorted(tuple(r) for r in spark_session.table("merge_test.keyed").collect())
+    [schema] = [d.name for d in spark_session.catalog.listDatabases()
+                if d.name.endswith("merge_test")]
+    rows = sorted(tuple(r) for r in spark_session.table(f"{schema}.keyed").collect())
     assert rows == [(1, "c"), (2, "b")]

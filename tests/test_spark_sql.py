@@ -47,3 +47,63 @@ def test_snapshots_and_duckdb_options_are_refused_on_spark(cli, make_project) ->
     assert "MERGE" in out + err and "Parquet" in out + err and "Delta or Iceberg" in out + err
     code, out, err = cli("build", "--project-dir", root, "--target", "spark", "--threads", "2")
     assert code == 2 and "--threads is DuckDB's" in out + err
+
+
+# -- the fixes of runner.engines.spark_dialect, each on the SQL the project writes ------
+
+def test_qualify_is_kept_for_spark_4() -> None:
+    out = transpile("select a from t qualify row_number() over (order by a) = 1")
+    assert "QUALIFY ROW_NUMBER()" in out and "_w" not in out
+
+
+def test_list_index_is_one_based_and_null_past_the_end() -> None:
+    out = transpile("with r as (select list_filter([a, b], lambda x: x is not null) as l "
+                    "from t) select l[1], len(l), len(name) from r")
+    assert "TRY_ELEMENT_AT(l, 1)" in out and "SIZE(l)" in out
+    assert "LENGTH(name)" in out          # a text's length stays a length
+
+
+def test_infinite_timestamps_are_spark_extremes() -> None:
+    out = transpile("select '-infinity'::timestamptz, cast('infinity' as timestamptz)")
+    assert out == ("SELECT CAST('0001-01-01 00:00:00' AS TIMESTAMP), "
+                   "CAST('9999-12-31 23:59:59.999999' AS TIMESTAMP)")
+
+
+def test_arg_max_by_a_tuple_orders_by_a_struct() -> None:
+    assert "MAX_BY(r, STRUCT(a, b))" in transpile("select arg_max(r, (a, b)) from t")
+
+
+def test_days_hugeint_rowid_version_range_and_sample() -> None:
+    out = transpile("select rowid as r, x - to_days(3), cast(y as hugeint), "
+                    "(select library_version from pragma_version()) from t")
+    assert "MONOTONICALLY_INCREASING_ID() AS r" in out
+    assert "MAKE_DT_INTERVAL(3)" in out and "DECIMAL(38, 0)" in out
+    assert "SELECT VERSION() AS library_version" in out
+    assert transpile("select n from range(0, 13) as lengths(n)") == \
+        "SELECT n FROM RANGE(0, 13) AS lengths(n)"
+    assert transpile("select k from t using sample reservoir(100 rows) repeatable (42)") \
+        == "SELECT k FROM t ORDER BY XXHASH64(42, k) LIMIT 100"
+
+
+def test_union_by_name_lines_columns_up_or_says_it_cannot() -> None:
+    import pytest
+    from runner.engines.spark_dialect import NotTranspilable
+    out = transpile("with a as (select 1 as x, 2 as y), b as (select 3 as y, 4 as z) "
+                    "select * from a union all by name select * from b")
+    assert "SELECT `x`, `y`, NULL AS `z` FROM (SELECT * FROM a)" in out
+    assert "UNION ALL SELECT NULL AS `x`, `y`, `z` FROM (SELECT * FROM b)" in out
+    with pytest.raises(NotTranspilable, match="UNION BY NAME"):
+        transpile("select * from t1 union all by name select * from t2")
+
+
+def test_a_table_alias_cast_to_text_is_its_row_as_json() -> None:
+    out = transpile("select md5(cast(s as varchar)) from stations as s")
+    assert out == "SELECT MD5(TO_JSON(STRUCT(s.*))) FROM stations AS s"
+    # a column of that name in another query is a column
+    assert "CAST(s AS STRING)" in transpile("select cast(s as varchar) from t")
+
+
+def test_list_has_all_and_the_length_of_a_distinct_list() -> None:
+    out = transpile("select list_has_all(['a', 'b'], q), len(list_distinct(q)) from t")
+    assert out == ("SELECT SIZE(ARRAY_EXCEPT(q, ARRAY('a', 'b'))) = 0, "
+                   "SIZE(ARRAY_DISTINCT(q)) FROM t")

@@ -13,7 +13,7 @@ code_labels as (
 ),
 
 time_zones as (
-    select name as timezone_name from pg_timezone_names()
+    {{ timezone_names() }}
 ),
 
 public_private_labels as (

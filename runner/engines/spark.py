@@ -64,20 +64,9 @@ def session(target: Target, project_root: Path) -> Any:
 
 def transpile(sql: str) -> str:
     """DuckDB's SQL as Spark SQL (sqlglot), one statement, with what sqlglot carries
-    over wrong put right (spark_fixes)."""
-    import sqlglot
-    tree = sqlglot.parse_one(sql, read="duckdb")
-    return spark_fixes(tree).sql(dialect="spark")
-
-
-def spark_fixes(tree: Any) -> Any:
-    """sqlglot's Spark output, corrected where Spark refuses it: a CTE `AS MATERIALIZED`
-    (DuckDB's hint; Spark has no such keyword) loses the hint."""
-    from sqlglot import exp
-    for cte in tree.find_all(exp.CTE):
-        if cte.args.get("materialized") is not None:
-            cte.set("materialized", None)
-    return tree
+    over wrong put right (runner.engines.spark_dialect)."""
+    from runner.engines.spark_dialect import transpile as to_spark
+    return to_spark(sql)
 
 
 def plain_path(uri: str) -> str:
@@ -146,7 +135,12 @@ class SparkAdapter(Adapter):
         return text + f"as\n{sql}"
 
     def transpile(self, sql: str) -> str:
-        return transpile(sql)
+        from runner.engines.spark_dialect import transpile as to_spark
+        return to_spark(sql, self._columns_of if self.spark is not None else None)
+
+    def _columns_of(self, sql: str) -> list[str]:
+        """A query's column names, from Spark's analysis of it (nothing runs)."""
+        return list(self.spark.sql(sql).columns)
 
     def unload(self, sql: str, folder: Path) -> None:
         """Spark's instants as Parquet's UTC-adjusted microseconds (TIMESTAMPTZ to

@@ -23,6 +23,25 @@ class _SafeItertools:
             setattr(self, name, _wrapped(getattr(itertools, name)))
 
 
+class _SafePytz:
+    """`modules.pytz` (as dbt's), its zone names and `timezone()`; pytz is imported
+    when one is read."""
+
+    @property
+    def all_timezones(self) -> list[str]:
+        import pytz
+        return list(pytz.all_timezones)
+
+    @property
+    def common_timezones(self) -> list[str]:
+        import pytz
+        return list(pytz.common_timezones)
+
+    def timezone(self, name: str) -> Any:
+        import pytz
+        return pytz.timezone(name)
+
+
 def _wrapped(function: Any) -> Any:
     """A plain function around a builtin, so that no `__self__` (the module) shows."""
     def call(*args: Any, **kwargs: Any) -> Any:

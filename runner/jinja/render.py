@@ -20,7 +20,7 @@ from runner.errors import RenderError
 from runner.jinja.context import (MacroReturn, extra_context, load_macros,
                                   raise_not_implemented, scope_of)
 from runner.jinja.database import DatabaseContext
-from runner.jinja.dbt_globals import _SafeItertools, more_context
+from runner.jinja.dbt_globals import _SafeItertools, _SafePytz, more_context
 from runner.jinja.batches import BatchFilter
 from runner.jinja.relation import (SOURCE_PARTS, Relation, ephemeral_cte_name,  # noqa: F401
                                    files_view_name, part_view_name, quote_ident,
@@ -135,7 +135,8 @@ class Renderer:
             # dbt's flags: WHICH is the command (build, run, test, seed, compile, ...)
             "flags": {"FULL_REFRESH": self.full_refresh, "WHICH": self.which,
                       "STORE_FAILURES": False},
-            "modules": {"datetime": _SafeDatetime(), "re": re, "itertools": _SafeItertools()},
+            "modules": {"datetime": _SafeDatetime(), "re": re, "itertools": _SafeItertools(),
+                        "pytz": _SafePytz()},
         }
 
     def _raise(self, message: str) -> None:

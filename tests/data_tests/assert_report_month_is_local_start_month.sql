@@ -21,6 +21,6 @@ from roaming
 inner join organisations
     on roaming.organisation_id = organisations.organisation_id
 where roaming.month is distinct from cast(
-    date_trunc('month', timezone(organisations.timezone_name, roaming.start_time))
+    date_trunc('month', {{ local_timestamp('roaming.start_time', 'organisations.timezone_name') }})
     as date
 )

@@ -6,9 +6,13 @@
 - incremental: the new rows as a temporary view `<name>__dbt_tmp`, then by
   `incremental_strategy`: `append` (insert into), `insert_overwrite` (the partitions
   of `partition_by` the new rows fall in are replaced, dynamic partition overwrite),
-  and `merge` / `delete+insert` on a `unique_key`, which need a table format with
-  row-level changes (`file_format: delta`, `iceberg` or `hudi`); plain Parquet
-  tables refuse DELETE and MERGE, so those are an error naming the fix.
+  and `merge` / `delete+insert` on a `unique_key`: with a table format that has
+  row-level changes (`file_format: delta`, `iceberg` or `hudi`) Spark's MERGE and
+  DELETE; on a plain Parquet table, which refuses both, by rewriting the table
+  (copy-on-write): the new rows are stored first, then the table is built again under
+  a new name from its rows whose key the new rows lack and the new rows, and swapped
+  in. The node's message says so. A hook's `DELETE FROM <table> WHERE ...` on such a
+  table is the same rewrite, keeping the rows the condition is not true for.
 
 No transaction spans a model's statements on Spark: hooks run before and after."""
 
@@ -32,6 +36,7 @@ class SparkExecutor:
         self.db_seconds = 0.0
         # model -> column -> Spark type, of the models with an enforced contract
         self.contracts: dict[str, dict[str, str]] = {}
+        self.rewrote = False
 
     def _sql(self, sql: str) -> Any:
         started = time.perf_counter()
@@ -48,6 +53,7 @@ class SparkExecutor:
     def run_model(self, item: Compiled) -> NodeResult:
         node, result = model_result(item)
         started = time.perf_counter()
+        self.rewrote = False
         try:
             failed = self._contract_mismatch(node, item.sql)
             if failed:
@@ -57,9 +63,14 @@ class SparkExecutor:
                 self._sql(hook)
             result.rows = self._materialize(node, item.sql)
             for hook in item.post_hooks:
-                self._sql(hook)
+                if not self._delete_by_rewrite(node, hook):
+                    self._sql(hook)
             if node.materialized in ("table", "incremental"):
                 result.message = f"{result.rows} rows"
+            if self.rewrote:
+                result.message = (result.message or "") + \
+                    f" ({node.alias} rewritten: {file_format(node.config)} tables have " \
+                    "no row-level changes)"
         except Exception as exc:
             model_failed(result, "Spark", item, _spark_message(exc))
         result.seconds = time.perf_counter() - started
@@ -165,17 +176,16 @@ class SparkExecutor:
         target = a.relation_name(node.schema, node.alias)
         staged = a.quote(f"{node.alias}__dbt_tmp")
         fmt = file_format(node.config)
-        if strategy in ("merge", "delete+insert") and fmt not in ROW_LEVEL_FORMATS:
-            raise ValueError(
-                f"incremental_strategy {strategy!r} needs a table format with row-level "
-                f"changes (file_format {' or '.join(ROW_LEVEL_FORMATS)}); this table is "
-                f"{fmt}. Use insert_overwrite with partition_by, or append, or set "
-                "file_format where the cluster has Delta or Iceberg")
         self._sql(f"create or replace temporary view {staged} as\n"
                   f"{self._contracted(node, sql)}")
         self._check_not_null(node, staged)
-        rows = self._count(staged)
         columns = ", ".join(a.quote(c) for c, _ in a.columns(node.schema, node.alias))
+        if strategy in ("merge", "delete+insert") and fmt not in ROW_LEVEL_FORMATS:
+            rows = self._rewrite_with(node, staged, keys, columns)
+            self.rewrote = True
+            self._sql(f"drop view if exists {staged}")
+            return rows
+        rows = self._count(staged)
         if strategy == "append":
             self._sql(f"insert into {target} select {columns} from {staged}")
         elif strategy == "insert_overwrite":
@@ -196,6 +206,61 @@ class SparkExecutor:
                       "when not matched then insert *")
         self._sql(f"drop view if exists {staged}")
         return rows
+
+    def _rewrite_with(self, node: Node, staged: str, keys: list[str], columns: str) -> int:
+        """delete+insert / merge on a table without row-level changes: the new rows
+        stored, then the table rebuilt from its rows whose key they lack and them."""
+        a, schema = self.adapter, node.schema
+        new = f"{node.alias}__dbt_new"
+        a.drop_relation(schema, new, "table")
+        self._sql(f"create table {a.relation_name(schema, new)} using parquet as "
+                  f"select {columns} from {staged}")
+        target, fresh = a.relation_name(schema, node.alias), a.relation_name(schema, new)
+        listed = ", ".join(a.quote(k) for k in keys)
+        kept = (f"select {columns} from {target} where struct({listed}) not in "
+                f"(select struct({listed}) from {fresh})")
+        if len(keys) == 1:      # a NULL key matches nothing, as in DELETE ... IN
+            key = a.quote(keys[0])
+            kept = (f"select {columns} from {target} where {key} is null or {key} not in "
+                    f"(select {key} from {fresh} where {key} is not null)")
+        self._swap(node, f"{kept}\nunion all\nselect {columns} from {fresh}")
+        rows = self._count(fresh)
+        a.drop_relation(schema, new, "table")
+        return rows
+
+    def _delete_by_rewrite(self, node: Node, hook: str) -> bool:
+        """A hook's DELETE FROM this table, on a table without row-level changes: the
+        table rebuilt from the rows the condition is not true for. False for any other
+        statement, which runs as it is."""
+        import sqlglot
+        from sqlglot import exp
+        if file_format(node.config) in ROW_LEVEL_FORMATS:
+            return False
+        try:
+            tree = sqlglot.parse_one(hook, read="spark")
+        except sqlglot.errors.ParseError:
+            return False
+        if not isinstance(tree, exp.Delete) or tree.this.name.lower() != node.alias.lower():
+            return False
+        a = self.adapter
+        where = tree.args.get("where")
+        condition = where.this.sql(dialect="spark") if where else "true"
+        columns = ", ".join(a.quote(c) for c, _ in a.columns(node.schema, node.alias))
+        self._swap(node, f"select {columns} from {a.relation_name(node.schema, node.alias)} "
+                         f"where not coalesce(({condition}), false)")
+        self.rewrote = True
+        return True
+
+    def _swap(self, node: Node, sql: str) -> None:
+        """The table built again from `sql` (which may read it) and swapped in."""
+        a, schema, name = self.adapter, node.schema, node.alias
+        tmp, backup = f"{name}__dbt_tmp", f"{name}__dbt_backup"
+        for leftover in (tmp, backup):
+            a.drop_relation(schema, leftover, "table")
+        self._sql(a.create_table_as_sql(schema, tmp, sql, node.config))
+        a.rename_relation(schema, name, backup, "table")
+        a.rename_relation(schema, tmp, name, "table")
+        a.drop_relation(schema, backup, "table")
 
     def _count(self, relation: str) -> int:
         started = time.perf_counter()

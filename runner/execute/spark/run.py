@@ -6,9 +6,9 @@ unit tests, models and data tests run in the graph's order, a node whose parent 
 (or whose unit test failed) skipped. --empty, --defer/--state and contracts as on DuckDB
 (runner.execute.spark.options).
 
-Not on Spark (each is said, none silently dropped): snapshots (they need MERGE), and the
-publish step of a build (`runner report` and `runner export` read Spark's tables
-with `--target spark`)."""
+Not on Spark (each is said, none silently dropped): snapshots (they need MERGE),
+full_build_batches (a model is built whole), and the publish step of a build (`runner
+report` and `runner export` read Spark's tables with `--target spark`)."""
 
 from __future__ import annotations
 
@@ -125,6 +125,10 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
     if left_out:
         note(f"snapshots are not run on Spark (they need MERGE, which Spark's Parquet "
              f"tables refuse): {', '.join(left_out)} left out.")
+    batched = [n for n in models if project.models[n].config.get("full_build_batches")]
+    if batched:
+        note(f"full_build_batches is DuckDB's: on Spark {', '.join(batched)} "
+             "built whole (Spark spreads one query over its executors).")
     used_sources = {key for n in models for key in project.models[n].sources}
     used_sources |= {key for t in tests for key in t.sources}
     for name in models:

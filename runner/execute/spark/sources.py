@@ -4,8 +4,11 @@ them, as on DuckDB) plus `_source_file` from `_metadata.file_path`, and kept as 
 `<schema>.<table>` for the build. A seed is typed as dbt types it (runner.execute.seeds,
 read with an in-memory DuckDB) and written as a Spark table.
 
-Not here yet: the per-file checks of the DuckDB path (a broken row is Spark's error when
-the source is read), source_files(), and sources that name an existing relation."""
+Beside it, as on DuckDB, `<table>__files` lists the folder's files (source_files()) and
+`<table>__parquet` / `<table>__text` hold its rows by kind of file (source_parts();
+on Spark both with the declared columns as strings: a model types them from their
+text). Not here yet: the per-file checks of the DuckDB path (a broken row is Spark's
+error when the source is read), and sources that name an existing relation."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from typing import Any
 
 from runner.errors import SourceError
 from runner.execute.sources import FORMATS, source_files
+from runner.jinja.relation import files_view_name, part_view_name
 from runner.project.loader import SourceTable
 from runner.project.nodes import Node
 
@@ -27,12 +31,19 @@ SPARK_TYPES = {"BOOLEAN": "boolean", "TINYINT": "tinyint", "SMALLINT": "smallint
 def source_frame(spark: Any, raw_dir: Path, table: SourceTable) -> Any:
     """The folder's files as one DataFrame: the declared columns (null where a file
     lacks one), as strings, and `_source_file`."""
+    return _union(spark, table, list(source_part_frames(spark, raw_dir, table).values()))
+
+
+def source_part_frames(spark: Any, raw_dir: Path, table: SourceTable) -> dict[str, Any]:
+    """The folder's rows by kind of file, as source_parts() names them: `parquet` and
+    `text` (CSV and NDJSON), each with the declared columns as strings and
+    `_source_file`."""
     from pyspark.sql import functions as F
     groups: dict[str, list[str]] = {}
     for path in source_files(raw_dir, table):
         groups.setdefault(FORMATS[path.suffix.lower()], []).append(str(path))
     declared = list(table.columns)
-    frames = []
+    frames: dict[str, list[Any]] = {"parquet": [], "text": []}
     for fmt, paths in groups.items():
         if fmt == "csv":
             frame = spark.read.options(header=True, inferSchema=False, multiLine=True,
@@ -47,9 +58,14 @@ def source_frame(spark: Any, raw_dir: Path, table: SourceTable) -> Any:
                  else F.lit(None).cast("string")).alias(c) for c in names]
         file_name = F.expr("url_decode(regexp_replace(_metadata.file_path, "
                            "'^file:(//)?', ''))")
-        frames.append(frame.select(*cols, file_name.alias("_source_file")))
+        frames["parquet" if fmt == "parquet" else "text"].append(
+            frame.select(*cols, file_name.alias("_source_file")))
+    return {part: _union(spark, table, listed) for part, listed in frames.items()}
+
+
+def _union(spark: Any, table: SourceTable, frames: list[Any]) -> Any:
     if not frames:
-        names = declared or []
+        names = list(table.columns)
         schema = ", ".join(f"`{c}` string" for c in names + ["_source_file"])
         return spark.createDataFrame([], schema)
     out = frames[0]
@@ -58,14 +74,42 @@ def source_frame(spark: Any, raw_dir: Path, table: SourceTable) -> Any:
     return out
 
 
+def files_frame(spark: Any, raw_dir: Path, table: SourceTable, counts: dict[str, int]
+                ) -> Any:
+    """source_files(): one row per file, `_source_file` (as the rows carry it),
+    `size_bytes`, `modified_at` and `row_count`, as on DuckDB."""
+    import datetime as dt
+    rows = []
+    for path in source_files(raw_dir, table):
+        stat = path.stat()
+        modified = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + \
+            dt.timedelta(microseconds=stat.st_mtime_ns // 1000)
+        rows.append((str(path), int(stat.st_size), modified, counts.get(str(path))))
+    return spark.createDataFrame(rows, "_source_file string, size_bytes bigint, "
+                                       "modified_at timestamp, row_count bigint")
+
+
 def load_source(adapter: Any, raw_dir: Path, table: SourceTable) -> str:
     """The source as the table `<schema>.<name>`, replaced; a note with its row count."""
+    spark = adapter.spark
     try:
-        frame = source_frame(adapter.spark, raw_dir, table)
+        parts = source_part_frames(spark, raw_dir, table)
         adapter.create_schema(table.schema)
         name = adapter.relation_name(table.schema, table.name)
+        for part, frame in parts.items():
+            frame.write.mode("overwrite").format("parquet").saveAsTable(
+                adapter.relation_name(table.schema, part_view_name(table.name, part)))
+        frame = spark.table(adapter.relation_name(
+            table.schema, part_view_name(table.name, "parquet"))).unionByName(
+            spark.table(adapter.relation_name(table.schema,
+                                              part_view_name(table.name, "text"))))
         frame.write.mode("overwrite").format("parquet").saveAsTable(name)
-        rows = adapter.fetch(f"select count(*) from {name}")[1][0][0]
+        counts = {r[0]: r[1] for r in adapter.fetch(
+            f"select _source_file, count(*) from {name} group by _source_file")[1]}
+        files_frame(spark, raw_dir, table, counts).write.mode("overwrite") \
+            .format("parquet").saveAsTable(
+                adapter.relation_name(table.schema, files_view_name(table.name)))
+        rows = sum(counts.values())
     except SourceError:
         raise
     except Exception as exc:         # Spark's reader: a broken file

@@ -127,11 +127,12 @@
     {%- endif %}
 {%- endmacro %}
 
-{# 'true' when the data tests are to read every row: on --full-refresh, or with
-   --vars '{test_all_rows: true}'; else 'false'. #}
-{% macro tests_read_all_rows() -%}
+{# 'true' when the data tests are to read every row: on --full-refresh, with
+   --vars '{test_all_rows: true}', or when this run builds the model named
+   whole (its first build: builds_whole, the runner's); else 'false'. #}
+{% macro tests_read_all_rows(model_name=none) -%}
     {{ 'true' if flags.FULL_REFRESH or var('test_all_rows', false) in (true, 'true', 1, '1')
-       else 'false' }}
+       or (model_name and builds_whole(model_name)) else 'false' }}
 {%- endmacro %}
 
 {# For a model's data_tests_where config: the rows of the model's latest
@@ -141,7 +142,7 @@
    by them); in `runner test`, the rows of the latest build. After a full
    refresh, or with tests_read_all_rows(), every row. #}
 {% macro last_build_rows(model_name, column='_built_at') -%}
-    {%- if tests_read_all_rows() | trim == 'true' -%}
+    {%- if tests_read_all_rows(model_name) | trim == 'true' -%}
         true
     {%- elif flags.WHICH == 'build' -%}
         {{ column }} = cast('{{ run_started_at }}' as timestamptz)

@@ -370,6 +370,28 @@ def test_data_tests_of_an_hourly_build_read_the_rows_it_wrote(tmp_path: Path) ->
     assert outcome("build") == "pass"              # no lookback: this build wrote no row
 
 
+def test_a_first_build_tests_every_row_as_a_full_refresh_does(tmp_path: Path) -> None:
+    """A build into an empty file builds every model whole, so its data tests take their
+    full-build form (the raw recount runs, the roaming check reads the rows where used)
+    without --full-refresh; the next build, which adds to the tables, takes the hourly
+    form."""
+    raw_dir = empty_zone(tmp_path / "raw")
+    write_drop(raw_dir, first_drop())
+    db = tmp_path / "inc.duckdb"
+
+    def compiled(result: Any, name: str) -> str:
+        [node] = [n for n in result.nodes if n.name == name]
+        assert node.status == "pass", node.message
+        return Path(node.compiled_path).read_text()
+
+    first = build_ok(raw_dir, db)
+    assert "count(distinct" in compiled(first, "assert_raw_charge_ids_reconcile")
+    assert "charging_ids" not in compiled(first, "assert_roaming_rows_match_cpo_view")
+    hourly = build_ok(raw_dir, db)
+    assert "count(distinct" not in compiled(hourly, "assert_raw_charge_ids_reconcile")
+    assert "charging_ids as materialized" in compiled(hourly, "assert_roaming_rows_match_cpo_view")
+
+
 # -- the property, on generated landing zones ------------------------------------------
 
 BASE_SESSIONS = 300

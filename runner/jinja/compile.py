@@ -154,6 +154,9 @@ def compile_models(project: Project, renderer: Renderer, names: list[str],
         hooks = {when: [strip_trailing_semicolon(renderer.render_hook(node, text))
                         for text in hook_texts(node, when)]
                  for when in ("pre", "post")}
+        if node.materialized == "table" or (node.materialized == "incremental" and
+                                            not renderer.builds_on_its_table(node)):
+            renderer.built_whole.add(name)
         compiled[name] = Compiled(name, "model", sql, str(node.path), out, node=node,
                                   refs=set(node.refs), pre_hooks=hooks["pre"],
                                   post_hooks=hooks["post"])

@@ -105,6 +105,9 @@ class Renderer:
         self.redirected: dict[str, Relation] = {}   # refs read elsewhere (--defer, --empty)
         # full_build_batches (runner/jinja/batches.py): the batch rendered, (index, count)
         self.batch, self.batch_filtered = None, set()
+        # models this run builds whole: tables, and incremental models built from nothing
+        # or with --full-refresh (compile_models records them; builds_whole() reads them)
+        self.built_whole: set[str] = set()
         # config() keys the runner does not act on: one message each, in order
         self.warnings: dict[str, None] = {}
         # The build's DuckDB connection, once there is one (run_query and introspection)
@@ -121,6 +124,7 @@ class Renderer:
         return {
             "ref": self._ref, "source": self._source, "source_files": self._source_files,
             "source_parts": self._source_parts, "batch_filter": BatchFilter(self),
+            "builds_whole": lambda model_name: model_name in self.built_whole,
             "config": self._config,
             "var": self._var, "env_var": self._env_var, "is_incremental": self._is_incremental,
             "run_started_at": self.run_started_at,
@@ -279,11 +283,15 @@ class Renderer:
 
     def _is_incremental(self) -> bool:
         node = self._state.get("node")
-        if not self._state.get("execute") or node is None or self.full_refresh:
+        if not self._state.get("execute") or node is None:
             return False
         if self._state["config"].get("materialized") != "incremental":
             return False
-        return self.exists(node)
+        return self.builds_on_its_table(node)
+
+    def builds_on_its_table(self, node: Node) -> bool:
+        """An incremental model's build adds to its table: it has one, no --full-refresh."""
+        return not self.full_refresh and self.exists(node)
 
     # -- rendering -----------------------------------------------------------------------
     def render_node(self, node: Node, execute: bool) -> Rendered:

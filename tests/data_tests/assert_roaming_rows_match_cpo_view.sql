@@ -1,10 +1,10 @@
 -- Asserts that the roaming view holds exactly the CPO-view sessions of the
 -- hubject, gireve and ocpi networks, with the CPO view's values in every
 -- shared column (free_usage, read at report time, excepted).
-{%- set all_rows = tests_read_all_rows() | trim == 'true' %}
+{%- set all_rows = tests_read_all_rows('charging_sessions_cpo') | trim == 'true' %}
 with
 
--- the CPO-view rows the latest build wrote (all after a full refresh)
+-- the CPO-view rows the latest build wrote (all after a full build)
 charging as not materialized (
     select * from {{ ref('charging_sessions_cpo') }}
     where {{ last_build_rows('charging_sessions_cpo') }}

@@ -31,7 +31,9 @@ FILES = {
         """,
     "models/f_priced.sql": """
         {{ config(materialized='view') }}
-        select rate_id, round(price * kwh, 2) as cost from {{ ref('f_base') }}
+        -- a CTE reads the given rows in a unit test, as the charging project's models do
+        with base as (select * from {{ ref('f_base') }})
+        select rate_id, round(price * kwh, 2) as cost from base
         """,
     "models/f_contracted.sql": """
         {{ config(materialized='table') }}

@@ -71,6 +71,11 @@ class SparkUnitTester(ModelRendering):
                 table.replace(exp.Table(this=exp.to_identifier(cte), alias=alias))
         for cte, body in ctes:
             tree = tree.with_(cte, as_=sqlglot.parse_one(body, read="spark"), append=True)
+        # the given rows before the model's own CTEs: on Spark a CTE reads only those
+        # defined before it
+        top = tree.args.get("with_") or tree.args.get("with")
+        given = {cte for cte, _ in ctes}
+        top.set("expressions", sorted(top.expressions, key=lambda c: c.alias not in given))
         model_sql = tree.sql(dialect="spark")
         output = [(f.name, f.dataType.simpleString()) for f in
                   self.adapter.spark.sql(model_sql).schema.fields]

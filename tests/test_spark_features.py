@@ -58,6 +58,17 @@ FILES = {
                   post_hook="insert into main.f_hook_log select 'rows', count(*) from {{ this }}") }}
         select * from {{ ref('f_base') }}
         """,
+    "models/f_growing.sql": """
+        {{ config(materialized='incremental', unique_key='rate_id') }}
+        with new_rows as (
+            select rate_id, price, [cast(rate_id as varchar)] as tags from {{ ref('f_base') }}
+        )
+        select * from new_rows
+        {% if is_incremental() %}
+        union all by name
+        select * from {{ this }} where rate_id not in (select rate_id from new_rows)
+        {% endif %}
+        """,
     "models/schema.yml": """
         version: 2
         models:
@@ -91,6 +102,16 @@ FILES = {
                 rows: [{rate_id: 1, cost: 2.0}]
             expect:
               rows: [{rate_id: 1, doubled: 5.0}]
+          - name: growing_keeps_the_keys_it_does_not_rebuild
+            model: f_growing
+            overrides: {macros: {is_incremental: true}}
+            given:
+              - input: this
+                rows: [{rate_id: 9, price: 1.0, tags: [nine]}, {rate_id: 1, tags: []}]
+              - input: ref('f_base')
+                rows: [{rate_id: 1, price: 0.25, kwh: 10}]
+            expect:
+              rows: [{rate_id: 1, tags: ['1']}, {rate_id: 9, tags: [nine]}]
         """,
 }
 
@@ -132,6 +153,9 @@ def test_unit_tests_contracts_and_hooks_as_on_duckdb(both, spark_session) -> Non
     got = statuses(spark)
     assert got["priced_is_price_times_kwh"] == "pass"
     assert got["doubled_is_wrong_on_purpose"] == "fail"
+    # before the model's first build: `this` takes the columns its full build writes
+    # (a UNION BY NAME asks them), lists given as lists
+    assert got["growing_keeps_the_keys_it_does_not_rebuild"] == "pass"
     assert got["f_unit_failed"] == "skipped"           # its unit test failed
     assert got["f_contracted"] == "success"
     assert got["f_wrong_types"] == "error" and got["f_nulls"] == "error"

@@ -324,9 +324,11 @@ def differ(result: NodeResult, header: list[str], rows: list[tuple]) -> None:
 
 
 def typed_rows(test: UnitTest, fixture: Fixture, columns: Columns, what: str,
-               quote: Any) -> str:
+               quote: Any, literal: Any = None) -> str:
     """A typed SELECT of a dict or csv fixture's rows: every column of `columns`, in
-    order (`quote`: the engine's identifier quoting); a column a row leaves out is null."""
+    order (`quote`: the engine's identifier quoting, `literal` its literal of a YAML
+    value); a column a row leaves out is null."""
+    literal = literal or _literal
     types = {c.lower(): (c, t) for c, t in columns}
     for row in fixture.rows or []:
         for key in row:
@@ -341,7 +343,7 @@ def typed_rows(test: UnitTest, fixture: Fixture, columns: Columns, what: str,
     for row in fixture.rows or [{}]:
         given = {k.lower(): v for k, v in row.items()}
         selects.append("select " + ", ".join(
-            f"cast({_literal(given.get(c.lower()))} as {t}) as {quote(c)}"
+            f"cast({literal(given.get(c.lower()))} as {t}) as {quote(c)}"
             for c, t in columns))
     return "\nunion all\n".join(selects) + ("\nlimit 0" if not fixture.rows else "")
 

@@ -1,10 +1,12 @@
 -- Asserts that, over the whole landing zone, the distinct charge IDs of the
 -- raw files equal the report's rows plus the rejected rows that have a
 -- charge ID (counted straight from the source, not through staging).
--- It reads every raw row, so it runs on a full build (a first build or a
--- full refresh) and with --vars '{test_all_rows: true}'; an incremental
+-- It reads every raw row, so it runs on a full refresh and with --vars
+-- '{test_all_rows: true}' (not on a first build without them: at 100 M
+-- sessions in 4 GB, DuckDB ran out of memory counting the raw charge IDs
+-- of the union of the raw files); an incremental
 -- build relies on audit.reconciliation, rebuilt every run, and its test.
-{%- if tests_read_all_rows('charging_sessions_cpo') | trim != 'true' %}
+{%- if tests_read_all_rows() | trim != 'true' %}
 select 0 as raw_charge_ids, 0 as reported_rows, 0 as rejected_rows
 where false
 {%- else %}

@@ -52,10 +52,15 @@ class SparkUnitTester(ModelRendering):
         columns compared: Spark SQL."""
         import sqlglot
         from sqlglot import exp
+
+        from runner.engines.spark_dialect import Spark4, spark_fixes
         node = self.project.models[test.model]
         sql, refs, sources = self._render(node, test.overrides, inline=False)
         check_given(self.project, test, refs, sources)
-        tree = sqlglot.parse_one(self.adapter.transpile(sql), read="spark")
+        # the given rows stand in before the SQL is made Spark's: the fixes that ask
+        # Spark for a query's columns (UNION BY NAME) then read the given rows, not
+        # relations that may not exist yet (`this` on a first build)
+        tree = sqlglot.parse_one(sql, read="duckdb")
         stand_ins: dict[tuple[str, str], str] = {}
         ctes: list[tuple[str, str]] = []
         for i, fixture in enumerate(test.given):
@@ -76,7 +81,7 @@ class SparkUnitTester(ModelRendering):
         top = tree.args.get("with_") or tree.args.get("with")
         given = {cte for cte, _ in ctes}
         top.set("expressions", sorted(top.expressions, key=lambda c: c.alias not in given))
-        model_sql = tree.sql(dialect="spark")
+        model_sql = spark_fixes(tree, self.adapter._columns_of).sql(dialect=Spark4)
         output = [(f.name, f.dataType.simpleString()) for f in
                   self.adapter.spark.sql(model_sql).schema.fields]
         names = {c.lower(): (c, t) for c, t in output}
@@ -102,6 +107,11 @@ class SparkUnitTester(ModelRendering):
         """The relation a given input stands for, and its columns in Spark's catalog."""
         if fixture.this:
             schema, name = node.schema, node.alias
+            if fixture.format != "sql" and self.adapter.relation_kind(schema, name) is None:
+                # not built yet: the columns its full build gives (its parents are built)
+                sql = self.adapter.transpile(self._render(node)[0])
+                return schema, name, [(f.name, f.dataType.simpleString()) for f in
+                                      self.adapter.spark.sql(sql).schema.fields]
         elif fixture.source is not None:
             table = self.project.sources[fixture.source]
             schema, name = table.schema, table.folder if table.relation else table.name
@@ -134,4 +144,4 @@ class SparkUnitTester(ModelRendering):
         is null."""
         if fixture.format == "sql":
             return self.adapter.transpile(fixture.sql or "")
-        return typed_rows(test, fixture, columns, what, self.adapter.quote)
+        return typed_rows(test, fixture, columns, what, self.adapter.quote, lists="array")

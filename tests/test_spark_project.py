@@ -162,9 +162,6 @@ def test_zone_built_on_spark_equals_duckdb_cell_for_cell(zone, spark_session) ->
     assert spark_session.table("reports.roaming_sessions_cpo").count() > 0
 
 
-@pytest.mark.xfail(strict=True, reason="not yet: after the second drop, Spark's incremental "
-                   "build keeps 14 rows of charging_sessions_cpo where DuckDB's full build "
-                   "has 21 (the new drop's reportable sessions are missing)")
 def test_incremental_build_on_spark_equals_a_full_duckdb_build(zone, spark_session) -> None:
     """A second drop (rejected rows, new organisations) built incrementally on Spark
     gives what a full build of both drops gives on DuckDB. Runs after the test above."""

@@ -115,6 +115,8 @@ def test_rowid_numbers_the_table_not_the_rows_the_where_keeps() -> None:
     numbers what reaches the SELECT, after the WHERE. Two reads of one table filtered
     differently (the keys' row ids, then the rows of those ids) must see one numbering,
     so the table is numbered in a subquery before the WHERE, and a `*` leaves it out."""
+    import pytest
+    from runner.engines.spark_dialect import NotTranspilable
     assert transpile("select rowid as r from s.t where k in (select k from c)") == (
         "SELECT rowid AS r FROM (SELECT MONOTONICALLY_INCREASING_ID() AS rowid, * "
         "FROM s.t) AS t WHERE k IN (SELECT k FROM c)")
@@ -126,5 +128,10 @@ def test_rowid_numbers_the_table_not_the_rows_the_where_keeps() -> None:
     assert transpile("select a.rowid, a.*, b.y from t as a join u as b on a.k = b.k") == (
         "SELECT a.rowid, a.* EXCEPT (rowid), b.y FROM (SELECT "
         "MONOTONICALLY_INCREASING_ID() AS rowid, * FROM t) AS a JOIN u AS b ON a.k = b.k")
+    # a subquery's column of that name is that column; a join needs the table named
+    assert transpile("select rowid from (select 1 as rowid) as s") == \
+        "SELECT rowid FROM (SELECT 1 AS rowid) AS s"
+    with pytest.raises(NotTranspilable, match="table.rowid"):
+        transpile("select rowid from t join u on t.k = u.k")
     # a query without rowid is left as it is
     assert transpile("select * from t where k = 1") == "SELECT * FROM t WHERE k = 1"

@@ -217,6 +217,8 @@ def _number_rows(select: exp.Select) -> None:
             name = column.table.lower()
         elif only is not None:
             name = only
+        elif not select.args.get("joins"):
+            continue            # a subquery's own column of that name
         else:
             raise NotTranspilable("rowid in a query of several tables is written for "
                                   "Spark only as table.rowid")

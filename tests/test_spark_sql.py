@@ -76,7 +76,8 @@ def test_arg_max_by_a_tuple_orders_by_a_struct() -> None:
 def test_days_hugeint_rowid_version_range_and_sample() -> None:
     out = transpile("select rowid as r, x - to_days(3), cast(y as hugeint), "
                     "(select library_version from pragma_version()) from t")
-    assert "MONOTONICALLY_INCREASING_ID() AS r" in out
+    assert "SELECT rowid AS r," in out
+    assert "FROM (SELECT MONOTONICALLY_INCREASING_ID() AS rowid, * FROM t) AS t" in out
     assert "MAKE_DT_INTERVAL(3)" in out and "DECIMAL(38, 0)" in out
     assert "SELECT VERSION() AS library_version" in out
     assert transpile("select n from range(0, 13) as lengths(n)") == \
@@ -107,3 +108,30 @@ def test_list_has_all_and_the_length_of_a_distinct_list() -> None:
     out = transpile("select list_has_all(['a', 'b'], q), len(list_distinct(q)) from t")
     assert out == ("SELECT SIZE(ARRAY_EXCEPT(q, ARRAY('a', 'b'))) = 0, "
                    "SIZE(ARRAY_DISTINCT(q)) FROM t")
+
+
+def test_rowid_numbers_the_table_not_the_rows_the_where_keeps() -> None:
+    """DuckDB's rowid is a row's place in its table, whatever the WHERE keeps; Spark
+    numbers what reaches the SELECT, after the WHERE. Two reads of one table filtered
+    differently (the keys' row ids, then the rows of those ids) must see one numbering,
+    so the table is numbered in a subquery before the WHERE, and a `*` leaves it out."""
+    import pytest
+    from runner.engines.spark_dialect import NotTranspilable
+    assert transpile("select rowid as r from s.t where k in (select k from c)") == (
+        "SELECT rowid AS r FROM (SELECT MONOTONICALLY_INCREASING_ID() AS rowid, * "
+        "FROM s.t) AS t WHERE k IN (SELECT k FROM c)")
+    assert transpile("select rowid as r, * from t as v where rowid in (select r from c) "
+                     "and not d") == (
+        "SELECT rowid AS r, * EXCEPT (rowid) FROM (SELECT MONOTONICALLY_INCREASING_ID() "
+        "AS rowid, * FROM t) AS v WHERE rowid IN (SELECT r FROM c) AND NOT d")
+    # a qualified rowid, and a star of that table, in a join
+    assert transpile("select a.rowid, a.*, b.y from t as a join u as b on a.k = b.k") == (
+        "SELECT a.rowid, a.* EXCEPT (rowid), b.y FROM (SELECT "
+        "MONOTONICALLY_INCREASING_ID() AS rowid, * FROM t) AS a JOIN u AS b ON a.k = b.k")
+    # a subquery's column of that name is that column; a join needs the table named
+    assert transpile("select rowid from (select 1 as rowid) as s") == \
+        "SELECT rowid FROM (SELECT 1 AS rowid) AS s"
+    with pytest.raises(NotTranspilable, match="table.rowid"):
+        transpile("select rowid from t join u on t.k = u.k")
+    # a query without rowid is left as it is
+    assert transpile("select * from t where k = 1") == "SELECT * FROM t WHERE k = 1"

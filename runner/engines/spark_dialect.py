@@ -20,8 +20,11 @@ tests/test_spark_sql.py):
 - `range(a, b) as t(c)` is Spark's range() table function; `using sample
   reservoir(n rows) repeatable (s)` is the first n rows by a hash of s and the row's
   values (the same rows as DuckDB's where there are n or fewer);
-- `rowid` is `monotonically_increasing_id()`: one number per row of the scan, the same
-  in each read of an unchanged table (what the models join on);
+- `rowid` is `monotonically_increasing_id()` of the table, numbered in a subquery
+  before the query's WHERE (Spark numbers what reaches the SELECT, so an id taken
+  under one filter named another row under another), its column left out of a `*`:
+  one number per row of the table, the same in each read of an unchanged table (what
+  the models join on);
 - `union [all] by name` lines each side's columns up by name: the names of each side
   read from the query (explicit columns, or `*` of a CTE that has them), else from
   Spark's analysis of that side (with a session); else it is an error saying so."""
@@ -196,6 +199,52 @@ def _reservoir(select: exp.Select) -> None:
     select.limit(size, copy=False)
 
 
+def _number_rows(select: exp.Select) -> None:
+    """DuckDB's `rowid` of a table the SELECT reads: the table becomes `(select
+    monotonically_increasing_id() as rowid, * from table) as alias`, numbered before
+    the WHERE, and a `*` over it leaves the column out."""
+    tables = {t.alias_or_name.lower(): t for t in select.find_all(exp.Table)
+              if t.find_ancestor(exp.Select) is select and isinstance(t.this, exp.Identifier)}
+    source = select.args.get("from_") or select.args.get("from")
+    only = source.this.alias_or_name.lower() if source is not None and isinstance(
+        source.this, exp.Table) and not select.args.get("joins") else None
+    numbered: set[str] = set()
+    for column in list(select.find_all(exp.Column)):
+        if column.name.lower() != "rowid" or column.this.quoted or \
+                column.find_ancestor(exp.Select) is not select:
+            continue
+        if column.table:
+            name = column.table.lower()
+        elif only is not None:
+            name = only
+        elif not select.args.get("joins"):
+            continue            # a subquery's own column of that name
+        else:
+            raise NotTranspilable("rowid in a query of several tables is written for "
+                                  "Spark only as table.rowid")
+        table = tables.get(name)
+        if table is None or name in numbered:
+            continue
+        numbered.add(name)
+        alias = exp.TableAlias(this=exp.to_identifier(table.alias_or_name))
+        inner = table.copy()
+        inner.set("alias", None)
+        table.replace(exp.Subquery(this=exp.select(
+            exp.alias_(exp.func("monotonically_increasing_id"), "rowid"), exp.Star()
+        ).from_(inner), alias=alias))
+    if not numbered:
+        return
+    for projection in select.expressions:
+        star = projection if isinstance(projection, exp.Star) else projection.this \
+            if isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star) \
+            else None
+        if star is None or (isinstance(projection, exp.Column) and
+                            projection.table.lower() not in numbered):
+            continue
+        key = "except_" if "except_" in star.arg_types else "except"
+        star.set(key, list(star.args.get(key) or []) + [exp.column("rowid")])
+
+
 def spark_fixes(tree: exp.Expression, columns_of: ColumnsOf | None = None) -> exp.Expression:
     """The corrections of the module's docstring, applied to a parsed DuckDB statement;
     `columns_of` (a query's column names, from Spark) lines up a UNION BY NAME whose
@@ -261,11 +310,10 @@ def spark_fixes(tree: exp.Expression, columns_of: ColumnsOf | None = None) -> ex
             return node
         if type(node).__name__ == "ToDays":
             return exp.Anonymous(this="make_dt_interval", expressions=[node.this])
-        if isinstance(node, exp.Column) and not node.table and \
-                node.name.lower() == "rowid" and not node.this.quoted:
-            return exp.func("monotonically_increasing_id")
         return node
     tree = tree.transform(fix)
+    for select in list(tree.find_all(exp.Select)):
+        _number_rows(select)
     ctes = {cte.alias.lower(): cte.this for cte in tree.find_all(exp.CTE)}
     for union in list(tree.find_all(exp.SetOperation)):
         if union.args.get("by_name"):

@@ -324,11 +324,10 @@ def differ(result: NodeResult, header: list[str], rows: list[tuple]) -> None:
 
 
 def typed_rows(test: UnitTest, fixture: Fixture, columns: Columns, what: str,
-               quote: Any, literal: Any = None) -> str:
+               quote: Any, lists: str = "") -> str:
     """A typed SELECT of a dict or csv fixture's rows: every column of `columns`, in
-    order (`quote`: the engine's identifier quoting, `literal` its literal of a YAML
-    value); a column a row leaves out is null."""
-    literal = literal or _literal
+    order (`quote`: the engine's identifier quoting; `lists`: the function that makes
+    a list, `array` on Spark, else DuckDB's `[...]`); a column a row leaves out is null."""
     types = {c.lower(): (c, t) for c, t in columns}
     for row in fixture.rows or []:
         for key in row:
@@ -343,7 +342,7 @@ def typed_rows(test: UnitTest, fixture: Fixture, columns: Columns, what: str,
     for row in fixture.rows or [{}]:
         given = {k.lower(): v for k, v in row.items()}
         selects.append("select " + ", ".join(
-            f"cast({literal(given.get(c.lower()))} as {t}) as {quote(c)}"
+            f"cast({_literal(given.get(c.lower()), lists)} as {t}) as {quote(c)}"
             for c, t in columns))
     return "\nunion all\n".join(selects) + ("\nlimit 0" if not fixture.rows else "")
 
@@ -356,8 +355,9 @@ def _columns_named(fixture: Fixture) -> list[str]:
     return list(seen.values())
 
 
-def _literal(value: Any) -> str:
-    """A YAML or CSV value as a SQL literal (cast to the column's type by the caller)."""
+def _literal(value: Any, lists: str = "") -> str:
+    """A YAML or CSV value as a SQL literal (cast to the column's type by the caller); a
+    list as `lists(...)` where a function is named, else DuckDB's `[...]`."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -367,7 +367,8 @@ def _literal(value: Any) -> str:
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
         return sql_literal(value.isoformat())
     if isinstance(value, list):
-        return "[" + ", ".join(_literal(v) for v in value) + "]"
+        items = ", ".join(_literal(v, lists) for v in value)
+        return f"{lists}({items})" if lists else f"[{items}]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{sql_literal(str(k))}: {_literal(v)}"
                                for k, v in value.items()) + "}"

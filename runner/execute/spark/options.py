@@ -68,8 +68,10 @@ def contract_types(adapter: Any, project: Any, models: list[str],
         for column, duckdb_type in types.items():
             try:
                 sql = adapter.transpile(f"select cast(null as {duckdb_type}) as x")
-                out[name][column] = adapter.spark.sql(sql).schema.fields[0] \
-                    .dataType.simpleString()
+                spark_type = adapter.spark.sql(sql).schema.fields[0].dataType.simpleString()
+                # a table holds no calendar interval, only a day-time one (a duration)
+                out[name][column] = "interval day to second" if spark_type == "interval" \
+                    else spark_type
             except Exception:
                 raise ProjectError(f"column {column} of model {name} declares data_type "
                                    f"{duckdb_type!r}, which Spark has no type for.",

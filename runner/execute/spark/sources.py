@@ -39,12 +39,17 @@ def source_part_frames(spark: Any, raw_dir: Path, table: SourceTable) -> dict[st
     `text` (CSV and NDJSON), each with the declared columns as strings and
     `_source_file`."""
     from pyspark.sql import functions as F
-    groups: dict[str, list[str]] = {}
+    # CSV files by their header: Spark's CSV reader takes the first file's header
+    # for every file it reads at once, so files whose columns come in another order
+    # are read apart (each group's columns then lined up by name)
+    groups: dict[tuple, list[str]] = {}
     for path in source_files(raw_dir, table):
-        groups.setdefault(FORMATS[path.suffix.lower()], []).append(str(path))
+        fmt = FORMATS[path.suffix.lower()]
+        key = (fmt, _csv_header(path)) if fmt == "csv" else (fmt,)
+        groups.setdefault(key, []).append(str(path))
     declared = list(table.columns)
     frames: dict[str, list[Any]] = {"parquet": [], "text": []}
-    for fmt, paths in groups.items():
+    for (fmt, *_), paths in groups.items():
         if fmt == "csv":
             frame = spark.read.options(header=True, inferSchema=False, multiLine=True,
                                        escape='"', encoding="UTF-8").csv(paths)
@@ -61,6 +66,13 @@ def source_part_frames(spark: Any, raw_dir: Path, table: SourceTable) -> dict[st
         frames["parquet" if fmt == "parquet" else "text"].append(
             frame.select(*cols, file_name.alias("_source_file")))
     return {part: _union(spark, table, listed) for part, listed in frames.items()}
+
+
+def _csv_header(path: Path) -> tuple[str, ...]:
+    """A CSV file's column names, as its first record gives them."""
+    import csv
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+        return tuple(next(csv.reader(handle), []))
 
 
 def _union(spark: Any, table: SourceTable, frames: list[Any]) -> Any:

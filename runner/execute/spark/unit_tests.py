@@ -1,6 +1,6 @@
 """dbt's unit tests on Spark, run as dbt runs them on a warehouse: the model's SQL
 (rendered with the test's overrides, transpiled to Spark SQL) reads each `given` input
-as a temporary view of typed literal rows in place of the relation it names, and its `expect`
+as a CTE of typed literal rows in place of the relation it names, and its `expect`
 columns are compared with the expected rows as multisets (Spark's EXCEPT ALL both
 ways), `+` for a row the model returned, `-` for an expected one it did not.
 
@@ -36,8 +36,6 @@ class SparkUnitTester(ModelRendering):
             rows = [("+",) + tuple(r) for r in got.exceptAll(wanted).collect()] + \
                    [("-",) + tuple(r) for r in wanted.exceptAll(got).collect()]
             differ(result, ["diff"] + columns, rows)
-            for i in range(len(test.given)):
-                spark.sql(f"drop view if exists __dbt__given_{i}")
         except ProjectError as exc:
             result.status = "error"
             result.message = str(exc)
@@ -51,31 +49,39 @@ class SparkUnitTester(ModelRendering):
 
     def _queries(self, test: UnitTest) -> tuple[str, str, list[str]]:
         """The model's expect columns over the given rows, the expected rows, and the
-        columns compared: Spark SQL. Each given input is a temporary view of typed rows
-        (`__dbt__given_<i>`) that the model's SQL reads in place of the relation it
-        names, swapped in before the SQL is transpiled, so that what transpiling asks
-        Spark's catalog (the columns of a UNION BY NAME's sides) it asks of the given
-        rows: on a first build the model's own table (`this`) is not there."""
+        columns compared: Spark SQL."""
         import sqlglot
         from sqlglot import exp
+
+        from runner.engines.spark_dialect import Spark4, spark_fixes
         node = self.project.models[test.model]
         sql, refs, sources = self._render(node, test.overrides, inline=False)
         check_given(self.project, test, refs, sources)
+        # the given rows stand in before the SQL is made Spark's: the fixes that ask
+        # Spark for a query's columns (UNION BY NAME) then read the given rows, not
+        # relations that may not exist yet (`this` on a first build)
         tree = sqlglot.parse_one(sql, read="duckdb")
         stand_ins: dict[tuple[str, str], str] = {}
+        ctes: list[tuple[str, str]] = []
         for i, fixture in enumerate(test.given):
             schema, name, columns = self._input(test, node, fixture)
-            view = f"__dbt__given_{i}"
-            stand_ins[(schema.lower(), name.lower())] = view
-            self.adapter.spark.sql(f"create or replace temporary view {view} as\n" +
-                                   self._rows(test, fixture, columns, f"input {fixture.input}"))
+            cte = f"__dbt__given_{i}"
+            stand_ins[(schema.lower(), name.lower())] = cte
+            ctes.append((cte, self._rows(test, fixture, columns, f"input {fixture.input}")))
         for table in list(tree.find_all(exp.Table)):
-            view = stand_ins.get((table.db.lower(), table.name.lower()))
-            if view:
+            cte = stand_ins.get((table.db.lower(), table.name.lower()))
+            if cte:
                 alias = table.args.get("alias") or exp.TableAlias(
                     this=exp.to_identifier(table.name))
-                table.replace(exp.Table(this=exp.to_identifier(view), alias=alias))
-        model_sql = self.adapter.transpile(tree.sql(dialect="duckdb"))
+                table.replace(exp.Table(this=exp.to_identifier(cte), alias=alias))
+        for cte, body in ctes:
+            tree = tree.with_(cte, as_=sqlglot.parse_one(body, read="spark"), append=True)
+        # the given rows before the model's own CTEs: on Spark a CTE reads only those
+        # defined before it
+        top = tree.args.get("with_") or tree.args.get("with")
+        given = {cte for cte, _ in ctes}
+        top.set("expressions", sorted(top.expressions, key=lambda c: c.alias not in given))
+        model_sql = spark_fixes(tree, self.adapter._columns_of).sql(dialect=Spark4)
         output = [(f.name, f.dataType.simpleString()) for f in
                   self.adapter.spark.sql(model_sql).schema.fields]
         names = {c.lower(): (c, t) for c, t in output}
@@ -102,11 +108,10 @@ class SparkUnitTester(ModelRendering):
         if fixture.this:
             schema, name = node.schema, node.alias
             if fixture.format != "sql" and self.adapter.relation_kind(schema, name) is None:
-                # a first build: the columns the model's full build would write
-                sql = self._render(node)[0]
+                # not built yet: the columns its full build gives (its parents are built)
+                sql = self.adapter.transpile(self._render(node)[0])
                 return schema, name, [(f.name, f.dataType.simpleString()) for f in
-                                      self.adapter.spark.sql(self.adapter.transpile(
-                                          sql)).schema.fields]
+                                      self.adapter.spark.sql(sql).schema.fields]
         elif fixture.source is not None:
             table = self.project.sources[fixture.source]
             schema, name = table.schema, table.folder if table.relation else table.name
@@ -139,17 +144,4 @@ class SparkUnitTester(ModelRendering):
         is null."""
         if fixture.format == "sql":
             return self.adapter.transpile(fixture.sql or "")
-        return typed_rows(test, fixture, columns, what, self.adapter.quote, _spark_literal)
-
-
-def _spark_literal(value: Any) -> str:
-    """A YAML value as a Spark SQL literal: a list as array(...), a mapping as
-    named_struct(...), the rest as on DuckDB."""
-    from runner.execute.sources import sql_literal
-    from runner.execute.unit_tests import _literal
-    if isinstance(value, list):
-        return "array(" + ", ".join(_spark_literal(v) for v in value) + ")"
-    if isinstance(value, dict):
-        return "named_struct(" + ", ".join(f"{sql_literal(str(k))}, {_spark_literal(v)}"
-                                           for k, v in value.items()) + ")"
-    return _literal(value)
+        return typed_rows(test, fixture, columns, what, self.adapter.quote, lists="array")

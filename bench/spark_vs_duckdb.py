@@ -102,9 +102,14 @@ def compare(duck_db: Path, spark_args: list[str], work: Path) -> list[str]:
                        check=True, capture_output=True)
         [schema] = con.execute("select table_schema from information_schema.tables where "
                                "table_name = ?", [name]).fetchone()
-        cols = "columns(lambda c: c <> '_built_at')"
-        mine = f"select {cols} from {schema}.{name}"
-        theirs = f"select {cols} from read_parquet('{out}')"
+        types = con.execute("select column_name, data_type from information_schema.columns "
+                            "where table_schema = ? and table_name = ? and column_name <> "
+                            "'_built_at' order by ordinal_position", [schema, name]).fetchall()
+        mine = f"select {', '.join(c for c, _ in types)} from {schema}.{name}"
+        # Spark writes a day-time interval to Parquet as its microseconds
+        theirs = "select " + ", ".join(f"to_microseconds({c}) as {c}" if t == "INTERVAL"
+                                       else c for c, t in types) + \
+            f" from read_parquet('{out}')"
         counts = con.execute(f"select (select count(*) from ({mine} except all {theirs})), "
                              f"(select count(*) from ({theirs} except all {mine}))"
                              ).fetchone()

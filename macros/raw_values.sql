@@ -13,6 +13,22 @@
         'price': 'DECIMAL(18,4)'}[kind] }}
 {%- endmacro %}
 
+{# A typed value's own text, as DuckDB writes it: an instant as UTC with its
+   offset ('2024-02-01 10:09:30+00'), a number as it is. What a rejected row
+   shows for a value that arrived typed (Parquet). #}
+{% macro value_text(column, kind) -%}
+    {{ adapter.dispatch('value_text')(column, kind) }}
+{%- endmacro %}
+
+{% macro default__value_text(column, kind) -%}
+    cast({{ column }} as varchar)
+{%- endmacro %}
+
+{# Spark's text of a timestamp has no offset; its session time zone is UTC. #}
+{% macro spark__value_text(column, kind) -%}
+    cast({{ column }} as varchar){{ " || '+00'" if kind == 'timestamptz' }}
+{%- endmacro %}
+
 {# The text of a raw value: trimmed, empty as NULL. #}
 {% macro raw_text(column) -%}
     nullif(trim(cast({{ column }} as varchar)), '')

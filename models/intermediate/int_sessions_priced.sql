@@ -236,7 +236,8 @@ select
     -- value's own text where staging kept none: it arrived as that)
     {%- for column in value_columns %}
     case
-        when is_rejected then coalesce({{ column }}_text, cast({{ column }} as varchar))
+        when is_rejected then coalesce({{ column }}_text, {{ value_text(column,
+            'timestamptz' if column.endswith(('_at', '_time')) else 'number') }})
     end as {{ column }}_raw,
     {%- endfor %}
     false as is_deleted,

@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from runner.engines.spark import transpile
+from test_spark import _cell  # a cell as both engines' rows are compared
 
 pytestmark = pytest.mark.spark
 
@@ -94,15 +95,6 @@ def write_second_drop(raw) -> None:
     write_csv(raw / "revenue_share_agreements" / "b_a.csv", b.SHARES)
     write_csv(raw / "charging_sessions" / "b_a.csv", b.SESSIONS_CSV, SESSION_COLUMNS)
     write_ndjson(raw / "charging_sessions" / "b_b.ndjson", [b.NO_ID])
-
-
-def _cell(value):
-    import datetime as dt
-    if isinstance(value, float):
-        return round(value, 9)
-    if isinstance(value, dt.datetime) and value.tzinfo:
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return value
 
 
 def canonical(columns: list[str], rows: list[tuple]) -> tuple[list[str], list[tuple]]:

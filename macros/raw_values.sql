@@ -14,8 +14,9 @@
 {%- endmacro %}
 
 {# A typed value's own text, as DuckDB writes it: an instant as UTC with its
-   offset ('2024-02-01 10:09:30+00'), a number as it is. What a rejected row
-   shows for a value that arrived typed (Parquet). #}
+   offset ('2024-02-01 10:09:30+00'), a meter or price as it is (`kind` as in
+   value_type). What a rejected row shows for a value that arrived typed
+   (Parquet). #}
 {% macro value_text(column, kind) -%}
     {{ adapter.dispatch('value_text')(column, kind) }}
 {%- endmacro %}

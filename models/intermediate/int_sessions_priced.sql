@@ -12,8 +12,11 @@
     full_build_batches={'rows_of': 'stg_raw__charging_session_versions',
                         'rows_per_batch': var('versions_per_batch', 40000000)},
 ) }}
-{%- set value_columns = ['created_at', 'start_time', 'stop_time', 'meter_start_wh',
-                         'meter_stop_wh', 'price', 'updated_at'] %}
+{#- the raw values and their kinds, as staging reads them -#}
+{%- set value_columns = {'created_at': 'timestamptz', 'start_time': 'timestamptz',
+                         'stop_time': 'timestamptz', 'meter_start_wh': 'meter',
+                         'meter_stop_wh': 'meter', 'price': 'price',
+                         'updated_at': 'timestamptz'} %}
 with
 
 {%- if is_incremental() %}
@@ -236,8 +239,7 @@ select
     -- value's own text where staging kept none: it arrived as that)
     {%- for column in value_columns %}
     case
-        when is_rejected then coalesce({{ column }}_text, {{ value_text(column,
-            'timestamptz' if column.endswith(('_at', '_time')) else 'number') }})
+        when is_rejected then coalesce({{ column }}_text, {{ value_text(column, value_columns[column]) }})
     end as {{ column }}_raw,
     {%- endfor %}
     false as is_deleted,

@@ -38,6 +38,17 @@ def test_compile_for_spark_writes_spark_sql_with_spark_macros(cli, tmp_path) -> 
     assert code == 0 and "EPOCH(" in text.upper() and '"main"."stg_sessions"' in text
 
 
+def test_compile_for_spark_leaves_unit_tests_to_spark_and_says_so(cli, tmp_path) -> None:
+    """The charging project's unit tests read models whose spark__ macros DuckDB cannot
+    bind: compiling for Spark does not check them on DuckDB, and says so."""
+    from conftest_reports import ROOT
+    code, out, err = cli("compile", "--project-dir", ROOT, "--target", "spark",
+                         "--select", "int_sessions_priced", "--target-path",
+                         tmp_path / "target", "--vars", "{report_time: '2024-10-01T00:00:00Z'}")
+    assert code == 0, out + err
+    assert "2 unit tests not checked (they are checked on Spark" in out + err
+
+
 def test_snapshots_and_duckdb_options_are_refused_on_spark(cli, make_project) -> None:
     """Before any session starts: a snapshot needs MERGE, which Spark's Parquet tables
     refuse; --threads is DuckDB's."""

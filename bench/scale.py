@@ -72,7 +72,7 @@ import duckdb
 from runner.api import Session
 from runner.jinja.compile import compile_models
 from runner.execute.sources import prepare_sources
-from runner.jinja.render import quote_ident, relation_name
+from runner.jinja.relation import quote_ident, relation_name
 
 started = time.perf_counter()
 root, raw, db, report_time, memory_limit = sys.argv[1:6]

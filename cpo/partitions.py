@@ -17,7 +17,7 @@ import duckdb
 from cpo.report import ORGANISATION_COLUMN, ORGANISATIONS, START_COLUMN
 from runner.engines.duckdb import has_relation
 from runner.errors import ExportError
-from runner.jinja.render import quote_ident, relation_name
+from runner.jinja.relation import quote_ident, relation_name
 
 MONTH = "month"
 MONTH_FORMAT = "%Y-%m"

@@ -97,7 +97,7 @@ def from_spark(project, target, kind: str, orgs: list[str], start: dt.date, end:
     file is written by the same code, to the cent."""
     from runner.engines.base import connect
     from runner.execute.sources import sql_literal
-    from runner.jinja.render import quote_ident
+    from runner.jinja.relation import quote_ident
     from runner.publish.readers import copy_tables
     from cpo.report.definitions import (COLUMNS, CURRENCIES, DEFINITIONS, ORGANISATION_COLUMN,
                                         ORGANISATIONS, START_COLUMN)

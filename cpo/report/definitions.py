@@ -15,7 +15,7 @@ import duckdb
 
 from runner.engines.duckdb import has_relation
 from runner.errors import ExportError
-from runner.jinja.render import quote_ident
+from runner.jinja.relation import quote_ident
 
 FORMATS = ("text", "instant", "minutes", "integer", "money", "percent", "boolean", "month")
 FILE_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}

@@ -115,7 +115,7 @@ def _reads(project: Project, name: str) -> set[tuple[str, str]]:
 def _source_parts(project: Project, schema: dict) -> dict[tuple[str, str], tuple[str, str]]:
     """The source_parts() views of the raw sources among `schema`'s relations, each to
     its source: a column read from a part is the source's column."""
-    from runner.jinja.render import SOURCE_PARTS, part_view_name
+    from runner.jinja.relation import SOURCE_PARTS, part_view_name
     return {(t.schema, part_view_name(t.name, part)): (t.schema, t.name)
             for t in project.sources.values() if (t.schema, t.name) in schema
             and not t.relation and not t.external for part in SOURCE_PARTS}
@@ -189,7 +189,7 @@ def _glossary(project: Project, renderer, vars: dict | None, con) -> dict:
     own = con is None
     if own:
         con = duckdb.connect()
-        from runner.jinja.render import quote_ident, relation_name
+        from runner.jinja.relation import quote_ident, relation_name
         for seed in project.seeds.values():
             con.execute(f"create schema if not exists {quote_ident(seed.schema)}")
             con.execute(f"create table {relation_name(seed.schema, seed.alias)} as "

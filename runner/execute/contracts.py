@@ -21,7 +21,7 @@ from typing import Any, Callable
 from runner.engines.native import duckdb
 
 from runner.errors import ProjectError
-from runner.jinja.render import quote_ident
+from runner.jinja.relation import quote_ident
 from runner.project.nodes import Node
 
 ENFORCED = ("not_null", "unique", "primary_key", "check")

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 from runner.errors import ProjectError
 from runner.project.loader import TestDef
-from runner.jinja.render import quote_ident
+from runner.jinja.relation import quote_ident
 
 
 def _literal(value: object, quote: bool = True) -> str:

@@ -17,7 +17,7 @@ from runner.engines.native import duckdb
 from runner.jinja.compile import Compiled
 from runner.errors import ExecutionError
 from runner.project.loader import Node, incremental_plan
-from runner.jinja.render import quote_ident, relation_name
+from runner.jinja.relation import quote_ident, relation_name
 from runner.execute.seeds import seed_select
 from runner.execute.sources import sql_literal
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.execute.sources import CHECKS_SCHEMA
-from runner.jinja.render import SOURCE_PARTS, files_view_name, part_view_name, relation_name
+from runner.jinja.relation import SOURCE_PARTS, files_view_name, part_view_name, relation_name
 
 # The runner's own relations: never orphans, whichever schema the models use.
 BOOKKEEPING_SCHEMAS = {CHECKS_SCHEMA}

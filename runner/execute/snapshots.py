@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from runner.errors import ProjectError
-from runner.jinja.render import quote_ident, relation_name
+from runner.jinja.relation import quote_ident, relation_name
 from runner.project.nodes import Node
 
 META = ("dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to", "dbt_is_deleted")

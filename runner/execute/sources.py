@@ -19,7 +19,7 @@ from runner.engines.native import duckdb
 
 from runner.errors import SourceError
 from runner.project.loader import SourceTable
-from runner.jinja.render import files_view_name, part_view_name, quote_ident, relation_name
+from runner.jinja.relation import files_view_name, part_view_name, quote_ident, relation_name
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".ndjson": "ndjson", ".jsonl": "ndjson"}
 CHECKS_SCHEMA = "_runner"

@@ -30,7 +30,8 @@ from runner.execute.materialize import NodeResult, _first_lines, _plain
 from runner.execute.sources import sql_literal
 from runner.jinja.columns import Columns, _StandIns
 from runner.jinja.compile import inline_ctes, strip_trailing_semicolon
-from runner.jinja.render import Renderer, quote_ident, relation_name
+from runner.jinja.render import Renderer
+from runner.jinja.relation import quote_ident, relation_name
 from runner.project.nodes import Node, Project
 from runner.project.unit_tests import Fixture, UnitTest
 

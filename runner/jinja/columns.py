@@ -22,8 +22,8 @@ from runner.engines.native import duckdb
 
 from runner.errors import ProjectError
 from runner.jinja.compile import Compiled
-from runner.jinja.render import (SOURCE_PARTS, files_view_name, part_view_name, quote_ident,
-                                 relation_name)
+from runner.jinja.relation import (SOURCE_PARTS, files_view_name, part_view_name, quote_ident,
+                                   relation_name)
 from runner.project.nodes import Node, Project
 
 Columns = list[tuple[str, str]]          # (name, DuckDB type)

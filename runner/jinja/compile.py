@@ -13,7 +13,8 @@ from runner.engines.native import duckdb
 
 from runner.errors import ProjectError, SqlSyntaxError
 from runner.project.loader import Node, Project, TestDef
-from runner.jinja.render import Renderer, ephemeral_cte_name
+from runner.jinja.render import Renderer
+from runner.jinja.relation import ephemeral_cte_name
 
 
 @dataclass

@@ -4,6 +4,7 @@ and the adapter's database calls (from runner.jinja.database) wired into `adapte
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import sys
 import uuid
@@ -199,3 +200,13 @@ def more_context(renderer: Any) -> dict[str, Any]:
         "store_result": renderer.database.store_result,
         "load_result": renderer.database.load_result,
     }
+
+
+class SafeDatetime:
+    """`modules.datetime` as dbt offers it, limited to harmless constructors."""
+
+    def __init__(self) -> None:
+        self.datetime = dt.datetime
+        self.date = dt.date
+        self.timedelta = dt.timedelta
+        self.timezone = dt.timezone

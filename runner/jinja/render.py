@@ -14,17 +14,16 @@ from difflib import get_close_matches
 from typing import Any, Callable
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 
 from runner.errors import RenderError
 from runner.jinja.context import (MacroReturn, extra_context, load_macros,
                                   raise_not_implemented, scope_of)
 from runner.jinja.database import DatabaseContext
-from runner.jinja.dbt_globals import _SafeItertools, _SafePytz, more_context
+from runner.jinja.environment import TemplateLoader, sandboxed_environment, template_line
+from runner.jinja.dbt_globals import SafeDatetime, _SafeItertools, _SafePytz, more_context
 from runner.jinja.batches import BatchFilter
-from runner.jinja.relation import (SOURCE_PARTS, Relation, ephemeral_cte_name,  # noqa: F401
-                                   files_view_name, part_view_name, quote_ident,
-                                   relation_name)
+from runner.jinja.relation import SOURCE_PARTS, Relation, files_view_name, part_view_name
 from runner.project.keys import IMPLEMENTED, unimplemented
 from runner.project.loader import MATERIALIZATIONS, Node, Project, SourceTable, TestDef, merge_config
 
@@ -52,17 +51,6 @@ class Rendered:
     config: dict[str, Any]
 
 
-class _Loader(jinja2.BaseLoader):
-    def __init__(self) -> None:
-        self.templates: dict[str, tuple[str, str]] = {}
-
-    def get_source(self, environment, template):
-        if template not in self.templates:
-            raise jinja2.TemplateNotFound(template)
-        text, filename = self.templates[template]
-        return text, filename, lambda: True
-
-
 class Renderer:
     """Renders models, tests and ad-hoc SQL of one project.
 
@@ -79,25 +67,8 @@ class Renderer:
         self.exists = exists or (lambda node: False)
         self.full_refresh = full_refresh
         self.run_started_at = run_started_at or dt.datetime.now(dt.timezone.utc)
-        self.loader = _Loader()
-        cache = None
-        if cache_dir is not None:
-            # Compiled templates, keyed by their source: a rebuild skips Jinja's parse and
-            # compile. The code also depends on the environment's options, so the folder
-            # is named after this module's text and Jinja's version.
-            import hashlib
-            signature = hashlib.sha1(Path(__file__).read_bytes() +
-                                     jinja2.__version__.encode()).hexdigest()[:12]
-            cache_dir = cache_dir / signature
-            try:
-                cache_dir.mkdir(parents=True, exist_ok=True)
-                cache = jinja2.FileSystemBytecodeCache(str(cache_dir))
-            except OSError:
-                cache = None
-        self.env = SandboxedEnvironment(loader=self.loader, undefined=jinja2.StrictUndefined,
-                                        bytecode_cache=cache,
-                                        keep_trailing_newline=True,
-                                        extensions=["jinja2.ext.do"])
+        self.loader = TemplateLoader()
+        self.env = sandboxed_environment(self.loader, cache_dir)
         self._state: dict[str, Any] = {}
         # --empty: refs and sources read no rows, except refs of the models this run
         # builds empty anyway (their tables keep DuckDB's rowid for the models reading it)
@@ -139,7 +110,7 @@ class Renderer:
             # dbt's flags: WHICH is the command (build, run, test, seed, compile, ...)
             "flags": {"FULL_REFRESH": self.full_refresh, "WHICH": self.which,
                       "STORE_FAILURES": False},
-            "modules": {"datetime": _SafeDatetime(), "re": re, "itertools": _SafeItertools(),
+            "modules": {"datetime": SafeDatetime(), "re": re, "itertools": _SafeItertools(),
                         "pytz": _SafePytz()},
         }
 
@@ -355,13 +326,14 @@ class Renderer:
                                    "not Python internals or files.")
         except jinja2.UndefinedError as exc:
             raise RenderError(f"{exc.message}.", node=label, path=path,
-                              line=_template_line(exc, template.filename or path),
+                              line=template_line(exc, template.filename or path),
                               hint="check the spelling, or define it as a macro in macros/.")
         except jinja2.TemplateError as exc:
-            raise RenderError(f"{exc}.", node=label, path=path, line=_template_line(exc, template.filename or path))
+            raise RenderError(f"{exc}.", node=label, path=path,
+                              line=template_line(exc, template.filename or path))
         except (TypeError, ValueError, AttributeError, KeyError, ZeroDivisionError) as exc:
             raise RenderError(f"{type(exc).__name__} while rendering: {exc}.", node=label,
-                              path=path, line=_template_line(exc, template.filename or path))
+                              path=path, line=template_line(exc, template.filename or path))
         finally:
             self._state = previous
         materialized = state["config"].get("materialized")
@@ -385,26 +357,3 @@ def _downstream(project: Project, node: Node | None) -> set[str]:
     parents = {name: (set(other.refs) | set(_REF.findall(other.raw_sql))) & set(project.models)
                for name, other in project.models.items()}
     return {node.name} | Graph(parents).downstream(node.name)
-
-
-def _template_line(exc: BaseException, path: str) -> int | None:
-    """The template line of an error raised while rendering: Jinja rewrites the traceback
-    so that a template's frames carry its file name and its own line numbers."""
-    tb = exc.__traceback__
-    line = None
-    while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if filename == path or filename.endswith("/" + path.lstrip("./")):
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
-
-
-class _SafeDatetime:
-    """`modules.datetime` as dbt offers it, limited to harmless constructors."""
-
-    def __init__(self) -> None:
-        self.datetime = dt.datetime
-        self.date = dt.date
-        self.timedelta = dt.timedelta
-        self.timezone = dt.timezone

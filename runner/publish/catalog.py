@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from runner.jinja.render import quote_ident, relation_name
+from runner.jinja.relation import quote_ident, relation_name
 from runner.execute.sources import sql_literal
 
 # The storage format DuckDB 1.0 reads; DuckDB 2.0's default (version 69) opens only in 2.x.

@@ -23,7 +23,7 @@ import json
 import duckdb
 
 from runner.execute.sources import sql_literal
-from runner.jinja.render import quote_ident, relation_name
+from runner.jinja.relation import quote_ident, relation_name
 from runner.publish.partitions import UNIT, unit_sql
 
 # types whose Parquet statistics (as DuckDB writes them) bound a column exactly

@@ -8,7 +8,7 @@ from typing import Callable
 
 from runner.engines.duckdb import connect, restrict
 from runner.errors import RunnerError
-from runner.jinja.render import relation_name
+from runner.jinja.relation import relation_name
 from runner.publish.serving import publish as publish_tables, settings, table_specs
 
 

@@ -18,7 +18,7 @@ from typing import Callable, Mapping
 import duckdb
 
 from runner.errors import ExportError, RunnerError
-from runner.jinja.render import quote_ident, relation_name
+from runner.jinja.relation import quote_ident, relation_name
 from runner.execute.sources import sql_literal
 
 

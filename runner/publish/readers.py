@@ -54,7 +54,7 @@ def copy_tables(adapter, tables: list[tuple[str, str, str | None]],
     engine's catalog is left out: the reader's own checks name it."""
     import shutil
     import tempfile
-    from runner.jinja.render import quote_ident
+    from runner.jinja.relation import quote_ident
     con = con or duckdb.connect()
     folder = Path(tempfile.mkdtemp(prefix="runner-read-"))
     try:

@@ -45,7 +45,7 @@ from typing import Callable
 import duckdb
 
 from runner.errors import ExportError, ProjectError
-from runner.jinja.render import files_view_name, relation_name
+from runner.jinja.relation import files_view_name, relation_name
 from runner.publish.changes import (file_bounds, latest, newer_rows,
                                     older_rows_filter, table_rows, unit_columns)
 from runner.publish.files import link_tables, remove_empty_folders, remove_leftovers

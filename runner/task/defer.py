@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from runner.errors import OptionError
-from runner.jinja.render import Relation, quote_ident
+from runner.jinja.relation import Relation, quote_ident
 
 STATE_DATABASE = "runner_state"
 

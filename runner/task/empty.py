@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.jinja.render import Relation, quote_ident, relation_name
+from runner.jinja.relation import Relation, quote_ident, relation_name
 
 
 def prepare_empty(con: Any, session: Any, models: list[str], seeds: list[str],

@@ -44,7 +44,7 @@ def status_of(age_seconds: float, criteria: dict[str, Any]) -> str:
 
 
 def _newest(con: Any, table: Any) -> tuple[dt.datetime | None, str]:
-    from runner.jinja.render import files_view_name, quote_ident, relation_name
+    from runner.jinja.relation import files_view_name, quote_ident, relation_name
     criteria = table.freshness or {}
     if table.loaded_at_field:
         where = f" where {criteria['filter']}" if criteria.get("filter") else ""

@@ -88,6 +88,28 @@ def test_selecting_a_model_also_runs_its_tests(make_project) -> None:
     assert [n.name for n in result.nodes] == ["b", "unique_b_id"]
 
 
+def test_a_data_test_is_selected_and_excluded_by_its_name(make_project, cli) -> None:
+    root = make_project({
+        "models/a.sql": "select 1 as id",
+        "models/p.yml": "version: 2\nmodels:\n  - name: a\n    columns:\n"
+                        "      - name: id\n        data_tests: [unique, not_null]\n",
+        "tests/assert_a_has_no_two.sql": "select * from {{ ref('a') }} where id = 2",
+    })
+    db = root / "db.duckdb"
+    assert build(root, db_path=db).ok
+    code, out, err = cli("test", "--project-dir", root, "--db", db,
+                         "--select", "assert_a_has_no_two")
+    assert code == 0, out + err
+    assert "assert_a_has_no_two" in out and "unique_a_id" not in out, out
+    result = build(root, db_path=db, select=["unique_a_id a"])
+    assert [n.name for n in result.nodes] == ["a", "unique_a_id", "not_null_a_id",
+                                              "assert_a_has_no_two"]
+    result = build(root, db_path=db, select=["a"], exclude=["not_null_a_id"])
+    assert [n.name for n in result.nodes] == ["a", "unique_a_id", "assert_a_has_no_two"]
+    tested = build(root, db_path=db, select=["not_null_a_id"])
+    assert [n.name for n in tested.nodes] == ["not_null_a_id"]
+
+
 def test_an_unknown_model_in_a_selector_suggests_the_closest(dag: Path) -> None:
     with pytest.raises(GraphError) as info:
         names(dag, ["+midd"])

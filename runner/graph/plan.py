@@ -32,11 +32,34 @@ def split_unit_tests(specs: list[str] | None, unit_tests: list,
     return rest, picked
 
 
+def split_data_tests(specs: list[str] | None, tests: list,
+                     nodes: dict) -> tuple[list[str] | None, list]:
+    """dbt selects a data test by its name as well (`runner test --select assert_x`,
+    `--exclude not_null_orders_id`): such a selector picks the test alone, not the nodes
+    it reads. Returns the other selectors ([] when none is left) and the tests named."""
+    if not specs:
+        return specs, []
+    named = {t.name: t for t in tests if t.name not in nodes}
+    rest: list[str] = []
+    picked: list = []
+    for token in _split(specs):
+        if token in named:
+            picked.append(named[token])
+        else:
+            rest.append(token)
+    return rest, picked
+
+
 def plan(session: Any, command: str, select: list[str] | None,
          exclude: list[str] | None) -> tuple[list[str], list, list]:
     """(nodes in graph order, data tests, unit tests) of a command."""
     project = session.project
     select, named_units = split_unit_tests(select, project.unit_tests, project.nodes)
+    named_data: list = []
+    excluded_data: list = []
+    if command in ("build", "test"):
+        select, named_data = split_data_tests(select, session.tests, project.nodes)
+        exclude, excluded_data = split_data_tests(exclude, session.tests, project.nodes)
     node_select, typed = split_test_types(select) if select != [] else ([], [])
     node_exclude, typed_out = split_test_types(exclude)
     node_exclude = node_exclude or None
@@ -63,6 +86,8 @@ def plan(session: Any, command: str, select: list[str] | None,
                                                 (rest is None or t.refs & nodes))]
     if command in ("build", "test"):
         unit += [u for u in named_units if u not in unit]
+        data += [t for t in named_data if t not in data]
+        data = [t for t in data if t not in excluded_data]
     data.sort(key=session.tests.index)
     return order, data, unit
 

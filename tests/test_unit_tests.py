@@ -4,6 +4,7 @@ by `runner test --select test_type:unit`, on small projects of their own."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -313,3 +314,19 @@ def test_unit_tests_are_selected_by_name_and_by_tag(make_project, cli) -> None:
     assert "vat_is_amount_times_rate" in out and "vat_wrong" not in out
     code, out, err = cli("test", "--project-dir", root, "--db", db, "--select", "vat_wrong")
     assert code == 1 and "vat_wrong" in out, out + err
+
+
+def test_unit_tests_read_their_given_rows_under_empty_and_defer(make_project,
+                                                                 tmp_path: Path) -> None:
+    """As in dbt, --empty and --defer change what a model's refs read, not a unit test's
+    given rows: the test passes as it does in a plain build."""
+    root = _project(make_project, PASSING)
+    assert build(root, db_path=root / "prod.duckdb").ok
+    state = tmp_path / "prod-target"
+    shutil.copytree(root / "target", state)
+    empty = build(root, db_path=tmp_path / "empty.duckdb", empty=True)
+    assert _by_name(empty)["vat_is_amount_times_rate"].status == "pass", empty.summary()
+    deferred = build(root, db_path=tmp_path / "dev.duckdb", select=["orders"], state=state,
+                     defer=True)
+    assert deferred.ok, deferred.summary()
+    assert _by_name(deferred)["vat_is_amount_times_rate"].status == "pass"

@@ -59,10 +59,13 @@ class ModelRendering:
                 inline: bool = True) -> tuple[str, set[str], set[tuple[str, str]]]:
         """The model's SQL (with its ephemeral parents inlined, unless `inline` is
         false), its refs and sources, rendered with the unit test's overrides (and
-        is_incremental() false unless overridden)."""
+        is_incremental() false unless overridden). A ref or source stands for the
+        test's given rows, so --empty and --defer do not apply (as in dbt)."""
         renderer, context = self.renderer, self.renderer.context
         overrides = overrides or {}
         saved_context, saved_vars = dict(context), renderer.vars
+        saved_reads = renderer.empty, renderer.redirected
+        renderer.empty, renderer.redirected = False, {}
         saved_refs, saved_sources = set(node.refs), set(node.sources)
         macros = {"is_incremental": False, **overrides.get("macros", {})}
         env = {str(k): str(v) for k, v in overrides.get("env_vars", {}).items()}
@@ -85,6 +88,7 @@ class ModelRendering:
             context.clear()
             context.update(saved_context)
             renderer.vars = saved_vars
+            renderer.empty, renderer.redirected = saved_reads
             node.refs, node.sources = saved_refs, saved_sources
 
     def _ephemerals(self, name: str, seen: list[str]) -> None:

@@ -46,14 +46,16 @@ def dbt_name(hook: RunHook) -> str:
 
 class RunHooks:
     """The project hooks of one run. `run_sql(sql)` runs a hook's rendered SQL on the
-    engine (raising the engine's error). Made before anything runs: it checks the hooks'
-    Jinja."""
+    engine (raising the engine's error, which `describe` turns into text). Made before
+    anything runs: it checks the hooks' Jinja."""
 
-    def __init__(self, session: Any, run_sql: Callable[[str], Any], engine: str):
+    def __init__(self, session: Any, run_sql: Callable[[str], Any], engine: str,
+                 describe: Callable[[BaseException], str] = str):
         self.session = session
         self.renderer = session.renderer
         self.run_sql = run_sql
         self.engine = engine
+        self.describe = describe            # the engine's error as text
         self.hooks = session.project.hooks
         self.active = False
         for hook in self.hooks:                 # Jinja syntax errors: before anything runs
@@ -145,7 +147,7 @@ class RunHooks:
         try:
             self.run_sql(sql)
         except Exception as exc:             # the engine's error, whichever it is
-            return f"{self.engine}: {_first_lines(str(exc))}"
+            return f"{self.engine}: {_first_lines(self.describe(exc))}"
         return None
 
 

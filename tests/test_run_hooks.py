@@ -211,3 +211,18 @@ def test_a_hook_that_is_not_sql_text_is_an_error_naming_it(make_project, cli) ->
     code, out, err = cli("build", "--project-dir", root, "--db", root / "x.duckdb")
     assert code == 2, out + err
     assert "on-run-start" in err and "dbt_project.yml" in err and "Traceback" not in err
+
+
+def test_retry_reruns_the_nodes_a_failed_hook_skipped_not_the_hook_as_a_node(
+        make_project, query) -> None:
+    from runner.task.retry import retry
+    root = shop(make_project, project=PROJECT.replace("{{ log_start() }}", "select nope"))
+    db = root / "shop.duckdb"
+    assert not build(root, db_path=db).ok
+    project = root / "dbt_project.yml"
+    project.write_text(project.read_text().replace("select nope", "{{ log_start() }}"))
+    again = retry(root)
+    assert again is not None and again.ok, again and again.summary()
+    ran = [n.name for n in again.nodes if n.kind != "operation"]
+    assert sorted(ran) == ["not_null_orders_id", "orders", "rates", "totals"]
+    assert query(db, "select count(*) from main.orders") == [(3,)]

@@ -226,3 +226,39 @@ def test_retry_reruns_the_nodes_a_failed_hook_skipped_not_the_hook_as_a_node(
     ran = [n.name for n in again.nodes if n.kind != "operation"]
     assert sorted(ran) == ["not_null_orders_id", "orders", "rates", "totals"]
     assert query(db, "select count(*) from main.orders") == [(3,)]
+
+
+def test_a_package_s_hooks_run_first_with_its_own_macros(make_project, query) -> None:
+    root = shop(make_project)
+    package = root / "dbt_packages" / "audit_pkg"
+    (package / "macros").mkdir(parents=True)
+    (package / "dbt_project.yml").write_text(
+        'name: audit_pkg\nversion: "1.0"\non-run-start: "{{ make_audit() }}"\n'
+        'on-run-end: "insert into main.audit_done values (\'{{ project_name }}\')"\n')
+    (package / "macros" / "audit.sql").write_text(
+        "{% macro make_audit() %}create or replace table main.audit_done (who varchar)"
+        "{% endmacro %}\n")
+    db = root / "shop.duckdb"
+    result = build(root, db_path=db)
+    assert result.ok, result.summary()
+    hooks = [n.name for n in result.nodes if n.kind == "operation"]
+    assert hooks == ["audit_pkg-on-run-start-0", "shop-on-run-start-0",
+                     "shop-on-run-start-1", "audit_pkg-on-run-end-0", "shop-on-run-end-0",
+                     "shop-on-run-end-1", "shop-on-run-end-2"]
+    assert query(db, "select who from main.audit_done") == [("shop",)]
+    manifest = json.loads((root / "target" / "manifest.json").read_text())
+    node = manifest["nodes"]["operation.audit_pkg.audit_pkg-on-run-start-0"]
+    assert node["package_name"] == "audit_pkg"
+    assert node["depends_on"]["macros"] == ["macro.audit_pkg.make_audit"]
+
+
+def test_a_jinja_syntax_error_in_a_hook_stops_before_anything_runs(make_project, query,
+                                                                   cli) -> None:
+    root = shop(make_project, project=PROJECT.replace("{{ log_results(results) }}",
+                                                      "{{ log_results(results) }"))
+    db = root / "shop.duckdb"
+    code, out, err = cli("build", "--project-dir", root, "--db", db)
+    assert code == 2, out + err
+    assert "shop-on-run-end-0" in err and "dbt_project.yml:10" in err
+    assert "Traceback" not in out + err
+    assert not db.exists() or not query(db, "select table_name from duckdb_tables()")

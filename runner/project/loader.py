@@ -164,8 +164,8 @@ def load_project(root: str | Path = ".", as_package: bool = False) -> Project:
 
 
 def run_hooks(settings: dict[str, Any], name: str, lines: dict[tuple, int]) -> list[RunHook]:
-    """`on-run-start` and `on-run-end`: SQL text or a list of them (dbt's {sql: ...} too),
-    as dbt reads them; anything else is a ProjectError naming the line."""
+    """`on-run-start` and `on-run-end`: SQL text or a list of them, as dbt reads them;
+    anything else is a ProjectError naming the line."""
     hooks = []
     for kind in ("on-run-start", "on-run-end"):
         value = settings.get(kind)
@@ -173,12 +173,11 @@ def run_hooks(settings: dict[str, Any], name: str, lines: dict[tuple, int]) -> l
             else [value]
         for index, item in enumerate(items):
             line = lines.get((kind, index)) or lines.get((kind,))
-            sql = item.get("sql") if isinstance(item, dict) else item
-            if not isinstance(sql, str):
+            if not isinstance(item, str):
                 raise ProjectError(f"{kind} item {index} ({item!r}) is not SQL text.",
                                    path="dbt_project.yml", line=line,
                                    hint=f"write {kind} as one SQL string or a list of them.")
-            hooks.append(RunHook(name, kind, index, sql, line=line))
+            hooks.append(RunHook(name, kind, index, item, line=line))
     return hooks
 
 

@@ -11,8 +11,9 @@ installed packages'), as dbt-core's RunTask runs them (`safe_run_hooks`).
   hooks run first, by package name, then the project's, in their order.
 - They run outside a transaction, as dbt's: on DuckDB each statement commits as it runs.
 - After a hook fails, the others of its kind are skipped, as in dbt. A failed
-  `on-run-start` skips every node (dbt's `skip_nodes_if_on_run_start_fails`), so the
-  build changes no table and publishes nothing; `on-run-end` runs after the last node
+  `on-run-start` skips every node (as dbt does with its flag
+  `skip_nodes_if_on_run_start_fails`, off by default there), so the build changes no
+  node's table and publishes nothing; `on-run-end` runs after the last node
   whatever failed, and before the build publishes: a failing one fails the build (exit
   1) and the previous publication stays.
 - A Jinja syntax error in a hook stops the command before anything runs (exit 2); an

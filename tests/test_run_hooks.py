@@ -22,7 +22,7 @@ on-run-start:
 on-run-end:
   - "{{ log_results(results) }}"
   - "insert into main.run_log select 'rows_in_orders', null, cast(count(*) as varchar), null, null from main.orders"
-  - "create or replace table main.run_schemas as select unnest({{ schemas | sort }}) as s"
+  - "create or replace table main.run_schemas as select unnest({{ schemas | sort }}) as s, unnest({{ database_schemas | map('join', '.') | sort }}) as ds"
 """
 
 MACROS = """\
@@ -86,7 +86,8 @@ def test_on_run_start_and_on_run_end_run_around_the_nodes_with_results(
         ("totals", "model.shop.totals", "success", "model", None)])
     # the second on-run-end hook reads the table this build wrote
     assert logged[-1] == ("rows_in_orders", None, "3", None, None)
-    assert query(db, "select s from main.run_schemas") == [("main",), ("main_marts",)]
+    assert query(db, "select s, ds from main.run_schemas") == [
+        ("main", "shop.main"), ("main_marts", "shop.main_marts")]
     # run_results.json: the hooks as dbt writes them, before and after the nodes
     saved = run_results(root)
     assert saved[:2] == [("operation.shop.shop-on-run-start-0", "success", "main"),

@@ -155,7 +155,7 @@ def load_project(root: str | Path = ".", as_package: bool = False) -> Project:
                       {str(k): lines.get(("vars", str(k)), 0) for k in project_vars},
                       read_dispatch(settings, "dbt_project.yml"))
     project.unit_tests = unit_tests
-    project.hooks = run_hooks(settings, name, lines)
+    project.hooks = run_hooks(settings, name, lines, str(project_file))
     if not as_package:
         join_packages(project, settings, lambda folder: load_project(folder, as_package=True))
         from runner.project.docs import render_descriptions
@@ -163,7 +163,8 @@ def load_project(root: str | Path = ".", as_package: bool = False) -> Project:
     return project
 
 
-def run_hooks(settings: dict[str, Any], name: str, lines: dict[tuple, int]) -> list[RunHook]:
+def run_hooks(settings: dict[str, Any], name: str, lines: dict[tuple, int],
+              path: str) -> list[RunHook]:
     """`on-run-start` and `on-run-end`: SQL text or a list of them, as dbt reads them;
     anything else is a ProjectError naming the line."""
     hooks = []
@@ -175,7 +176,7 @@ def run_hooks(settings: dict[str, Any], name: str, lines: dict[tuple, int]) -> l
             line = lines.get((kind, index)) or lines.get((kind,))
             if not isinstance(item, str):
                 raise ProjectError(f"{kind} item {index} ({item!r}) is not SQL text.",
-                                   path="dbt_project.yml", line=line,
+                                   path=path, line=line,
                                    hint=f"write {kind} as one SQL string or a list of them.")
             hooks.append(RunHook(name, kind, index, item, line=line))
     return hooks

@@ -49,4 +49,16 @@ DBT_MUTANTS = [
       "f\")\")",
       "a publish's second write of units into the table's folder",
       ("tests/test_publish_units.py",)),
+
+    # -- project hooks: on-run-start, on-run-end -----------------------------------------
+    M("on_run_end_only_when_ok", "runner/api.py",
+      "        hooks.end(emit, db, compiled, compiled_tests)",
+      "        result.ok and hooks.end(emit, db, compiled, compiled_tests)",
+      "on-run-end skipped when a node failed (dbt runs it whatever failed)",
+      ("tests/test_run_hooks.py",)),
+    M("failed_on_run_start_runs_the_nodes", "runner/execute/hooks.py",
+      "        if failed and not emit.stop:",
+      "        if False:",
+      "the models still built after an on-run-start hook failed",
+      ("tests/test_run_hooks.py",)),
 ]

@@ -138,6 +138,8 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         session.renderer.database.deferring = False
         asked = session.renderer.database.touched     # compiled again when they run
         session.flush_warnings()
+        from runner.execute.hooks import RunHooks
+        hooks = RunHooks(session, executor.run_statements, "DuckDB")
         from runner.jinja.columns import check_columns, database_columns
         check_columns(project, compiled, seeds, lambda: database_columns(con),
                       session.log.add)
@@ -164,8 +166,9 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
         in_run = set(seeds) | set(models)
         failed_tests: dict[str, str] = {}   # node -> a failing test: its children are skipped
         from runner.artifacts.run_results import Emitter
-        emit = Emitter(result, on_result, total, fail_fast)
+        emit = Emitter(result, on_result, hooks.total(total), fail_fast)
         stop_reason = emit.stop
+        hooks.start(emit)         # on-run-start; a failed one skips every node
 
         def run_ready_tests() -> None:
             for test in list(pending_tests):
@@ -230,6 +233,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                     done.add(name)
             run_ready_tests()
         run_ready_tests()
+        hooks.end(emit, db, compiled, compiled_tests)      # on-run-end, before publishing
         result.db_seconds = executor.db_seconds
         if command == "build" and result.ok and empty:
             result.notes.append("--empty: nothing was published (the tables are empty).")

@@ -50,7 +50,7 @@ def shop(make_project) -> Path:
             name: shop
             version: "1.0.0"
             config-version: 2
-            on-run-start: ["select 1"]
+            require-dbt-version: ">=1.8.0"
             vars:
               n: 1
             models:
@@ -85,7 +85,7 @@ EXPECTED = {
     ("models/marts/_marts.yml", 17, "tags"),
     ("models/marts/_marts.yml", 20, "semantic_models"),
     ("models/marts/_marts.yml", 24, "exposures"),
-    ("dbt_project.yml", 4, "on-run-start"),
+    ("dbt_project.yml", 4, "require-dbt-version"),
     ("dbt_project.yml", 10, "persist_docs"),
     ("models/marts/orders.sql", 2, "on_schema_change"),
 }

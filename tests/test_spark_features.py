@@ -225,3 +225,43 @@ def test_empty_builds_every_model_with_no_rows(both, spark_session) -> None:
                 f"select * from main.{name}").description]
     assert "--empty: nothing was published (the tables are empty)." in on_spark.notes
     assert "--empty: nothing was published (the tables are empty)." in on_duck.notes
+
+
+HOOKED = {
+    "dbt_project.yml": """
+        name: spark_hooks
+        version: "1.0"
+        config-version: 2
+        on-run-start:
+          - "create schema if not exists main"
+          - "create table if not exists main.h_log (node varchar, status varchar, engine varchar)"
+        on-run-end:
+          - "{% for r in results %}insert into main.h_log values ('{{ r.node.name }}', '{{ r.status }}', '{{ target.type }}');{% endfor %}"
+          - "insert into main.h_log select 'rows', cast(count(*) as varchar), '{{ target.type }}' from main.h_model"
+        """,
+    "models/h_model.sql": "{{ config(materialized='table') }}\n"
+                          "select 1 as id union all select 2 as id",
+    "models/h_broken.sql": "{{ config(materialized='table') }}\n"
+                           "select * from main.h_no_such_table",
+}
+
+
+def test_on_run_start_and_on_run_end_as_on_duckdb(spark_session, tmp_path: Path) -> None:
+    """The project's hooks run on the Spark session, transpiled (the results loop's
+    several statements one at a time), and on-run-end sees the failed model and the
+    table this build wrote, as on DuckDB."""
+    root = tmp_path / "hooks"
+    for rel, text in HOOKED.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    duck = build(root, db_path=tmp_path / "hooks.duckdb", target_path=root / "duck_target")
+    spark = build(root, target=SPARK)
+    assert not spark.ok and statuses(spark) == statuses(duck)
+    assert [n.name for n in spark.nodes][:2] == ["spark_hooks-on-run-start-0",
+                                                 "spark_hooks-on-run-start-1"]
+    assert statuses(spark)["spark_hooks-on-run-end-1"] == "success"
+    on_spark = spark_rows(spark_session, "select * from main.h_log")
+    on_duck = duck_rows(tmp_path / "hooks.duckdb", "select * from main.h_log")
+    assert on_spark == [("h_broken", "error", "spark"), ("h_model", "success", "spark"),
+                        ("rows", "2", "spark")]
+    assert [r[:2] for r in on_spark] == [r[:2] for r in on_duck]

@@ -72,10 +72,13 @@ class Ids:
                         for key in project.sources}
         self.unit_tests = {u.name: f"unit_test.{project.name}.{u.model}.{u.name}"
                            for u in getattr(project, "unit_tests", [])}
+        self.hooks = {h.name: h.unique_id for h in project.hooks}
 
     def of(self, kind: str, name: str) -> str:
         if kind == "unit_test":
             return self.unit_tests[name]
+        if kind == "operation":
+            return self.hooks[name]
         return self.tests[name] if kind == "test" else self.nodes[name]
 
 
@@ -295,6 +298,8 @@ def build_manifest(session: "Session", db_path: Path, invocation_id: str,
                                       default=str))}})
         nodes[uid] = entry
 
+    from runner.execute.hooks import manifest_nodes       # on-run-start, on-run-end
+    nodes.update(manifest_nodes(session, database, macros, macro_calls))
     sources = {}
     for key, table in project.sources.items():
         uid = ids.sources[key]

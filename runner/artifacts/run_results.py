@@ -112,7 +112,8 @@ def dbt_run_results(result: RunResult, unique_id, manifest: dict) -> dict[str, A
             "timing": [] if node.status == "skipped" else
             [{"name": "compile", "started_at": _stamp(start), "completed_at": _stamp(start)},
              {"name": "execute", "started_at": _stamp(start), "completed_at": _stamp(end)}],
-            "thread_id": "Thread-1", "execution_time": round(node.seconds, 6),
+            "thread_id": "main" if node.kind == "operation" else "Thread-1",
+            "execution_time": round(node.seconds, 6),
             "adapter_response": adapter, "message": node.message or None,
             "failures": node.failures, "unique_id": uid,
             "compiled": node.kind != "seed" and node.status != "skipped",

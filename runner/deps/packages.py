@@ -183,6 +183,9 @@ def join_packages(project: Any, settings: dict[str, Any], load: Any) -> None:
                 own[name] = node
         project.sources.update(package.sources)
         project.tests.extend(package.tests)
+        for hook in package.hooks:
+            hook.package, hook.path = package.name, f"{base}/{hook.path}"
+            project.hooks.append(hook)
         for macro in package.macros:
             macro.name = f"{base}/{macro.name}"
             macro.package = package.name

@@ -103,6 +103,12 @@ class Executor:
         """For is_incremental(): a table of that name is there (a view does not count)."""
         return self.relation_kind(node.schema, node.alias) == "table"
 
+    def run_statements(self, sql: str) -> None:
+        """A project hook's SQL (runner/execute/hooks.py), outside a transaction: each
+        statement commits. It may create or drop relations: the catalog is read again."""
+        self._catalog = None
+        self._sql(sql)
+
     # -- models and seeds ----------------------------------------------------------------
     def run_model(self, item: Compiled) -> NodeResult:
         node, result = model_result(item)

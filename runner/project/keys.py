@@ -14,7 +14,8 @@ IMPLEMENTED: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "dbt_project": {"name", "version", "config-version", "model-paths", "macro-paths",
                     "seed-paths", "test-paths", "vars", "models", "seeds", "dispatch",
                     "packages-install-path", "docs-paths", "clean-targets",
-                    "snapshot-paths", "profile"},     # profile: runner.engines.profiles
+                    "snapshot-paths", "profile",     # profile: runner.engines.profiles
+                    "on-run-start", "on-run-end"},   # runner.execute.hooks
     # a YAML property file, top level
     "property_file": {"version", "models", "seeds", "sources", "unit_tests", "snapshots"},
     # an entry of models: / seeds: / columns:

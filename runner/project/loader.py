@@ -8,8 +8,8 @@ from typing import Any
 
 from runner.errors import ProjectError
 from runner.project.keys import CONFIG_KEYS, KeyChecker
-from runner.project.nodes import (Column, MacroFile, Node, Project, SourceTable, TestDef,
-                                  merge_config)
+from runner.project.nodes import (Column, MacroFile, Node, Project, RunHook, SourceTable,
+                                  TestDef, merge_config)
 from runner.deps.packages import join_packages, read_dispatch
 from runner.project.properties import apply_properties, read_yaml, read_yaml_lines
 
@@ -155,11 +155,31 @@ def load_project(root: str | Path = ".", as_package: bool = False) -> Project:
                       {str(k): lines.get(("vars", str(k)), 0) for k in project_vars},
                       read_dispatch(settings, "dbt_project.yml"))
     project.unit_tests = unit_tests
+    project.hooks = run_hooks(settings, name, lines, str(project_file))
     if not as_package:
         join_packages(project, settings, lambda folder: load_project(folder, as_package=True))
         from runner.project.docs import render_descriptions
         render_descriptions(project, settings)
     return project
+
+
+def run_hooks(settings: dict[str, Any], name: str, lines: dict[tuple, int],
+              path: str) -> list[RunHook]:
+    """`on-run-start` and `on-run-end`: SQL text or a list of them, as dbt reads them;
+    anything else is a ProjectError naming the line."""
+    hooks = []
+    for kind in ("on-run-start", "on-run-end"):
+        value = settings.get(kind)
+        items = [] if value is None else list(value) if isinstance(value, (list, tuple)) \
+            else [value]
+        for index, item in enumerate(items):
+            line = lines.get((kind, index)) or lines.get((kind,))
+            if not isinstance(item, str):
+                raise ProjectError(f"{kind} item {index} ({item!r}) is not SQL text.",
+                                   path=path, line=line,
+                                   hint=f"write {kind} as one SQL string or a list of them.")
+            hooks.append(RunHook(name, kind, index, item, line=line))
+    return hooks
 
 
 def _folders(root: Path, bases: list[str]) -> set[tuple[str, ...]]:

@@ -114,6 +114,28 @@ class MacroFile:
 
 
 @dataclass
+class RunHook:
+    """One statement of `on-run-start` or `on-run-end` in a dbt_project.yml: dbt's
+    HookNode, named `<project>-on-run-start-<index>`."""
+    project: str                  # the project (or package) whose dbt_project.yml it is in
+    kind: str                     # "on-run-start" | "on-run-end"
+    index: int
+    sql: str                      # the Jinja SQL, rendered when it runs
+    path: str = "dbt_project.yml"     # from the root project's folder
+    line: int | None = None
+    package: str | None = None    # an installed package's name; None: the project's own
+    compiled: str | None = None   # the SQL as it ran
+
+    @property
+    def name(self) -> str:
+        return f"{self.project}-{self.kind}-{self.index}"
+
+    @property
+    def unique_id(self) -> str:
+        return f"operation.{self.project}.{self.name}"
+
+
+@dataclass
 class Project:
     root: Path
     name: str
@@ -132,6 +154,7 @@ class Project:
     dispatch: list[dict[str, Any]] = field(default_factory=list)
     packages: dict[str, Path] = field(default_factory=dict)
     unit_tests: list[Any] = field(default_factory=list)    # project/unit_tests.UnitTest
+    hooks: list[RunHook] = field(default_factory=list)     # on-run-start, on-run-end
 
     def node(self, name: str) -> Node:
         return self.models.get(name) or self.seeds[name]

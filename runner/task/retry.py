@@ -35,6 +35,8 @@ def retry_plan(project_dir: str | Path) -> tuple[str, dict[str, Any], list[str]]
         if row.get("status") not in RETRIED:
             continue
         uid = row["unique_id"]
+        if uid.startswith("operation."):
+            continue          # a project hook: it runs again with the command, as in dbt
         node = nodes.get(uid)
         if uid.startswith("test.") and node is not None:
             names |= {nodes[u]["name"] for u in node["depends_on"]["nodes"] if u in nodes}

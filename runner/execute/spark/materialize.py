@@ -49,6 +49,17 @@ class SparkExecutor:
         """For is_incremental(): a table of that name is there (a view does not count)."""
         return self.adapter.relation_kind(node.schema, node.alias) == "table"
 
+    def run_statements(self, sql: str) -> None:
+        """A project hook's SQL (runner/execute/hooks.py), in the project's dialect: each
+        statement (Spark runs one at a time) transpiled as a model's hooks are, then run."""
+        from runner.engines.native import duckdb
+        try:
+            statements = [s.query for s in duckdb.extract_statements(sql)]
+        except duckdb.Error:
+            statements = [sql]        # not DuckDB's SQL: sqlglot's transpile says why
+        for statement in statements:
+            self._sql(self.adapter.transpile(statement.strip().rstrip(";")))
+
     # -- models and seeds ----------------------------------------------------------------
     def run_model(self, item: Compiled) -> NodeResult:
         node, result = model_result(item)

@@ -4,7 +4,8 @@ transpiled to Spark SQL (runner.engines.spark.transpile; the file under
 target/compiled is the Spark SQL); sources are read with Spark's readers; seeds,
 unit tests, models and data tests run in the graph's order, a node whose parent failed
 (or whose unit test failed) skipped. --empty, --defer/--state and contracts as on DuckDB
-(runner.execute.spark.options).
+(runner.execute.spark.options); on-run-start and on-run-end as on DuckDB
+(runner.execute.hooks), their SQL transpiled as the models' hooks are.
 
 Not on Spark (each is said, none silently dropped): snapshots (they need MERGE),
 full_build_batches (a model is built whole), and the publish step of a build (`runner
@@ -153,6 +154,9 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
         project, session.renderer, t, session.test_sql[t.name], session.target))
         for t in tests}
     session.flush_warnings()
+    from runner.execute.hooks import RunHooks
+    from runner.execute.spark.materialize import _spark_message
+    hooks = RunHooks(session, executor.run_statements, "Spark", _spark_message)
     for key in sorted(used_sources):
         table = project.sources[key]
         if table.relation:
@@ -161,9 +165,10 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
 
     broken: dict[str, str] = {}
     from runner.artifacts.run_results import Emitter
-    emit = Emitter(result, on_result, len(seeds) + len(models) + len(tests) +
-                   len(unit_tests), fail_fast)
+    emit = Emitter(result, on_result, hooks.total(len(seeds) + len(models) + len(tests) +
+                                                  len(unit_tests)), fail_fast)
     stop = emit.stop
+    hooks.start(emit)           # on-run-start; a failed one skips every node
     tester = None
     if unit_tests:
         from runner.execute.spark.unit_tests import SparkUnitTester
@@ -202,6 +207,8 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
                             f"skipped: {bad[0]} did not build"))
         else:
             emit(executor.run_test(compiled_tests[test.name]))
+    warehouse = Path(target.warehouse or project.root / "spark-warehouse")
+    hooks.end(emit, warehouse, compiled, compiled_tests)      # on-run-end
     result.db_seconds = executor.db_seconds
     result.seconds = time.perf_counter() - started
     if command == "build" and empty:
@@ -210,7 +217,6 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
                                     seeds + models):
         note("publish is not run on Spark yet: read the tables with `runner report "
              "--target spark` or `runner export --target spark`.")
-    warehouse = Path(target.warehouse or project.root / "spark-warehouse")
     result.db_path = str(warehouse)
     result.args = {"select": list(select or []), "exclude": list(exclude or []),
                    "vars": vars or {}, "full_refresh": full_refresh, "target": target.name,

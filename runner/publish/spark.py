@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -85,14 +86,20 @@ def spark_tables(adapter, tables: list[tuple[str, str, str | None]],
 def warehouse(adapter, target: Target, root: Path) -> Path:
     """The folder Spark's tables are in: the session's warehouse (`spark.sql.warehouse.dir`),
     else the target's, else <project>/spark-warehouse. It names the publication as a
-    DuckDB file names its own."""
+    DuckDB file names its own; a warehouse that is not a local folder (s3://, dbfs:/)
+    lends only its name, the project folder its place."""
+    import re
     from runner.engines.spark import plain_path
     try:
         configured = adapter.spark.conf.get("spark.sql.warehouse.dir")
     except Exception:
         configured = None
-    return Path(plain_path(configured) if configured else
-                target.warehouse or root / "spark-warehouse").resolve()
+    configured = configured or str(target.warehouse or root / "spark-warehouse")
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", configured) and \
+            not configured.startswith("file:"):
+        name = configured.rstrip("/").rsplit("/", 1)[-1]
+        return (root / (name if name and ":" not in name else "spark-warehouse")).resolve()
+    return Path(plain_path(configured)).resolve()
 
 
 def _read_by(specs) -> list[tuple[str, str]]:
@@ -119,7 +126,8 @@ def publish_spark(project_dir: str | Path, target: Target, vars: dict | None = N
     """`runner publish --target spark` (and a Spark build's publish): the project's
     `publish` tables read from Spark and published by serving.publish, to
     `published/<warehouse folder's name>.duckdb` beside Spark's warehouse (or the
-    `publish_dir` var). Returns serving.PublishResult, None when nothing is published."""
+    `publish_dir` var). Returns serving.PublishResult (its seconds include Spark's
+    unload), None when nothing is published."""
     from runner.engines.base import connect
     from runner.jinja.relation import files_view_name
     from runner.publish.serving import publish as publish_tables, settings, table_specs
@@ -129,6 +137,7 @@ def publish_spark(project_dir: str | Path, target: Target, vars: dict | None = N
     specs = table_specs(project, session.renderer)
     if not specs:
         return None
+    started = time.perf_counter()
     adapter = connect(target, project.root)
     db = warehouse(adapter, target, project.root)
     tables = [(s.schema, s.table, None) for s in specs]
@@ -148,9 +157,12 @@ def publish_spark(project_dir: str | Path, target: Target, vars: dict | None = N
             latest = max([b for b in built if b is not None], default=None)
             build_id = latest.isoformat() if latest else ""
         merged = {**project.vars, **(vars or {})}
-        return publish_tables(con, project, session.renderer, db_path=db, build_id=build_id,
-                              report_time=str(merged.get("report_time") or build_id),
-                              vars=vars, on_note=on_note, specs=specs)
+        result = publish_tables(con, project, session.renderer, db_path=db,
+                                build_id=build_id,
+                                report_time=str(merged.get("report_time") or build_id),
+                                vars=vars, on_note=on_note, specs=specs)
+    result.seconds = time.perf_counter() - started
+    return result
 
 
 def show_spark(project_dir: str | Path, model: str | None, target: Target, limit: int,

@@ -269,6 +269,23 @@ def test_exported_interval_reads_back_as_the_same_interval(zone, cli, tmp_path) 
     assert kind == "INTERVAL" and durations > 0
 
 
+def test_report_from_the_spark_build_is_duckdbs(zone, tmp_path) -> None:
+    """`runner report --target spark` over the Spark build: the same file as from the
+    DuckDB build, the duration (an interval in Spark's table) counted in the same
+    minutes."""
+    from cpo.report import write_report
+    with duckdb.connect(str(zone["duck_first"].db_path), read_only=True) as con:
+        orgs = [r[0] for r in con.execute("select distinct organisation_id from "
+                                          "reports.charging_sessions_cpo").fetchall()]
+    for name, where in (("duckdb", {"db": zone["duck_first"].db_path}),
+                        ("spark", {"target": zone["target"]})):
+        write_report(zone["root"], "charging-sessions", orgs, "2023-01-01", "2024-11-01",
+                     tmp_path / f"{name}.csv", **where)
+    text = (tmp_path / "duckdb.csv").read_text(encoding="utf-8-sig")
+    assert "Duration" in text.splitlines()[0] and len(text.splitlines()) > 3
+    assert (tmp_path / "spark.csv").read_bytes() == (tmp_path / "duckdb.csv").read_bytes()
+
+
 def test_incremental_build_on_spark_equals_a_full_duckdb_build(zone, spark_session) -> None:
     """A second drop (rejected rows, new organisations) built incrementally on Spark
     gives what a full build of both drops gives on DuckDB. Runs after the test above."""

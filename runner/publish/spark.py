@@ -36,15 +36,6 @@ def refuse_duckdb_options(**given) -> None:
                           hint="leave it out; Spark's tables are in its warehouse.")
 
 
-def _interval_sql(name: str, spark_type: str) -> str | None:
-    """The DuckDB expression that makes Spark's unloaded interval column an INTERVAL."""
-    if not spark_type.startswith("interval"):
-        return None
-    function = "to_months" if ("year" in spark_type or "month" in spark_type) \
-        else "to_microseconds"
-    return f"{function}({quote_ident(name)}) as {quote_ident(name)}"
-
-
 @contextmanager
 def spark_tables(adapter, tables: list[tuple[str, str, str | None]],
                  allowed_dirs: list[Path] | None = None
@@ -54,6 +45,7 @@ def spark_tables(adapter, tables: list[tuple[str, str, str | None]],
     lacks is left out: the caller's own checks name it. With `allowed_dirs` the
     connection's SQL reads and writes files only below those and the unload folder."""
     from runner.engines.duckdb import restrict
+    from runner.publish.readers import unloaded_columns
     folder = Path(tempfile.mkdtemp(prefix="runner-spark-"))
     con = duckdb.connect()
     try:
@@ -62,8 +54,7 @@ def spark_tables(adapter, tables: list[tuple[str, str, str | None]],
             if adapter.relation_kind(schema, table) is None:
                 continue
             try:
-                intervals = [sql for n, t in adapter.columns(schema, table)
-                             if (sql := _interval_sql(n, t.lower()))]
+                columns = unloaded_columns(adapter, schema, table)
                 adapter.unload(query or f"select * from {adapter.relation_name(schema, table)}",
                                folder / str(i))
             except Exception as exc:        # Spark's own errors: its message, first line
@@ -71,10 +62,9 @@ def spark_tables(adapter, tables: list[tuple[str, str, str | None]],
                 raise ExportError(f"cannot read {schema}.{table} from Spark: {first}",
                                   hint="build it again with --target spark.") from None
             files = sql_literal(str(folder / str(i) / "*.parquet"))
-            star = "*" + (f" replace ({', '.join(intervals)})" if intervals else "")
             con.execute(f"create schema if not exists {quote_ident(schema)}")
             con.execute(f"create or replace view {relation_name(schema, table)} as "
-                        f"select {star} from read_parquet({files})")
+                        f"select {columns} from read_parquet({files})")
         if allowed_dirs is not None:
             restrict(con, [folder, *allowed_dirs])
         yield con

@@ -48,3 +48,5 @@ def month_key(con: duckdb.DuckDBPyConnection, source: str, columns: list[str],
 
 
 PARTITION_KEYS = {MONTH: month_key}
+# what a key reads besides the table: an export from Spark copies these with it
+PARTITION_KEY_RELATIONS = {MONTH: [ORGANISATIONS]}

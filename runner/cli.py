@@ -237,6 +237,14 @@ def list_(project_dir: ProjectDir = Path("."), select: Select = None,
        profile)
 
 
+def _target(project_dir: Path, target: str | None, profile: str | None,
+            profiles_dir: Path | None):
+    """The target of --target/--profile/--profiles-dir (profiles.yml), DuckDB's without."""
+    from runner.engines.profiles import resolve_target
+    return resolve_target(Path(project_dir).resolve(), target, profile, profiles_dir,
+                          warn=lambda text: typer.echo(text, err=True))
+
+
 @app.command()
 def show(model: Annotated[Optional[str], typer.Argument(help="A model, or schema.table.")
                           ] = None,
@@ -244,11 +252,17 @@ def show(model: Annotated[Optional[str], typer.Argument(help="A model, or schema
          limit: Annotated[int, typer.Option("--limit", "-n", help="How many rows.")] = 10,
          inline: Annotated[Optional[str], typer.Option(
              "--inline", help="A query to run instead, with ref(), source() and macros.")
-         ] = None, vars: Vars = None) -> None:
+         ] = None, vars: Vars = None, profiles_dir: ProfilesDir = None,
+         target: Target = None, profile: Profile = None) -> None:
     """Print the first rows of a built model, or of an --inline query.
 
     Example: runner show roaming_sessions_cpo --limit 5
     """
+    chosen = _target(project_dir, target, profile, profiles_dir)
+    if chosen.type == "spark":
+        from runner.publish.spark import show_spark
+        typer.echo(show_spark(project_dir, model, chosen, limit, db=db, inline=inline))
+        return
     if inline is not None:
         from runner.task.show import show_inline
         typer.echo(show_inline(project_dir, inline, db, limit, _vars(vars)))
@@ -275,14 +289,14 @@ def export(model: Annotated[str, typer.Argument(help="A model, or schema.table."
 
     Example: runner export charging_sessions_cpo --out sessions_by_month --partition-by month
     """
-    from cpo.partitions import PARTITION_KEYS
-    from runner.engines.profiles import resolve_target
+    from cpo.partitions import PARTITION_KEY_RELATIONS, PARTITION_KEYS
     from runner.publish.export import export_table
-    chosen = resolve_target(Path(project_dir).resolve(), target, profile, profiles_dir,
-                            warn=lambda text: typer.echo(text, err=True))
+    chosen = _target(project_dir, target, profile, profiles_dir)
     if chosen.type == "spark":
         from runner.publish.spark_export import export_spark
-        rows = export_spark(project_dir, model, out, chosen, partition_by or [], where)
+        rows = export_spark(project_dir, model, out, chosen, partition_by or [], where,
+                            PARTITION_KEYS, PARTITION_KEY_RELATIONS, db=db,
+                            memory_limit=memory_limit)
         typer.echo(f"wrote {rows} rows to {out}")
         return
     rows = export_table(project_dir, model, out, db, partition_by or [], where,
@@ -292,14 +306,16 @@ def export(model: Annotated[str, typer.Argument(help="A model, or schema.table."
 
 @app.command()
 def publish(project_dir: ProjectDir = Path("."), db: Db = None, vars: Vars = None,
-            memory_limit: MemoryLimit = None) -> None:
+            memory_limit: MemoryLimit = None, profiles_dir: ProfilesDir = None,
+            target: Target = None, profile: Profile = None) -> None:
     """Publish the tables marked `publish` for readers: Parquet and a catalog file.
 
     A successful build does it too. Example: runner publish --db cpo_reports.duckdb
     """
     from runner.api import publish as publish_now
     _published(publish_now(project_dir, db, _vars(vars), memory_limit,
-                           on_note=lambda note: typer.echo(f"note: {note}")))
+                           on_note=lambda note: typer.echo(f"note: {note}"),
+                           target=_target(project_dir, target, profile, profiles_dir)))
 
 
 @app.command()

@@ -45,7 +45,8 @@ def dbt_flags(profiles_dir: Path | None = None, target: str | None = None,
                         ("--profile", profile)):
         if value is not None:
             typer.echo(f"warning: {flag} {value} is not acted on by this command: only "
-                       "build, run, seed, test, compile and export choose an engine; "
+                       "build, run, seed, test, compile, show, export and publish choose "
+                       "an engine; "
                        "this one runs as without it.", err=True)
 
 

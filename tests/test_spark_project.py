@@ -154,6 +154,138 @@ def test_zone_built_on_spark_equals_duckdb_cell_for_cell(zone, spark_session) ->
     assert spark_session.table("reports.roaming_sessions_cpo").count() > 0
 
 
+# -- the serving layer and export from Spark: what a DuckDB build gives -----------------
+
+def parquet_files(paths) -> tuple[list, tuple[list[str], list[tuple]]]:
+    """The files' Parquet schema (name, type, logical and converted type; the same in
+    every file) and their rows, canonical."""
+    paths = [str(p) for p in paths]
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        schemas = {tuple(con.execute(
+            "select name, type, logical_type::varchar, converted_type from "
+            "parquet_schema(?)", [p]).fetchall()) for p in paths}
+        cursor = con.execute("select * from read_parquet(?)", [paths])
+        rows = canonical([d[0] for d in cursor.description], cursor.fetchall())
+    assert len(schemas) == 1, schemas
+    return list(schemas.pop()), rows
+
+
+def publication_of(catalog) -> dict:
+    """relation -> (partition folders, files' schema and rows, the catalog view's
+    columns and rows) of a publication."""
+    from pathlib import Path
+    from runner.publish.catalog import read_publication
+    pub = read_publication(Path(catalog))
+    out = {}
+    with duckdb.connect(str(catalog), read_only=True) as con:
+        con.execute("set TimeZone = 'UTC'")
+        for relation, table in pub.tables.items():
+            folders = sorted(Path(f.path).parent.name for f in table.files
+                             if table.partition_by)
+            cursor = con.execute(f"select * from {relation}")
+            view = canonical([d[0] for d in cursor.description], cursor.fetchall())
+            types = con.execute(f"select column_name, column_type from (describe "
+                                f"{relation}) where column_name not in "
+                                f"('_built_at', '_loaded_at')").fetchall()
+            out[relation] = (folders, parquet_files([f.path for f in table.files]),
+                             sorted(types), view)
+    return out
+
+
+def test_spark_build_publishes_the_files_duckdb_publishes(zone) -> None:
+    """The build's publication from Spark: the same tables, partition folders, file
+    schemas (an interval as BIGINT microseconds) and rows as DuckDB's, and a catalog
+    whose views give the same columns and rows (the interval an interval again)."""
+    spark_pub, duck_pub = zone["first"].published, zone["duck_first"].published
+    assert spark_pub is not None and duck_pub is not None
+    assert spark_pub.catalog.name.endswith(".duckdb") and spark_pub.catalog.exists()
+    expected, got = publication_of(duck_pub.catalog), publication_of(spark_pub.catalog)
+    assert sorted(got) == sorted(expected)
+    assert "reports.charging_sessions_cpo" in got
+    for relation in expected:
+        for part, want, have in zip(("folders", "files", "view types", "view rows"),
+                                    expected[relation], got[relation]):
+            assert have == want, (relation, part)
+    types = dict(got["reports.charging_sessions_cpo"][2])
+    assert types["duration"] == "INTERVAL"
+
+
+def test_publish_and_show_on_spark(zone, cli, tmp_path) -> None:
+    """`runner publish --target spark` publishes again (nothing changed: no partition
+    rewritten); `runner show --target spark` prints Spark's rows; --db is refused."""
+    import json
+    variables = json.dumps({**zone["vars"], "publish_dir": str(tmp_path / "pub")})
+    code, out, err = cli("publish", "--project-dir", zone["root"], "--target", "spark",
+                         "--vars", variables)
+    assert code == 0, out + err
+    assert f"published: {tmp_path / 'pub'}" in out
+    code, out, err = cli("publish", "--project-dir", zone["root"], "--target", "spark",
+                         "--vars", variables)
+    assert code == 0 and "0 partitions rewritten" in out, out + err
+    code, out, err = cli("show", "charging_sessions_cpo", "--project-dir", zone["root"],
+                         "--target", "spark", "-n", "3")
+    assert code == 0, out + err
+    lines = out.strip().splitlines()
+    assert "duration" in lines[0] and len(lines) == 5
+    code, out, err = cli("show", "charging_sessions_cpo", "--project-dir", zone["root"],
+                         "--target", "spark", "--db", tmp_path / "x.duckdb")
+    assert code == 2 and "--db is DuckDB's" in err
+
+
+def exported(cli, zone, engine: str, out, *args) -> None:
+    flags = ["--target", "spark"] if engine == "spark" else \
+        ["--db", zone["duck_first"].db_path]
+    code, stdout, err = cli("export", "charging_sessions_cpo", "--project-dir",
+                            zone["root"], "--out", out, *flags, *args)
+    assert code == 0, stdout + err
+
+
+def test_export_partitioned_on_spark_is_duckdbs(zone, cli, tmp_path) -> None:
+    """--partition-by month (derived from the start and the organisation's zone): the
+    same folders and files, of the same schema and rows."""
+    for engine in ("duckdb", "spark"):
+        exported(cli, zone, engine, tmp_path / engine, "--partition-by", "month")
+    files = {e: sorted(p.relative_to(tmp_path / e) for p in (tmp_path / e).rglob("*")
+                       if p.is_file()) for e in ("duckdb", "spark")}
+    assert files["spark"] == files["duckdb"] and len(files["spark"]) > 1
+    for rel in files["spark"]:
+        assert parquet_files([tmp_path / "spark" / rel]) == \
+            parquet_files([tmp_path / "duckdb" / rel]), rel
+
+
+def test_exported_interval_reads_back_as_the_same_interval(zone, cli, tmp_path) -> None:
+    """The duration is Parquet's INTERVAL from either engine, read back as DuckDB's."""
+    for engine in ("duckdb", "spark"):
+        exported(cli, zone, engine, tmp_path / f"{engine}.parquet")
+    schema, rows = parquet_files([tmp_path / "spark.parquet"])
+    assert (schema, rows) == parquet_files([tmp_path / "duckdb.parquet"])
+    assert [s for s in schema if s[0] == "duration"][0][3] == "INTERVAL"
+    with duckdb.connect() as con:
+        [(kind,)] = con.execute(f"select column_type from (describe select duration from "
+                                f"'{tmp_path / 'spark.parquet'}')").fetchall()
+        durations = con.execute(f"select count(duration) from "
+                                f"'{tmp_path / 'spark.parquet'}'").fetchone()[0]
+    assert kind == "INTERVAL" and durations > 0
+
+
+def test_report_from_the_spark_build_is_duckdbs(zone, tmp_path) -> None:
+    """`runner report --target spark` over the Spark build: the same file as from the
+    DuckDB build, the duration (an interval in Spark's table) counted in the same
+    minutes."""
+    from cpo.report import write_report
+    with duckdb.connect(str(zone["duck_first"].db_path), read_only=True) as con:
+        orgs = [r[0] for r in con.execute("select distinct organisation_id from "
+                                          "reports.charging_sessions_cpo").fetchall()]
+    for name, where in (("duckdb", {"db": zone["duck_first"].db_path}),
+                        ("spark", {"target": zone["target"]})):
+        write_report(zone["root"], "charging-sessions", orgs, "2023-01-01", "2024-11-01",
+                     tmp_path / f"{name}.csv", **where)
+    text = (tmp_path / "duckdb.csv").read_text(encoding="utf-8-sig")
+    assert "Duration" in text.splitlines()[0] and len(text.splitlines()) > 3
+    assert (tmp_path / "spark.csv").read_bytes() == (tmp_path / "duckdb.csv").read_bytes()
+
+
 def test_incremental_build_on_spark_equals_a_full_duckdb_build(zone, spark_session) -> None:
     """A second drop (rejected rows, new organisations) built incrementally on Spark
     gives what a full build of both drops gives on DuckDB. Runs after the test above."""

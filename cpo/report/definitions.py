@@ -194,7 +194,7 @@ def _expression(column: Column, data_type: str = "INTERVAL") -> str:
         return f"date_trunc('second', timezone(o.timezone_name, {value}))"
     if column.format == "minutes":
         # started minutes count: 64 for 14:40:00-15:44:00, 1 for 20 seconds; a duration
-        # in seconds where the table holds no interval (Spark's Parquet tables cannot)
+        # in seconds where the table holds no interval
         seconds = value if data_type.split("(")[0] in NUMERIC else f"epoch({value})"
         return f"cast(ceil({seconds} / 60) as bigint)"
     if column.format == "month":

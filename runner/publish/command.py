@@ -12,6 +12,11 @@ from runner.jinja.relation import relation_name
 from runner.publish.serving import publish as publish_tables, settings, table_specs
 
 
+NOTHING_TO_PUBLISH = "no model or seed of this project has a publish config; nothing " \
+    "was published."
+PUBLISH_HINT = "add config: {publish: true} (or {publish: {partition_by: ...}}) to a model."
+
+
 def publish_after_build(con, session, db: Path, vars: dict | None, result,
                         on_note: Callable | None) -> None:
     """A successful build publishes the tables marked `publish` (runner/publish/serving.py);
@@ -29,19 +34,25 @@ def publish_after_build(con, session, db: Path, vars: dict | None, result,
 
 def publish_database(project_dir: str | Path = ".", db_path: str | Path | None = None,
                      vars: dict | None = None, memory_limit: str | None = None,
-                     on_note: Callable | None = None):
+                     on_note: Callable | None = None, target=None):
     """Publish the database's `publish` tables now (a build does it when it succeeds).
     The build id is the latest `_built_at` of the published tables; report_time is the
-    `report_time` var, else that build id."""
+    `report_time` var, else that build id. A Spark `target`'s tables are read from
+    Spark (runner.publish.spark)."""
     from runner.api import Session, default_db_path
+    if target is not None and target.type == "spark":
+        from runner.publish.spark import publish_spark, refuse_duckdb_options
+        refuse_duckdb_options(db=db_path, memory_limit=memory_limit)
+        result = publish_spark(project_dir, target, vars, on_note=on_note)
+        if result is None:
+            raise RunnerError(NOTHING_TO_PUBLISH, hint=PUBLISH_HINT)
+        return result
     session = Session(project_dir, vars)
     project = session.project
     db = Path(db_path).resolve() if db_path else default_db_path(project)
     specs = table_specs(project, session.renderer)
     if not specs:
-        raise RunnerError("no model or seed of this project has a publish config; nothing "
-                          "was published.", hint="add config: {publish: true} (or "
-                                                 "{publish: {partition_by: ...}}) to a model.")
+        raise RunnerError(NOTHING_TO_PUBLISH, hint=PUBLISH_HINT)
     con = connect(db, read_only=True, memory_limit=memory_limit)
     try:
         restrict(con, [project.root, db.parent, settings(project, db, vars)[0]])

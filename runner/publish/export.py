@@ -49,6 +49,14 @@ def _open(project_dir: str | Path, model: str, db: str | Path | None,
 def show_rows(project_dir: str | Path, model: str, db: str | Path | None, limit: int) -> str:
     con, relation = _open(project_dir, model, db, published_fallback=True)
     try:
+        return format_rows(con, relation, limit)
+    finally:
+        con.close()
+
+
+def format_rows(con: duckdb.DuckDBPyConnection, relation: str, limit: int) -> str:
+    """The first `limit` rows of `relation` as a text table (show)."""
+    try:
         cursor = con.execute(f"select * from {relation} limit ?", [limit])
         columns = [d[0] for d in cursor.description]
         rows = [["" if v is None else str(v) for v in row] for row in cursor.fetchall()]
@@ -56,8 +64,6 @@ def show_rows(project_dir: str | Path, model: str, db: str | Path | None, limit:
         raise RunnerError(f"cannot read {relation}: {str(exc).splitlines()[0]}",
                           hint="build it again ('runner build --select MODEL'); a view also "
                                "needs the raw files it reads.") from None
-    finally:
-        con.close()
     widths = [min(40, max([len(c)] + [len(r[i]) for r in rows])) for i, c in enumerate(columns)]
     line = lambda cells: " | ".join(c[:w].ljust(w) for c, w in zip(cells, widths))  # noqa: E731
     out = [line(columns), "-+-".join("-" * w for w in widths)] + [line(r) for r in rows]
@@ -116,47 +122,58 @@ def export_table(project_dir: str | Path, model: str, out: str | Path,
     project's domain supplies them). With `memory_limit` DuckDB holds to it as in a
     build, spilling to a folder beside the database file (<db>.tmp)."""
     out = Path(out).resolve()
-    options = export_options(out, bool(partition_by))
+    export_options(out, bool(partition_by))
     con, relation = _open(project_dir, model, db, memory_limit)
     try:
-        columns = table_columns(con, relation)
-        source = relation
-        partitions = []
-        for col in partition_by:
-            key = (partition_keys or {}).get(col)
-            derived = key(con, source, columns, _renderer(project_dir, col)) if key else None
-            if derived:
-                source = derived
-                columns = columns if col in columns else columns + [col]
-                partitions.append(quote_ident(col))
-                continue
-            if col not in columns:
-                raise ExportError(f"cannot partition by {col!r}: no such column.",
-                                  hint=f"partition by one of: {', '.join(columns)}.")
-            partitions.append(quote_ident(col))
-        predicate = check_where(where, columns) if where else None
-        query = f"select * from {source}" + (f" where {predicate}" if predicate else "")
-        try:
-            rows = con.execute(f"select count(*) from ({query})").fetchone()[0]
-        except duckdb.OutOfMemoryException as exc:
-            raise _out_of_memory(f"cannot read {relation}", exc, memory_limit) from None
-        except duckdb.Error as exc:
-            raise ExportError(f"cannot read {relation}: {str(exc).splitlines()[0]}",
-                              hint="build it again; a view also needs the raw files it "
-                                   "reads.") from None
-        if partitions:
-            options += f", partition_by ({', '.join(partitions)})"
-        out.parent.mkdir(parents=True, exist_ok=True)
-
-        def copy(tmp: Path) -> None:
-            try:
-                con.execute(f"copy ({query}) to {sql_literal(str(tmp))} ({options})")
-            except duckdb.OutOfMemoryException as exc:
-                raise _out_of_memory(f"could not write {out}", exc, memory_limit,
-                                     "; nothing was left at that path.") from None
-        write_atomically(out, copy, is_dir=bool(partitions))
+        return write_export(con, relation, project_dir, out, partition_by, where,
+                            memory_limit, partition_keys)
     finally:
         con.close()
+
+
+def write_export(con: duckdb.DuckDBPyConnection, relation: str, project_dir: str | Path,
+                 out: Path, partition_by: list[str], where: str | None = None,
+                 memory_limit: str | None = None,
+                 partition_keys: Mapping[str, PartitionKey] | None = None) -> int:
+    """export_table's writing, from the open connection `con` that holds `relation`
+    (a Spark target's table comes as a view over its rows: spark_export.py)."""
+    options = export_options(out, bool(partition_by))
+    columns = table_columns(con, relation)
+    source = relation
+    partitions = []
+    for col in partition_by:
+        key = (partition_keys or {}).get(col)
+        derived = key(con, source, columns, _renderer(project_dir, col)) if key else None
+        if derived:
+            source = derived
+            columns = columns if col in columns else columns + [col]
+            partitions.append(quote_ident(col))
+            continue
+        if col not in columns:
+            raise ExportError(f"cannot partition by {col!r}: no such column.",
+                              hint=f"partition by one of: {', '.join(columns)}.")
+        partitions.append(quote_ident(col))
+    predicate = check_where(where, columns) if where else None
+    query = f"select * from {source}" + (f" where {predicate}" if predicate else "")
+    try:
+        rows = con.execute(f"select count(*) from ({query})").fetchone()[0]
+    except duckdb.OutOfMemoryException as exc:
+        raise _out_of_memory(f"cannot read {relation}", exc, memory_limit) from None
+    except duckdb.Error as exc:
+        raise ExportError(f"cannot read {relation}: {str(exc).splitlines()[0]}",
+                          hint="build it again; a view also needs the raw files it "
+                               "reads.") from None
+    if partitions:
+        options += f", partition_by ({', '.join(partitions)})"
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def copy(tmp: Path) -> None:
+        try:
+            con.execute(f"copy ({query}) to {sql_literal(str(tmp))} ({options})")
+        except duckdb.OutOfMemoryException as exc:
+            raise _out_of_memory(f"could not write {out}", exc, memory_limit,
+                                 "; nothing was left at that path.") from None
+    write_atomically(out, copy, is_dir=bool(partitions))
     return int(rows)
 
 

@@ -45,6 +45,21 @@ def connect_for_reading(project, db_path: Path, allowed_dirs: list[Path] | None 
         return con, catalog
 
 
+def unloaded_columns(adapter, schema: str, table: str) -> str:
+    """The select list that reads a relation unloaded by `adapter` as the relation: Spark's
+    Parquet writer stores a day-time interval as bare int64 microseconds (a year-month one
+    as int32 months), made an INTERVAL again here."""
+    from runner.jinja.render import quote_ident
+    replaced = []
+    for name, kind in adapter.columns(schema, table) if adapter.type == "spark" else []:
+        kind = kind.lower()
+        if kind.startswith("interval"):
+            function = "to_months" if "year" in kind or "month" in kind else \
+                "to_microseconds"
+            replaced.append(f"{function}({quote_ident(name)}) as {quote_ident(name)}")
+    return "*" + (f" replace ({', '.join(replaced)})" if replaced else "")
+
+
 def copy_tables(adapter, tables: list[tuple[str, str, str | None]],
                 con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
     """Relations of another engine's build (a Spark target's), copied into an in-memory
@@ -66,7 +81,8 @@ def copy_tables(adapter, tables: list[tuple[str, str, str | None]],
             adapter.unload(adapter.transpile(sql), folder / str(i))
             literal = "'" + str(folder / str(i) / "*.parquet").replace("'", "''") + "'"
             con.execute(f"create schema if not exists {quote_ident(schema)}")
-            con.execute(f"create or replace table {name} as select * from "
+            con.execute(f"create or replace table {name} as select "
+                        f"{unloaded_columns(adapter, schema, table)} from "
                         f"read_parquet({literal})")
     finally:
         shutil.rmtree(folder, ignore_errors=True)

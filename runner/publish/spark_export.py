@@ -1,61 +1,49 @@
-"""`runner export MODEL --target spark --out x.parquet`: Spark's table written as one
-Parquet (or CSV) file, atomically as runner.publish.export writes DuckDB's. Not yet with
---partition-by."""
+"""`runner export MODEL --target spark --out x.parquet` (or .csv, or a folder with
+--partition-by): Spark's table (the rows --where keeps, filtered by Spark) written by
+export.py's DuckDB writer (runner.publish.spark), so that the file, or the Hive folder,
+is the one a DuckDB build's export writes: same layout, file names, types (an interval
+is Parquet's INTERVAL) and text (CSV)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
+from typing import Mapping
 
 from runner.engines.profiles import Target
-from runner.errors import ExportError, RunnerError
-from runner.publish.export import check_where, export_options, write_atomically
+from runner.errors import RunnerError
+from runner.publish.export import PartitionKey, check_where, export_options, write_export
 
 
 def export_spark(project_dir: str | Path, model: str, out: str | Path, target: Target,
-                 partition_by: list[str], where: str | None = None) -> int:
+                 partition_by: list[str], where: str | None = None,
+                 partition_keys: Mapping[str, PartitionKey] | None = None,
+                 key_relations: Mapping[str, list[tuple[str, str]]] | None = None,
+                 db: Path | None = None, memory_limit: str | None = None) -> int:
+    """`key_relations`: the relations a partition key of `partition_keys` reads besides
+    the table (copied from Spark with it). `db` and `memory_limit` are DuckDB's: refused."""
     from runner.api import resolve_relation
     from runner.engines.base import connect
     from runner.engines.spark import transpile
+    from runner.jinja.render import relation_name
     from runner.project.loader import load_project
+    from runner.publish.spark import refuse_duckdb_options, spark_tables
+    refuse_duckdb_options(db=db, memory_limit=memory_limit)
     out = Path(out).resolve()
     export_options(out, bool(partition_by))       # the extension, checked first
-    if partition_by:
-        raise ExportError("--partition-by is not supported with --target spark yet.",
-                          hint="export the whole table, or build on DuckDB.")
     project = load_project(project_dir)
     schema, table = resolve_relation(project_dir, model)
     adapter = connect(target, project.root)
     if adapter.relation_kind(schema, table) is None:
         raise RunnerError(f"{schema}.{table} is not in Spark's catalog (target "
                           f"{target.name}).", hint="run 'runner build --target spark' first.")
-    relation = adapter.relation_name(schema, table)
-    query = f"select * from {relation}"
+    query = None
     if where:
         columns = [c for c, _ in adapter.columns(schema, table)]
         query = transpile(f'select * from "{schema}"."{table}" where '
                           f"{check_where(where, columns)}")
-    frame = adapter.execute(query)
-    rows = frame.count()
-    out.parent.mkdir(parents=True, exist_ok=True)
-
-    def write(tmp: Path) -> None:
-        folder = tmp.with_name(tmp.name + ".d")
-        try:
-            writer = frame.coalesce(1).write.mode("overwrite")
-            if out.suffix.lower() == ".csv":
-                writer.option("header", True).csv(str(folder))
-                parts = sorted(folder.glob("part-*.csv"))
-            else:
-                adapter.spark.conf.set("spark.sql.parquet.outputTimestampType",
-                                       "TIMESTAMP_MICROS")
-                writer.option("compression", "zstd").parquet(str(folder))
-                parts = sorted(folder.glob("part-*.parquet"))
-            if len(parts) != 1:
-                raise ExportError(f"Spark wrote {len(parts)} files for {relation}; "
-                                  "expected one.", hint="report this.")
-            shutil.move(str(parts[0]), str(tmp))
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-    write_atomically(out, write)
-    return int(rows)
+    tables = [(schema, table, query)]
+    for col in partition_by:
+        tables += [(s, t, None) for s, t in (key_relations or {}).get(col, [])]
+    with spark_tables(adapter, tables) as con:
+        return write_export(con, relation_name(schema, table), project_dir, out,
+                            partition_by, partition_keys=partition_keys)

@@ -8,8 +8,8 @@ unit tests, models and data tests run in the graph's order, a node whose parent 
 (runner.execute.hooks), their SQL transpiled as the models' hooks are.
 
 Not on Spark (each is said, none silently dropped): snapshots (they need MERGE),
-full_build_batches (a model is built whole), and the publish step of a build (`runner
-report` and `runner export` read Spark's tables with `--target spark`)."""
+full_build_batches (a model is built whole). A successful build publishes the tables
+marked `publish` as on DuckDB, read from Spark (runner.publish.spark)."""
 
 from __future__ import annotations
 
@@ -213,10 +213,17 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
     result.seconds = time.perf_counter() - started
     if command == "build" and empty:
         note("--empty: nothing was published (the tables are empty).")
-    elif command == "build" and any(project.node(n).config.get("publish") for n in
-                                    seeds + models):
-        note("publish is not run on Spark yet: read the tables with `runner report "
-             "--target spark` or `runner export --target spark`.")
+    elif command == "build" and result.ok and any(
+            node.config.get("publish") not in (None, False)
+            for node in [*project.seeds.values(), *project.models.values()]):
+        from runner.errors import RunnerError
+        from runner.publish.spark import publish_spark
+        try:        # as on DuckDB: a failed publish leaves the previous publication
+            result.published = publish_spark(project_dir, target, vars,
+                                             session.started.isoformat(), on_note)
+        except RunnerError as exc:
+            result.publish_error = exc
+        result.seconds = time.perf_counter() - started
     result.db_path = str(warehouse)
     result.args = {"select": list(select or []), "exclude": list(exclude or []),
                    "vars": vars or {}, "full_refresh": full_refresh, "target": target.name,

@@ -129,7 +129,7 @@ def run_snapshot(executor: Any, node: Node, sql: str, hooks: Any) -> int | None:
                       f"select d.{n['dbt_scd_id']} as scd_id, {updated} as valid_to "
                       f"from __snapshot_source as s join {current} as d on {on} "
                       f"where {changed}")
-        executor._sql(f"create or replace temp table __snapshot_new as "
+        executor._sql("create or replace temp table __snapshot_new as "
                       + new_versions("__snapshot_source", f"left join {current} as d on {on} "
                                      f"where d.{keys[0]} is null or ({changed})"))
         gone = 0

@@ -16,7 +16,7 @@ from pathlib import Path
 from runner.engines.native import duckdb
 
 from runner.errors import ProjectError
-from runner.project.nodes import Project, SourceTable
+from runner.project.nodes import Project
 
 
 def _existing(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:

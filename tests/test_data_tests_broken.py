@@ -36,7 +36,7 @@ BREAKS = [
      f"delete from {CPO} where charge_id = 'e_no_method'"),
     # staging lost a row its raw file holds
     ("assert_raw_file_rows_loaded",
-     "delete from staging.stg_raw__charging_session_versions where charge_id = 'e_no_method'"),
+     "delete from staging.stg_raw__charging_session_versions where session_key = 'e_no_method'"),
     # the count recorded at the file's check is not what the file holds
     ("assert_raw_file_rows_loaded",
      "update _runner.source_file_checks set row_count = row_count + 1"),

@@ -228,3 +228,26 @@ def test_reconciliation_flags_tampered_records(tmp_path: Path) -> None:
                    select=["reconciliation_files"])
     assert failed_nodes(result) == ["expression_is_true_reconciliation_files"]
     assert file_gaps(loaded) == [("sessions_1.csv", 3, 2)]
+
+
+def test_a_versions_table_of_the_previous_shape_asks_for_a_full_refresh(tmp_path: Path
+                                                                        ) -> None:
+    """A database whose session versions still store charge_id beside session_key (built
+    before _charge_id_missing): the next build stops on the versions model with the
+    message to rebuild once with --full-refresh, and builds nothing from it; the full
+    refresh then equals a fresh one."""
+    raw, db = landed(tmp_path)
+    with duckdb.connect(str(db)) as con:
+        table = "staging.stg_raw__charging_session_versions"
+        con.execute(f"alter table {table} drop column _charge_id_missing")
+        con.execute(f"alter table {table} add column charge_id varchar")
+        con.execute(f"update {table} set charge_id = session_key where not _is_tombstone")
+    result = build(ROOT, raw_dir=raw, db_path=db, vars=VARS)
+    assert failed_nodes(result) == ["stg_raw__charging_session_versions"]
+    [failed] = [n for n in result.nodes if n.status == "error"]
+    assert "rebuild it once with --full-refresh" in failed.message
+    assert not [n for n in result.nodes
+                if n.name == "int_sessions_priced" and n.status == "success"]
+    build_ok(raw, db, full_refresh=True)
+    assert_equals_a_full_refresh(raw, db, tmp_path)
+

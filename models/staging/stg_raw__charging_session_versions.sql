@@ -114,7 +114,10 @@ keyed as (
             billing_type, roaming_network, operator_id, provider_id,
             transaction_id, counter_charge_of, updated_at_raw
         ) as varchar))) as session_key,
-        {%- for column in text_columns %}
+        -- charge_id is not stored beside it: it is session_key where this is
+        -- false (macro latest_versions gives it back)
+        charge_id is null as _charge_id_missing,
+        {%- for column in text_columns if column != 'charge_id' %}
         {{ column }},
         {%- endfor %}
         {%- for column in value_columns %}

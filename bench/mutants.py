@@ -384,6 +384,18 @@ MUTANTS: list[Mutant] = [
       "    where false",
       "a raw file appended to (or shrunk) keeps only the rows first loaded",
       ("tests/test_reload.py",)),
+    M("content_key_as_charge_id", VERSIONS,
+      "            when {{ versions }}._charge_id_missing then null",
+      "            when false then null",
+      "a session without a charge ID reported with its content key as its charge ID",
+      (REJECTED,)),
+    M("typed_price_text_dropped", "models/staging/stg_raw__charging_session_versions.sql",
+      "                then cast({{ column }} as varchar)",
+      "                then null",
+      "a Parquet DECIMAL(18,4) price keeps no text: a rejected row shows '8.56' for "
+      "'8.5600'",
+      ("tests/test_reload.py::test_a_price_written_as_prices_are_keeps_no_text_and_"
+       "rejected_rows_show_it",)),
     M("priced_without_energy_at_zero_price", "models/intermediate/int_sessions_priced.sql",
       "when energy_wh = 0 and price_rounded > 0",
       "when energy_wh = 0 and price_rounded >= 0",

@@ -15,9 +15,15 @@
    copy of every version is stored first. #}
 {% macro latest_versions(versions) -%}
     select
+        {{ versions }}.session_key,
+        -- not stored beside session_key: the key where the version had one
+        case
+            when {{ versions }}._charge_id_missing then null
+            else {{ versions }}.session_key
+        end as charge_id,
         {{ versions }}.* exclude (
-            version_rowid, _is_tombstone, _file_size_bytes, _file_modified_at,
-            _version_hash
+            session_key, version_rowid, _is_tombstone, _file_size_bytes,
+            _file_modified_at, _version_hash, _charge_id_missing
         ),
         ranked.version_count,
         ranked.last_loaded_at,

@@ -14,20 +14,38 @@
 {%- endmacro %}
 
 {# A typed value's own text, as DuckDB writes it: an instant as UTC with its
-   offset ('2024-02-01 10:09:30+00'), a meter or price as it is (`kind` as in
-   value_type). What a rejected row shows for a value that arrived typed
-   (Parquet). #}
+   offset ('2024-02-01 10:09:30+00'), a meter as it is, a price with two
+   decimals where it has at most two ('8.56', '0.00': as prices are written),
+   else as it is (`kind` as in value_type). What a rejected row shows for a
+   value whose text staging did not keep (<column>_text NULL). #}
 {% macro value_text(column, kind) -%}
     {{ adapter.dispatch('value_text')(column, kind) }}
 {%- endmacro %}
 
 {% macro default__value_text(column, kind) -%}
-    cast({{ column }} as varchar)
+    {{ own_text(column, kind) }}
 {%- endmacro %}
 
 {# Spark's text of a timestamp has no offset; its session time zone is UTC. #}
 {% macro spark__value_text(column, kind) -%}
-    cast({{ column }} as varchar){{ " || '+00'" if kind == 'timestamptz' }}
+    {{ own_text(column, kind) }}{{ " || '+00'" if kind == 'timestamptz' }}
+{%- endmacro %}
+
+{# The text staging compares a raw value's text with: where they are equal,
+   it keeps no copy of the text (value_text gives it back). A price of at
+   most two decimals is written with two, so that a price arriving as '8.56'
+   (text, or a Parquet DECIMAL(12,2)) stores no text; DuckDB's own text of a
+   DECIMAL(18,4) is '8.5600'. #}
+{% macro own_text(column, kind) -%}
+    {%- if kind == 'price' -%}
+    case
+        when {{ column }} = round({{ column }}, 2)
+            then cast(cast({{ column }} as decimal(18, 2)) as varchar)
+        else cast({{ column }} as varchar)
+    end
+    {%- else -%}
+    cast({{ column }} as varchar)
+    {%- endif -%}
 {%- endmacro %}
 
 {# The text of a raw value: trimmed, empty as NULL. #}

@@ -36,7 +36,7 @@ BREAKS = [
      f"delete from {CPO} where charge_id = 'e_no_method'"),
     # staging lost a row its raw file holds
     ("assert_raw_file_rows_loaded",
-     "delete from staging.stg_raw__charging_session_versions where charge_id = 'e_no_method'"),
+     "delete from staging.stg_raw__charging_session_versions where session_key = 'e_no_method'"),
     # the count recorded at the file's check is not what the file holds
     ("assert_raw_file_rows_loaded",
      "update _runner.source_file_checks set row_count = row_count + 1"),
@@ -201,3 +201,22 @@ def test_each_invariant_of_a_one_pass_yaml_test_broken_fails_it(zone, tmp_path: 
     statuses = data_test_statuses(copy, raw)
     assert statuses[name] == "fail"
     assert {n: s for n, s in statuses.items() if s == "fail"} == {name: "fail"}
+
+
+def test_a_roaming_row_of_no_cpo_view_session_fails_one_test(zone, tmp_path: Path) -> None:
+    """Reading every row, assert_roaming_rows_match_cpo_view finds it ('extra roaming
+    row'), so the roaming view's relationships test reads no row then; reading the latest
+    build's rows (an hourly build), the relationships test finds it."""
+    db, raw = zone
+    copy = tmp_path / "broken.duckdb"
+    shutil.copy(db, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute(f"insert into {ROAMING} by name select * replace "
+                    f"('no_such_session' as cdr_id) from {ROAMING} where cdr_id = 'e_roaming'")
+    relationships = "relationships_roaming_sessions_cpo_cdr_id"
+    every_row = data_test_results(copy, raw)
+    assert every_row["assert_roaming_rows_match_cpo_view"].status == "fail"
+    assert every_row[relationships].status == "pass"
+    latest = execute("test", ROOT, db_path=copy, raw_dir=raw,
+                     vars={"report_time": REPORT_TIME})
+    assert {n.name: n.status for n in latest.nodes}[relationships] == "fail"

@@ -228,3 +228,54 @@ def test_reconciliation_flags_tampered_records(tmp_path: Path) -> None:
                    select=["reconciliation_files"])
     assert failed_nodes(result) == ["expression_is_true_reconciliation_files"]
     assert file_gaps(loaded) == [("sessions_1.csv", 3, 2)]
+
+
+def test_a_versions_table_of_the_previous_shape_asks_for_a_full_refresh(tmp_path: Path
+                                                                        ) -> None:
+    """A database whose session versions still store charge_id beside session_key (built
+    before _charge_id_missing): the next build stops on the versions model with the
+    message to rebuild once with --full-refresh, and builds nothing from it; the full
+    refresh then equals a fresh one."""
+    raw, db = landed(tmp_path)
+    with duckdb.connect(str(db)) as con:
+        table = "staging.stg_raw__charging_session_versions"
+        con.execute(f"alter table {table} drop column _charge_id_missing")
+        con.execute(f"alter table {table} add column charge_id varchar")
+        con.execute(f"update {table} set charge_id = session_key where not _is_tombstone")
+    result = build(ROOT, raw_dir=raw, db_path=db, vars=VARS)
+    assert failed_nodes(result) == ["stg_raw__charging_session_versions"]
+    [failed] = [n for n in result.nodes if n.status == "error"]
+    assert "rebuild it once with --full-refresh" in failed.message
+    assert not [n for n in result.nodes
+                if n.name == "int_sessions_priced" and n.status == "success"]
+    build_ok(raw, db, full_refresh=True)
+    assert_equals_a_full_refresh(raw, db, tmp_path)
+
+
+def test_a_price_written_as_prices_are_keeps_no_text_and_rejected_rows_show_it(
+        tmp_path: Path) -> None:
+    """Staging keeps a raw value's text only where it is not the value's own: a price
+    arriving as '8.56' (two decimals, as prices are written) stores none, and a rejected
+    row still shows '8.56'; '8.5' and a Parquet DECIMAL(18,4)'s '8.5600' keep theirs."""
+    raw = empty_zone(tmp_path / "raw")
+    drop = dict(first_drop())
+    drop[(SESSIONS, "sessions_1.csv")] = base_sessions() + [
+        S("r1", "st404", "2024-05-10T10:00:00Z", "2024-05-10T11:00:00Z", 0, 100, "8.56"),
+        S("r2", "st404", "2024-05-10T10:00:00Z", "2024-05-10T11:00:00Z", 0, 100, "8.5")]
+    write_drop(raw, drop)
+    typed = [S("r3", "st404", "2024-05-10T10:00:00Z", "2024-05-10T11:00:00Z", 0, 100,
+               "8.56")]
+    write_parquet(raw / SESSIONS / "typed.parquet", typed, SESSION_COLUMNS)
+    with duckdb.connect() as con:       # the price column typed DECIMAL(18,4)
+        path = raw / SESSIONS / "typed.parquet"
+        con.execute(f"copy (select * replace (cast(price as decimal(18, 4)) as price) "
+                    f"from '{path}') to '{path}.tmp' (format parquet)")
+    os.replace(f"{path}.tmp", path)
+    db = tmp_path / "inc.duckdb"
+    build_ok(raw, db)
+    texts = dict(rows(db, "select session_key, price_text "
+                          "from staging.stg_raw__charging_session_versions"))
+    assert texts["c1"] is None and texts["r1"] is None          # '12.40', '8.56'
+    assert texts["r2"] == "8.5" and texts["r3"] == "8.5600"
+    shown = dict(rows(db, "select session_key, price_raw from audit.rejected_sessions"))
+    assert shown == {"r1": "8.56", "r2": "8.5", "r3": "8.5600"}

@@ -101,7 +101,8 @@ def test_generated_sample_builds_and_reconciles(tmp_path):
     recon = built.query("select * from audit.reconciliation")
     assert recon and all(r["is_reconciled"] for r in recon)
     [row] = built.query(
-        "select (select count(distinct charge_id) from staging.stg_raw__charging_session_versions)"
+        "select (select count(distinct session_key) filter (where not _charge_id_missing)"
+        " from staging.stg_raw__charging_session_versions)"
         " as raw, (select count(*) from reports.charging_sessions_cpo) as reported, "
         "(select count(*) from audit.rejected_sessions) as rejected")
     assert row["raw"] == row["reported"] + row["rejected"]

@@ -76,17 +76,26 @@ changed_files as (
         {%- if part == 'parquet' and parquet_types.get(column) == value_type(kind) %}
         cast({{ column }} as {{ value_type(kind) }}) as {{ column }},
         cast({{ column }} as varchar) as {{ column }}_raw,
+        {%- if kind == 'price' %}
+        -- a DECIMAL(18,4)'s text ('8.5600') is not a price's own text
+        case
+            when cast({{ column }} as varchar)
+                is distinct from {{ own_text(column, kind) }}
+                then cast({{ column }} as varchar)
+        end as {{ column }}_text,
+        {%- else %}
         cast(null as varchar) as {{ column }}_text,
+        {%- endif %}
         {%- else %}
         {%- set text = raw_text(column) %}
         {%- set value = typed_from_text(text, kind) %}
         {{ value }} as {{ column }},
         {{ text }} as {{ column }}_raw,
         -- the text it arrived as, kept where it is not the value's own text
-        -- (cast to VARCHAR): an unreadable value, or one written otherwise;
+        -- (macro own_text): an unreadable value, or one written otherwise;
         -- the value and this text give back the raw text
         case
-            when {{ text }} is distinct from cast({{ value }} as varchar) then {{ text }}
+            when {{ text }} is distinct from {{ own_text(value, kind) }} then {{ text }}
         end as {{ column }}_text,
         {%- endif %}
         {%- endfor %}
@@ -114,7 +123,10 @@ keyed as (
             billing_type, roaming_network, operator_id, provider_id,
             transaction_id, counter_charge_of, updated_at_raw
         ) as varchar))) as session_key,
-        {%- for column in text_columns %}
+        -- charge_id is not stored beside it: it is session_key where this is
+        -- false (macro latest_versions gives it back)
+        charge_id is null as _charge_id_missing,
+        {%- for column in text_columns if column != 'charge_id' %}
         {{ column }},
         {%- endfor %}
         {%- for column in value_columns %}

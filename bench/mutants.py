@@ -323,9 +323,9 @@ MUTANTS: list[Mutant] = [
       (BROKEN,)),
 
     # -- sandboxing ------------------------------------------------------------------------
-    M("no_jinja_sandbox", "runner/jinja/render.py",
-      "self.env = SandboxedEnvironment(loader=self.loader,",
-      "self.env = jinja2.Environment(loader=self.loader,",
+    M("no_jinja_sandbox", "runner/jinja/environment.py",
+      "return SandboxedEnvironment(loader=loader,",
+      "return jinja2.Environment(loader=loader,",
       "templates rendered outside Jinja's sandbox",
       (RENDER,)),
     M("external_access_on", "runner/engines/duckdb.py",

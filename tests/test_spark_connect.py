@@ -160,3 +160,14 @@ def test_a_connect_server_that_is_not_there_is_named_within_seconds(tmp_path) ->
     assert f"no Spark Connect server answers at {url}" in done.stderr
     assert "Traceback" not in done.stderr
     assert seconds < 30, seconds
+
+
+def test_each_url_has_a_session_of_its_own(connect_server) -> None:
+    """pyspark's getOrCreate() hands back the process's first Connect session whatever
+    URL is asked for; the runner keeps one per URL."""
+    from runner.engines.spark import remote_session
+    plain = remote_session(connect_server.url)
+    named = remote_session(f"{connect_server.url}/;user_id=runner-tests")
+    assert named is not plain and remote_session(connect_server.url) is plain
+    assert named.client._user_id == "runner-tests"
+    assert named.sql("select 1 as x").collect()[0]["x"] == 1

@@ -119,6 +119,8 @@ def connect_server(tmp_path_factory):
         server.wait_ready()
         yield server
     finally:
+        from runner.engines.spark import close_remote_sessions
+        close_remote_sessions()     # else the process's exit waits on a gone server
         server.stop()
 
 

@@ -112,6 +112,19 @@ def remote_session(url: str) -> Any:
     return spark
 
 
+def close_remote_sessions() -> None:
+    """Stops this process's Spark Connect sessions (before their server goes: pyspark's
+    clean-up at exit would otherwise retry a gone server for ten minutes)."""
+    for spark in _REMOTE.values():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                spark.stop()
+            except Exception:       # the server already gone: nothing to release
+                pass
+    _REMOTE.clear()
+
+
 def _first_line(exc: BaseException) -> str:
     # a gRPC error (pyspark's wraps it): its own message
     grpc_error = exc.__context__ if hasattr(exc.__context__, "details") else exc

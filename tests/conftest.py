@@ -86,3 +86,14 @@ def spark_session(tmp_path_factory: pytest.TempPathFactory):
     spark.sparkContext.setLogLevel("ERROR")
     yield spark
     spark.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A failed test that used a Spark Connect server (tests/test_spark_connect.py)
+    shows the server's last log lines."""
+    outcome = yield
+    report = outcome.get_result()
+    server = getattr(item, "funcargs", {}).get("connect_server")
+    if report.failed and server is not None:
+        report.sections.append(("Spark Connect server log (last lines)", server.tail()))

@@ -11,6 +11,7 @@ changes it, e.g. delta); a local session keeps them, with a Derby metastore, und
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,9 @@ def session(target: Target, project_root: Path) -> Any:
         raise OptionError("--target spark needs pyspark, which is not installed.",
                           hint="pip install 'pyspark>=4' (and a Java 17 runtime, e.g. "
                                "Debian's openjdk-17-jre-headless).") from None
+    if target.method == "connect":
+        return remote_session(str(target.host))
     try:
-        if target.method == "connect":
-            # the client's own builder: pyspark's refuses a remote session in a
-            # process that also runs a local one
-            from pyspark.sql.connect.session import SparkSession as RemoteSession
-            return RemoteSession.builder.remote(target.host).getOrCreate()
         active = SparkSession.getActiveSession()
         if active is not None:
             return active
@@ -54,12 +52,86 @@ def session(target: Target, project_root: Path) -> Any:
                 .enableHiveSupport().getOrCreate())
         spark.sparkContext.setLogLevel("ERROR")
         return spark
-    except Exception as exc:            # the JVM did not start, or the server is not there
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        where = target.host if target.method == "connect" else target.master
-        raise DatabaseError(f"cannot start Spark ({target.method}, {where}): {first}",
-                            hint="check that Java 17 is installed (java -version) or that "
-                                 "the Spark Connect server is up.") from None
+    except Exception as exc:            # the JVM did not start
+        raise DatabaseError(f"cannot start Spark (session, {target.master}): "
+                            f"{_first_line(exc)}",
+                            hint="check that Java 17 is installed (java -version).") from None
+
+
+# The Spark Connect sessions of this process, by URL. pyspark's getOrCreate() would
+# hand back the first one whatever URL is asked for.
+_REMOTE: dict[str, Any] = {}
+# How long the first call waits for a server that does not answer: pyspark's own policy
+# retries an unavailable server for about ten minutes before it says anything.
+CONNECT_RETRIES = 3
+CONNECT_BACKOFF_MS = 250
+
+
+def remote_session(url: str) -> Any:
+    """A Spark Connect session on `url` (sc://host:port), its time zone UTC as a local
+    session's; a server that does not answer is a DatabaseError naming the URL within
+    seconds."""
+    spark = _REMOTE.get(url)
+    if spark is not None and not spark.is_stopped:
+        return spark
+    try:
+        # the client's own builder: pyspark's refuses a remote session in a process
+        # that also runs a local one
+        from pyspark.sql.connect.client.retries import DefaultPolicy
+        from pyspark.sql.connect.session import SparkSession as RemoteSession
+        spark = RemoteSession.builder.remote(url).create()
+    except Exception as exc:            # a malformed URL, or the client's packages missing
+        raise DatabaseError(f"cannot open a Spark Connect session on {url}: "
+                            f"{_first_line(exc)}",
+                            hint="method connect needs pyspark's Connect client: pip "
+                                 "install 'pyspark[connect]' (grpcio, pandas, pyarrow, "
+                                 "...).") from None
+    client = spark.client
+    policies = client.get_retry_policies()
+    client.set_retry_policies([DefaultPolicy(
+        max_retries=CONNECT_RETRIES, initial_backoff=CONNECT_BACKOFF_MS,
+        backoff_multiplier=2.0, max_backoff=2000)])
+    try:
+        # the first call to the server; a local session's time zone, which the
+        # project's timestamps are read and written in
+        with warnings.catch_warnings():     # pyspark's RETRIES_EXCEEDED: said below
+            warnings.simplefilter("ignore")
+            try:
+                spark.conf.set("spark.sql.session.timeZone", "UTC")
+            except Exception:
+                spark.stop()
+                raise
+    except Exception as exc:
+        raise DatabaseError(f"no Spark Connect server answers at {url}: "
+                            f"{_first_line(exc)}",
+                            hint="start one (pyspark's sbin/start-connect-server.sh, see "
+                                 "README.md) or fix `host:` in profiles.yml.") from None
+    finally:
+        client.set_retry_policies(policies)
+    _REMOTE[url] = spark
+    return spark
+
+
+def close_remote_sessions() -> None:
+    """Stops this process's Spark Connect sessions (before their server goes: pyspark's
+    clean-up at exit would otherwise retry a gone server for ten minutes)."""
+    for spark in _REMOTE.values():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                spark.stop()
+            except Exception:       # the server already gone: nothing to release
+                pass
+    _REMOTE.clear()
+
+
+def _first_line(exc: BaseException) -> str:
+    # a gRPC error (pyspark's wraps it): its own message
+    grpc_error = exc.__context__ if hasattr(exc.__context__, "details") else exc
+    details = getattr(grpc_error, "details", None)
+    text = details() if callable(details) else None
+    lines = str(text or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def transpile(sql: str) -> str:

@@ -224,7 +224,8 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
         except RunnerError as exc:
             result.publish_error = exc
         result.seconds = time.perf_counter() - started
-    result.db_path = str(warehouse)
+    # a Connect server's tables are in its own warehouse
+    result.db_path = str(target.host) if target.method == "connect" else str(warehouse)
     result.args = {"select": list(select or []), "exclude": list(exclude or []),
                    "vars": vars or {}, "full_refresh": full_refresh, "target": target.name,
                    "engine": "spark", "raw_dir": result.raw_dir, "empty": empty,

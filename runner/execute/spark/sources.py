@@ -38,7 +38,6 @@ def source_part_frames(spark: Any, raw_dir: Path, table: SourceTable) -> dict[st
     """The folder's rows by kind of file, as source_parts() names them: `parquet` and
     `text` (CSV and NDJSON), each with the declared columns as strings and
     `_source_file`."""
-    from pyspark.sql import functions as F
     # CSV files by their header: Spark's CSV reader takes the first file's header
     # for every file it reads at once, so files whose columns come in another order
     # are read apart (each group's columns then lined up by name)
@@ -59,13 +58,19 @@ def source_part_frames(spark: Any, raw_dir: Path, table: SourceTable) -> dict[st
             frame = spark.read.json(paths)
         present = {c.lower(): c for c in frame.columns}
         names = declared or [c for c in frame.columns]
-        cols = [(F.col(f"`{present[c.lower()]}`").cast("string") if c.lower() in present
-                 else F.lit(None).cast("string")).alias(c) for c in names]
-        file_name = F.expr("url_decode(regexp_replace(_metadata.file_path, "
-                           "'^file:(//)?', ''))")
+        # SQL expressions, not pyspark.sql.functions: the same text on a local session
+        # and a Spark Connect one
+        cols = [f"cast({_quote(present[c.lower()]) if c.lower() in present else 'null'}"
+                f" as string) as {_quote(c)}" for c in names]
+        file_name = ("url_decode(regexp_replace(_metadata.file_path, '^file:(//)?', ''))"
+                     " as _source_file")
         frames["parquet" if fmt == "parquet" else "text"].append(
-            frame.select(*cols, file_name.alias("_source_file")))
+            frame.selectExpr(*cols, file_name))
     return {part: _union(spark, table, listed) for part, listed in frames.items()}
+
+
+def _quote(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
 
 
 def _csv_header(path: Path) -> tuple[str, ...]:
@@ -125,7 +130,7 @@ def load_source(adapter: Any, raw_dir: Path, table: SourceTable) -> str:
     except SourceError:
         raise
     except Exception as exc:         # Spark's reader: a broken file
-        first = str(exc).strip().splitlines()[0]
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise SourceError(f"Spark could not read the files of {table.source}."
                           f"{table.name}: {first}", path=str(raw_dir / table.folder),
                           hint="check the files (the DuckDB build names the broken row)."

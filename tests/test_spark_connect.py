@@ -1,0 +1,175 @@
+"""`--target` with `method: connect` (markers `spark` and `connect`): a real Spark Connect
+server, started here as a subprocess (pyspark's SparkConnectServer on local[2]), takes
+`runner build --target connect` of the charging project over the generated sample, and
+both reports, `audit.rejected_sessions` and `audit.reconciliation` equal the DuckDB
+build's cell for cell; a server that is not there is a clear error naming its URL
+within seconds. The server's JVM runs in another time zone than UTC: the runner sets
+the session's, as a local session's is."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest_reports import ROOT, build_zone
+from test_spark_project import assert_outputs_equal
+
+pytestmark = [pytest.mark.spark, pytest.mark.connect]
+
+REPORT_TIME = "2024-10-15T00:00:00Z"
+SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def profiles(folder: Path, url: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "profiles.yml").write_text(
+        "cpo_reports:\n  target: dev\n  outputs:\n    dev: {type: duckdb}\n"
+        f"    connect: {{type: spark, method: connect, host: \"{url}\"}}\n",
+        encoding="utf-8")
+    return folder
+
+
+def needs_client() -> None:
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install '.[dev]')")
+    for module in ("grpc", "grpc_status", "pyarrow", "pandas", "zstandard"):
+        pytest.importorskip(module, reason=f"{module}, of pyspark's Connect client, is "
+                                           "not installed (pip install '.[dev]')")
+
+
+class ConnectServer:
+    """A Spark Connect server in a subprocess, its output in `log`."""
+
+    def __init__(self, folder: Path):
+        import pyspark
+        home = Path(pyspark.__file__).parent
+        self.port = free_port()
+        self.url = f"sc://localhost:{self.port}"
+        self.log = folder / "connect-server.log"
+        warehouse = folder / "warehouse"
+        command = [
+            str(home / "bin" / "spark-submit"), "--class", SERVER_CLASS,
+            "--master", "local[2]", "--name", "runner-tests-connect",
+            "--conf", f"spark.connect.grpc.binding.port={self.port}",
+            "--conf", "spark.connect.grpc.binding.address=localhost",
+            "--conf", f"spark.sql.warehouse.dir={warehouse}",
+            "--conf", "spark.sql.catalogImplementation=hive",
+            "--conf", "spark.hadoop.javax.jdo.option.ConnectionURL=jdbc:derby:;"
+                      f"databaseName={warehouse}/metastore_db;create=true",
+            # not UTC: the runner sets the session's time zone itself
+            "--conf", f"spark.driver.extraJavaOptions=-Dderby.system.home={warehouse} "
+                      "-Duser.timezone=America/New_York",
+            "--conf", "spark.ui.enabled=false",
+            "--conf", "spark.sql.shuffle.partitions=2",
+            "--conf", "spark.default.parallelism=2"]
+        env = {**os.environ, "SPARK_HOME": str(home)}
+        with open(self.log, "wb") as out:
+            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                                            env=env, cwd=folder, start_new_session=True)
+
+    def wait_ready(self, seconds: float = 180) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"the Spark Connect server exited ({self.process.returncode})"
+                            f":\n{self.tail()}")
+            if "Spark Connect server started" in self.log.read_text(errors="replace"):
+                return
+            time.sleep(0.5)
+        pytest.fail(f"the Spark Connect server did not start in {seconds:.0f} s:\n"
+                    f"{self.tail()}")
+
+    def tail(self, lines: int = 60) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def connect_server(tmp_path_factory):
+    """One Spark Connect server for the module; its log is shown under a failed test
+    (tests/conftest.py), and it is stopped at the end."""
+    needs_client()
+    if not shutil.which("java"):
+        pytest.skip("no Java runtime (apt-get install openjdk-17-jre-headless)")
+    os.environ["TZ"] = "UTC"        # Spark's timestamps reach Python in local time
+    time.tzset()
+    server = ConnectServer(tmp_path_factory.mktemp("connect"))
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        from runner.engines.spark import close_remote_sessions
+        close_remote_sessions()     # else the process's exit waits on a gone server
+        server.stop()
+
+
+def test_sample_built_through_spark_connect_equals_duckdb(connect_server, cli,
+                                                          tmp_path) -> None:
+    from cpo.sample import generate
+    from runner.engines.spark import remote_session
+    raw = tmp_path / "raw"
+    generate(raw, sessions=600, seed=1)
+    duck = build_zone(tmp_path, raw, REPORT_TIME).db_path
+    folder = profiles(tmp_path / "profiles", connect_server.url)
+    code, out, err = cli("build", "--project-dir", ROOT, "--target", "connect",
+                         "--profiles-dir", folder, "--raw-dir", raw, "--full-refresh",
+                         "--target-path", tmp_path / "target",
+                         "--vars", f"{{report_time: {REPORT_TIME}}}")
+    assert code == 0, out + err
+    assert f"database: {connect_server.url}" in out
+    spark = remote_session(connect_server.url)
+    assert_outputs_equal(spark, duck)
+    assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
+    assert spark.table("reports.charging_sessions_cpo").count() > 500
+    assert spark.table("audit.rejected_sessions").count() > 0
+
+
+def test_a_connect_server_that_is_not_there_is_named_within_seconds(tmp_path) -> None:
+    """Not pyspark's ten minutes of retries: exit 3, the URL named, no traceback."""
+    needs_client()
+    url = f"sc://localhost:{free_port()}"
+    folder = profiles(tmp_path / "profiles", url)
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "runner", "build", "--project-dir", str(ROOT), "--target",
+         "connect", "--profiles-dir", str(folder), "--target-path",
+         str(tmp_path / "target"), "--select", "stg_raw__organisations"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    seconds = time.monotonic() - started
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert f"no Spark Connect server answers at {url}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert seconds < 30, seconds
+
+
+def test_each_url_has_a_session_of_its_own(connect_server) -> None:
+    """pyspark's getOrCreate() hands back the process's first Connect session whatever
+    URL is asked for; the runner keeps one per URL."""
+    from runner.engines.spark import remote_session
+    plain = remote_session(connect_server.url)
+    named = remote_session(f"{connect_server.url}/;user_id=runner-tests")
+    assert named is not plain and remote_session(connect_server.url) is plain
+    assert named.client._user_id == "runner-tests"
+    assert named.sql("select 1 as x").collect()[0]["x"] == 1

@@ -49,7 +49,7 @@ def unloaded_columns(adapter, schema: str, table: str) -> str:
     """The select list that reads a relation unloaded by `adapter` as the relation: Spark's
     Parquet writer stores a day-time interval as bare int64 microseconds (a year-month one
     as int32 months), made an INTERVAL again here."""
-    from runner.jinja.render import quote_ident
+    from runner.jinja.relation import quote_ident
     replaced = []
     for name, kind in adapter.columns(schema, table) if adapter.type == "spark" else []:
         kind = kind.lower()

@@ -23,7 +23,22 @@ import duckdb
 from runner.engines.profiles import Target
 from runner.errors import ExportError, OptionError, RunnerError
 from runner.execute.sources import sql_literal
-from runner.jinja.render import quote_ident, relation_name
+from runner.jinja.relation import quote_ident, relation_name
+
+
+def spark_table(project_dir: str | Path, model: str, target: Target):
+    """The Spark adapter of `target`, and the (schema, table) of a model or schema.table,
+    which must be in Spark's catalog."""
+    from runner.api import resolve_relation
+    from runner.engines.base import connect
+    from runner.project.loader import load_project
+    project = load_project(project_dir)
+    schema, table = resolve_relation(project_dir, model)
+    adapter = connect(target, project.root)
+    if adapter.relation_kind(schema, table) is None:
+        raise RunnerError(f"{schema}.{table} is not in Spark's catalog (target "
+                          f"{target.name}).", hint="run 'runner build --target spark' first.")
+    return adapter, schema, table
 
 
 def refuse_duckdb_options(**given) -> None:
@@ -159,9 +174,6 @@ def show_spark(project_dir: str | Path, model: str | None, target: Target, limit
                db: Path | None = None, inline: str | None = None) -> str:
     """`runner show MODEL --target spark`: the first rows of Spark's table, printed as
     from DuckDB's (instants in UTC, intervals as intervals)."""
-    from runner.api import resolve_relation
-    from runner.engines.base import connect
-    from runner.project.loader import load_project
     from runner.publish.export import format_rows
     refuse_duckdb_options(db=db)
     if inline is not None:
@@ -170,12 +182,7 @@ def show_spark(project_dir: str | Path, model: str | None, target: Target, limit
                                "--target spark.")
     if model is None:
         raise OptionError("show needs a model.", hint="runner show MODEL --target spark.")
-    project = load_project(project_dir)
-    schema, table = resolve_relation(project_dir, model)
-    adapter = connect(target, project.root)
-    if adapter.relation_kind(schema, table) is None:
-        raise RunnerError(f"{schema}.{table} is not in Spark's catalog (target "
-                          f"{target.name}).", hint="run 'runner build --target spark' first.")
+    adapter, schema, table = spark_table(project_dir, model, target)
     query = f"select * from {adapter.relation_name(schema, table)} limit {int(limit)}"
     with spark_tables(adapter, [(schema, table, query)]) as con:
         return format_rows(con, relation_name(schema, table), limit)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Mapping
 
 from runner.engines.profiles import Target
-from runner.errors import RunnerError
 from runner.publish.export import PartitionKey, check_where, export_options, write_export
 
 
@@ -21,21 +20,13 @@ def export_spark(project_dir: str | Path, model: str, out: str | Path, target: T
                  db: Path | None = None, memory_limit: str | None = None) -> int:
     """`key_relations`: the relations a partition key of `partition_keys` reads besides
     the table (copied from Spark with it). `db` and `memory_limit` are DuckDB's: refused."""
-    from runner.api import resolve_relation
-    from runner.engines.base import connect
     from runner.engines.spark import transpile
-    from runner.jinja.render import relation_name
-    from runner.project.loader import load_project
-    from runner.publish.spark import refuse_duckdb_options, spark_tables
+    from runner.jinja.relation import relation_name
+    from runner.publish.spark import refuse_duckdb_options, spark_table, spark_tables
     refuse_duckdb_options(db=db, memory_limit=memory_limit)
     out = Path(out).resolve()
     export_options(out, bool(partition_by))       # the extension, checked first
-    project = load_project(project_dir)
-    schema, table = resolve_relation(project_dir, model)
-    adapter = connect(target, project.root)
-    if adapter.relation_kind(schema, table) is None:
-        raise RunnerError(f"{schema}.{table} is not in Spark's catalog (target "
-                          f"{target.name}).", hint="run 'runner build --target spark' first.")
+    adapter, schema, table = spark_table(project_dir, model, target)
     query = None
     if where:
         columns = [c for c, _ in adapter.columns(schema, table)]

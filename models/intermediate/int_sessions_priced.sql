@@ -17,6 +17,12 @@
                          'stop_time': 'timestamptz', 'meter_start_wh': 'meter',
                          'meter_stop_wh': 'meter', 'price': 'price',
                          'updated_at': 'timestamptz'} %}
+{%- set columns_read_here = [
+    'is_missing_start_time', 'has_unreadable_start_time', 'has_unreadable_stop_time',
+    'has_unreadable_meter_value', 'has_unreadable_price', 'has_unreadable_created_at',
+    'is_counter_charge', 'has_known_station', 'has_known_organisation',
+    'has_known_currency', 'country_code', 'currency_minor_units', 'start_date_local',
+    'last_loaded_at', 'is_listed_charge_method'] %}
 with
 
 {%- if is_incremental() %}
@@ -230,9 +236,15 @@ flagged as (
 )
 
 select
+    -- not stored: what only this model reads (the raw texts, the flags its
+    -- rejection reasons and quality flags are made of, the country and minor
+    -- units its VAT and rounding take); every later step reads the rest
     * exclude (
         {%- for column in value_columns %}
         {{ column }}_text,
+        {%- endfor %}
+        {%- for column in columns_read_here %}
+        {{ column }},
         {%- endfor %}
     ),
     -- the raw text is kept where an auditor needs it: on rejected rows (the

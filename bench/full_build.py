@@ -14,7 +14,10 @@ From the runner's target/run_results.json: the seconds in models, in data tests 
 rest (checking raw files, compiling, publishing). After each build, its publish runs
 again alone (`runner publish` into an empty folder, a fresh process): its CPU is what the
 build spends on the Parquet files readers read, which the floor does not write, and the
-runner's CPU less it is printed against the floor's too. After the first pair, the four tables
+runner's CPU less it is printed against the floor's too. And the same publication is
+written from the runner's database by DuckDB alone (bench/publish_floor.py's COPY
+statements, in this process): the runner's CPU is printed against the floor's build plus
+that, the same outputs on both sides. After the first pair, the four tables
 are compared (floor.py --compare: EXCEPT ALL both ways, `_built_at` aside); the script
 exits 1 if they differ. `--baseline COMMIT`: that commit's project and runner too (`git
 archive` into a temporary folder), built and published the same way in each round, after
@@ -94,6 +97,20 @@ def runner_build(project: Path, raw: Path, db: Path, work: Path, report_time: st
     return tuple(run), alone, text
 
 
+def floor_publish(db: Path, folder: Path, memory_limit: str | None
+                  ) -> tuple[float, float, float]:
+    """The build's publication written by DuckDB alone (bench/publish_floor.py's
+    COPY statements, one per table) from `db`: (wall, CPU, 0.0), in this process."""
+    from publish_floor import Publisher, clocked
+    shutil.rmtree(folder, ignore_errors=True)
+    publisher = Publisher(db, memory_limit)
+    try:
+        wall, cpu, _ = clocked(lambda: publisher.floor(folder))
+    finally:
+        publisher.con.close()
+    return wall, cpu, 0.0
+
+
 def node_seconds(project: Path) -> dict[str, float]:
     data = json.loads((project / "target" / "run_results.json").read_text())
     by_kind: dict[str, float] = {}
@@ -125,7 +142,7 @@ def main() -> None:
         raw = landing_zone(n)
         floor_db, runner_db = work / f"floor-{n}.duckdb", work / f"runner-{n}.duckdb"
         runs: dict[str, list[tuple[float, float, float]]] = {
-            "floor": [], "runner": [], "publish alone": []}
+            "floor": [], "runner": [], "publish alone": [], "floor publish": []}
         if base:
             runs.update({"before": [], "before publish": []})
         parts: list[dict[str, float]] = []
@@ -138,6 +155,8 @@ def main() -> None:
                                             work / "published-alone")
             runs["runner"].append(run)
             runs["publish alone"].append(alone)
+            runs["floor publish"].append(floor_publish(runner_db, work / "published-floor",
+                                                       args.memory_limit))
             parts.append(node_seconds(REPO))
             published = re.search(r"publish: version \S+ in ([\d.]+)s", text)
             parts[-1]["of which publish"] = float(published.group(1)) if published else 0.0
@@ -172,6 +191,9 @@ def main() -> None:
             unpublished = med[name][1] - med[alone][1]
             print(f"{name} CPU less its publish measured alone: {unpublished:.1f} s, "
                   f"{unpublished / med['floor'][1]:.2f}x the floor's")
+            both = med["floor"][1] + med["floor publish"][1]
+            print(f"{name} CPU against the floor's build and the same publication written "
+                  f"by DuckDB alone ({both:.1f} s): {med[name][1] / both:.2f}x")
         split = {k: statistics.median(p.get(k, 0.0) for p in parts) for k in parts[0]}
         print("runner build, wall s by part: " + ", ".join(f"{k} {v:.1f}"
                                                            for k, v in split.items()))

@@ -48,10 +48,6 @@ latest_sessions as not materialized (
     select * from {{ ref('int_sessions_priced') }}
 ),
 
-stations as (
-    select * from {{ ref('stg_raw__stations') }}
-),
-
 organisations as (
     select * from {{ ref('int_organisations_validated') }}
 ),
@@ -148,22 +144,17 @@ dirty_buckets as materialized (
 ),
 {%- endif %}
 
--- Raw side, attributed on its own path: every distinct session key in the
--- raw files (one row each in int_sessions_priced, tombstones of removed
--- files left out), through its latest version's station to the
--- organisation.
+-- Raw side: every distinct session key in the raw files (one row each in
+-- int_sessions_priced, tombstones of removed files left out), with the
+-- organisation and local start month its attribution gave it (NULL where
+-- the station, organisation or time zone is unknown), as rejected_sessions
+-- counts it.
 raw_sessions_attributed as (
     select
         latest_sessions.session_key,
-        organisations.organisation_id,
-        {{ local_month(
-            'latest_sessions.start_time', 'organisations.timezone_name'
-        ) }} as month,
+        latest_sessions.organisation_id,
+        latest_sessions.start_month_local as month,
     from latest_sessions
-    left join stations
-        on latest_sessions.station_id = stations.station_id
-    left join organisations
-        on stations.organisation_id = organisations.organisation_id
     where not latest_sessions.is_deleted
         {{- in_dirty_buckets('latest_sessions.session_key') }}
 ),

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import duckdb
+from runner.engines.native import duckdb
 
 from runner.jinja.relation import quote_ident, relation_name
 from runner.execute.sources import sql_literal

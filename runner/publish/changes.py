@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 
-import duckdb
+from runner.engines.native import duckdb
 
 from runner.execute.sources import sql_literal
 from runner.jinja.relation import quote_ident, relation_name

@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Callable, Mapping
 
-import duckdb
+from runner.engines.native import duckdb
 
 from runner.errors import ExportError, RunnerError
 from runner.jinja.relation import quote_ident, relation_name

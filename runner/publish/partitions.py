@@ -14,7 +14,7 @@ from __future__ import annotations
 import urllib.parse
 from pathlib import Path
 
-import duckdb
+from runner.engines.native import duckdb
 
 from runner.errors import ProjectError
 from runner.execute.sources import sql_literal

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-import duckdb
+from runner.engines.native import duckdb
 
 from runner.errors import DatabaseInUse
 

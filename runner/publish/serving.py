@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import duckdb
+from runner.engines.native import duckdb
 
 from runner.errors import ExportError, ProjectError
 from runner.jinja.relation import files_view_name, relation_name

@@ -2,7 +2,8 @@
 server, started here as a subprocess (pyspark's SparkConnectServer on local[2]), takes
 `runner build --target connect` of the charging project over the generated sample, and
 both reports, `audit.rejected_sessions` and `audit.reconciliation` equal the DuckDB
-build's cell for cell; a server that is not there is a clear error naming its URL
+build's cell for cell, and `runner export` and `runner report` read the server's tables
+as they read DuckDB's; a server that is not there is a clear error naming its URL
 within seconds. The server's JVM runs in another time zone than UTC: the runner sets
 the session's, as a local session's is."""
 
@@ -16,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from conftest_reports import ROOT, build_zone
@@ -143,6 +145,34 @@ def test_sample_built_through_spark_connect_equals_duckdb(connect_server, cli,
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
     assert spark.table("reports.charging_sessions_cpo").count() > 500
     assert spark.table("audit.rejected_sessions").count() > 0
+    # export and report read the server's tables as they read a local session's
+    exported = tmp_path / "cpo.parquet"
+    code, out, err = cli("export", "charging_sessions_cpo", "--project-dir", ROOT,
+                         "--target", "connect", "--profiles-dir", folder, "--out", exported)
+    assert code == 0, out + err
+    with duckdb.connect(str(duck), read_only=True) as con:
+        listed = ", ".join(r[0] for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = "
+            "'reports' and table_name = 'charging_sessions_cpo' and column_name <> "
+            "'_built_at' order by ordinal_position").fetchall())
+        mine = f"select {listed} from reports.charging_sessions_cpo"
+        theirs = f"select {listed} from read_parquet('{exported}')"
+        assert con.execute(f"select (select count(*) from ({mine})), "
+                           f"(select count(*) from ({mine} except all {theirs})), "
+                           f"(select count(*) from ({theirs} except all {mine}))"
+                           ).fetchone()[1:] == (0, 0)
+    for kind in ("charging-sessions", "roaming-sessions"):
+        on_duck, on_connect = tmp_path / f"{kind}-duck.csv", tmp_path / f"{kind}-connect.csv"
+        span = ["--org", "ORG00001", "--org", "ORG00004", "--from", "2024-03-01",
+                "--to", "2024-11-01"]
+        code, out, err = cli("report", kind, "--project-dir", ROOT, "--db", duck,
+                             "--out", on_duck, *span)
+        assert code == 0, out + err
+        code, out, err = cli("report", kind, "--project-dir", ROOT, "--target", "connect",
+                             "--profiles-dir", folder, "--out", on_connect, *span)
+        assert code == 0, out + err
+        assert on_connect.read_bytes() == on_duck.read_bytes()
+        assert on_duck.read_bytes().count(b"\n") > 3, kind
 
 
 def test_a_connect_server_that_is_not_there_is_named_within_seconds(tmp_path) -> None:

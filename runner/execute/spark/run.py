@@ -1,4 +1,4 @@
-"""`runner build|run|seed|test --target spark`: the pipeline of runner.api.execute on a
+"""`runner build|run|seed|test --target spark`: the pipeline of runner.execute.run on a
 Spark session. The models are compiled as for DuckDB (the project's dialect), then
 transpiled to Spark SQL (runner.engines.spark.transpile; the file under
 target/compiled is the Spark SQL); sources are read with Spark's readers; seeds,

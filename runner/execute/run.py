@@ -211,7 +211,9 @@ def execute_duckdb(command: str, project_dir: str | Path = ".",
         run_ready_tests()
         hooks.end(emit, db, compiled, compiled_tests)      # on-run-end, before publishing
         result.db_seconds = executor.db_seconds
-        if command == "build" and result.ok and empty:
+        if hooks.error:
+            pass            # an on-run-end hook did not render: raised below, unpublished
+        elif command == "build" and result.ok and empty:
             result.notes.append("--empty: nothing was published (the tables are empty).")
         elif command == "build" and result.ok and publishing:
             from runner.publish.command import publish_after_build
@@ -226,6 +228,8 @@ def execute_duckdb(command: str, project_dir: str | Path = ".",
                    "raw_dir": result.raw_dir, "empty": empty, "defer": defer,
                    "state": str(state) if state else None, "threads": threads}
     session.write_artifacts(db, compiled, compiled_tests, result)
+    if hooks.error:         # as dbt's after_run: run_results.json written, then the error
+        raise hooks.error
     return result
 
 

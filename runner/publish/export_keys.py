@@ -70,6 +70,10 @@ def export_key(project_dir: str | Path, model: str, partition_by: list[str]
     `this` and ref() resolve to the relations the build wrote."""
     if not partition_by:
         return None
+    from runner.project.loader import load_project
+    if not any("export" in node.config or "export" in node.raw_sql
+               for node in load_project(project_dir).nodes.values()):
+        return None         # no model declares a key: no parse (its vars may be missing)
     from runner.session import Session
     session = Session(project_dir)
     nodes = session.project.nodes

@@ -51,7 +51,7 @@ DBT_MUTANTS = [
       ("tests/test_publish_units.py",)),
 
     # -- project hooks: on-run-start, on-run-end -----------------------------------------
-    M("on_run_end_only_when_ok", "runner/api.py",
+    M("on_run_end_only_when_ok", "runner/execute/run.py",
       "        hooks.end(emit, db, compiled, compiled_tests)",
       "        result.ok and hooks.end(emit, db, compiled, compiled_tests)",
       "on-run-end skipped when a node failed (dbt runs it whatever failed)",

@@ -67,7 +67,8 @@ def register(app: typer.Typer) -> None:
                                                                "(a folder with --partition-by).")],
                project_dir: ProjectDir = Path("."), db: Db = None,
                partition_by: Annotated[Optional[list[str]], typer.Option(
-                   "--partition-by", help="Hive-partition by these columns (month works too).")
+                   "--partition-by", help="Hive-partition by these columns, or by the partition "
+                                     "key the model's export config declares.")
                ] = None,
                where: Annotated[Optional[str], typer.Option(
                    "--where", help="A plain predicate over the table's columns.")] = None,
@@ -77,18 +78,16 @@ def register(app: typer.Typer) -> None:
 
         Example: runner export charging_sessions_cpo --out sessions_by_month --partition-by month
         """
-        from cpo.partitions import PARTITION_KEY_RELATIONS, PARTITION_KEYS
         from runner.publish.export import export_table
         chosen = _target(project_dir, target, profile, profiles_dir)
         if chosen.type == "spark":
             from runner.publish.spark_export import export_spark
             rows = export_spark(project_dir, model, out, chosen, partition_by or [], where,
-                                PARTITION_KEYS, PARTITION_KEY_RELATIONS, db=db,
-                                memory_limit=memory_limit)
+                                db=db, memory_limit=memory_limit)
             typer.echo(f"wrote {rows} rows to {out}")
             return
         rows = export_table(project_dir, model, out, db, partition_by or [], where,
-                            memory_limit=memory_limit, partition_keys=PARTITION_KEYS)
+                            memory_limit=memory_limit)
         typer.echo(f"wrote {rows} rows to {out}")
 
 

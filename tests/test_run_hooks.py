@@ -122,10 +122,11 @@ def test_a_failing_on_run_start_stops_the_build_before_any_model(make_project, q
     assert saved["operation.shop.shop-on-run-start-0"] == "success"
     assert saved["operation.shop.shop-on-run-start-1"] == "error"
     assert saved["model.shop.orders"] == "skipped" and saved["seed.shop.rates"] == "skipped"
-    # on-run-end still runs, as dbt's does, and sees the failed hook among the results
+    # on-run-end still runs, as dbt's does; with its nodes skipped (dbt's flag
+    # skip_nodes_if_on_run_start_fails) dbt gives it no results: neither the skipped
+    # nodes nor the failed hook
     assert saved["operation.shop.shop-on-run-end-0"] == "success"
-    assert ("shop-on-run-start-1", "operation.shop.shop-on-run-start-1", "error") in \
-        query(db, "select node, uid, status from main.run_log")
+    assert query(db, "select node, uid, status from main.run_log") == []
 
 
 def test_a_failing_on_run_start_leaves_the_last_good_tables_and_publication(
@@ -263,3 +264,47 @@ def test_a_jinja_syntax_error_in_a_hook_stops_before_anything_runs(make_project,
     assert "shop-on-run-end-0" in err and "dbt_project.yml:10" in err
     assert "Traceback" not in out + err
     assert not db.exists() or not query(db, "select table_name from duckdb_tables()")
+
+
+def test_a_hook_that_does_not_render_in_on_run_start_is_a_compilation_error(
+        make_project, query, cli) -> None:
+    # dbt compiles a hook outside its result: the error stops the command (exit 2), no
+    # node and no on-run-end runs, and no run_results.json is written
+    root = shop(make_project, project=PROJECT.replace("{{ log_start() }}",
+                                                      "{{ no_such_macro() }}"))
+    db = root / "shop.duckdb"
+    code, out, err = cli("build", "--project-dir", root, "--db", db)
+    assert code == 2, out + err
+    assert "shop-on-run-start-1" in err and "dbt_project.yml:8" in err
+    assert "on-run-start hook 1 did not render" in err and "no_such_macro" in err
+    assert "no node was run" in err and "Traceback" not in out + err
+    tables = {r[0] for r in query(db, "select table_name from duckdb_tables()")}
+    assert tables == {"run_log"}            # the first hook ran; nothing after it
+    assert query(db, "select count(*) from main.run_log") == [(0,)]
+    assert not (root / "target" / "run_results.json").exists()
+
+
+def test_a_hook_that_does_not_render_in_on_run_end_is_a_compilation_error(
+        make_project, query, cli, tmp_path: Path) -> None:
+    # dbt's after_run writes run_results.json (the hooks that ran), then raises: exit 2;
+    # the runner publishes nothing
+    root = shop(make_project, project=PROJECT.replace(
+        "insert into main.run_log select 'rows_in_orders'", "{{ no_such_macro() }}"))
+    (root / "models/orders.yml").write_text((root / "models/orders.yml").read_text()
+                                            .replace("- name: orders\n",
+                                                     "- name: orders\n    config: "
+                                                     "{publish: true}\n"))
+    published = tmp_path / "published"
+    db = root / "shop.duckdb"
+    code, out, err = cli("build", "--project-dir", root, "--db", db, "--vars",
+                         f"{{publish_dir: '{published}'}}")
+    assert code == 2, out + err
+    assert "shop-on-run-end-1" in err and "on-run-end hook 1 did not render" in err
+    assert "nothing was published" in err and "Traceback" not in out + err
+    saved = dict((uid, status) for uid, status, _ in run_results(root))
+    assert saved["model.shop.orders"] == "success"
+    assert saved["operation.shop.shop-on-run-end-0"] == "success"
+    assert "operation.shop.shop-on-run-end-1" not in saved
+    assert "operation.shop.shop-on-run-end-2" not in saved       # not run, as in dbt
+    assert query(db, "select count(*) from main.orders") == [(3,)]
+    assert not (published / "shop.duckdb").exists()

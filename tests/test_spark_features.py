@@ -265,3 +265,25 @@ def test_on_run_start_and_on_run_end_as_on_duckdb(spark_session, tmp_path: Path)
     assert on_spark == [("h_broken", "error", "spark"), ("h_model", "success", "spark"),
                         ("rows", "2", "spark")]
     assert [r[:2] for r in on_spark] == [r[:2] for r in on_duck]
+
+
+def test_an_on_run_end_hook_that_does_not_render_stops_as_on_duckdb(spark_session,
+                                                                     tmp_path: Path) -> None:
+    """As dbt's compilation error: the error raised once run_results.json is written
+    (with the nodes and the hooks that ran), the hooks after it not run."""
+    import json
+    from runner.errors import RenderError
+    root = tmp_path / "hooks_render"
+    files = {**HOOKED, "dbt_project.yml": HOOKED["dbt_project.yml"].replace(
+        "{% for r in results %}", "{{ no_such_macro() }}{% for r in results %}")}
+    del files["models/h_broken.sql"]
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    with pytest.raises(RenderError, match="on-run-end hook 0 did not render"):
+        build(root, target=SPARK)
+    saved = json.loads((root / "target" / "run_results.json").read_text())
+    assert [(r["unique_id"], r["status"]) for r in saved["results"]] == [
+        ("operation.spark_hooks.spark_hooks-on-run-start-0", "success"),
+        ("operation.spark_hooks.spark_hooks-on-run-start-1", "success"),
+        ("model.spark_hooks.h_model", "success")]

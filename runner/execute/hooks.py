@@ -13,12 +13,16 @@ installed packages'), as dbt-core's RunTask runs them (`safe_run_hooks`).
 - After a hook fails, the others of its kind are skipped, as in dbt. A failed
   `on-run-start` skips every node (as dbt does with its flag
   `skip_nodes_if_on_run_start_fails`, off by default there), so the build changes no
-  node's table and publishes nothing; `on-run-end` runs after the last node
-  whatever failed, and before the build publishes: a failing one fails the build (exit
-  1) and the previous publication stays.
-- A Jinja syntax error in a hook stops the command before anything runs (exit 2); an
-  error while rendering it (an undefined name, a failed run_query) is the hook's
-  failure."""
+  node's table and publishes nothing; `on-run-end` then runs with dbt's `results` under
+  that flag: none (neither the skipped nodes nor the failed hook), and no `schemas`.
+  `on-run-end` runs after the last node whatever failed, and before the build
+  publishes: a failing one fails the build (exit 1) and the previous publication stays.
+- A hook that does not render is a compilation error, as in dbt (its compile is not
+  part of the hook's result): a Jinja syntax error stops the command before anything
+  runs; an error while rendering it (an undefined macro, a failed run_query) stops the
+  command there (exit 2), the hooks after it not run. In on-run-start, no node has run
+  and no run_results.json is written; in on-run-end, run_results.json is written (the
+  hooks that ran, not this one) and nothing is published."""
 
 from __future__ import annotations
 
@@ -59,6 +63,8 @@ class RunHooks:
         self.describe = describe            # the engine's error as text
         self.hooks = session.project.hooks
         self.active = False
+        self.start_failed = False
+        self.error: RenderError | None = None     # an on-run-end hook that did not render
         for hook in self.hooks:                 # Jinja syntax errors: before anything runs
             try:
                 self.renderer._get(self._template(hook), hook.name, hook.path)
@@ -82,20 +88,28 @@ class RunHooks:
         if not self.active:
             return
         failed = self._run(START, emit, {})
+        self.start_failed = failed is not None
         if failed and not emit.stop:
             emit.stop.append(f"skipped: on-run-start hook {failed} failed")
 
     def end(self, emit: Any, db_path: Any, compiled: dict | None = None,
             compiled_tests: dict | None = None) -> None:
         """on-run-end, with the run's results, schemas and database_schemas (`db_path`:
-        the database the manifest names, as the run's artifacts do)."""
+        the database the manifest names, as the run's artifacts do); none after a failed
+        on-run-start, as dbt passes none when it skips the nodes (RunTask.after_run gets
+        no node results). A hook that does not render is kept in `error`: the caller
+        writes run_results.json, publishes nothing and raises it, as dbt does."""
         if not self.active or not any(h.kind == END for h in self.hooks):
             return
         from runner.artifacts.manifest import Ids, build_manifest
         manifest = build_manifest(self.session, db_path,
                                   self.session.invocation_id, compiled, compiled_tests)
         ids = Ids(self.session)
-        self._run(END, emit, end_context(emit.result.nodes, manifest, ids))
+        results = [] if self.start_failed else emit.result.nodes
+        try:
+            self._run(END, emit, end_context(results, manifest, ids))
+        except RenderError as exc:
+            self.error = exc
 
     def _run(self, kind: str, emit: Any, extra: dict[str, Any]) -> str | None:
         """The hooks of one kind in order; the name of the first that failed, if one."""
@@ -133,8 +147,13 @@ class RunHooks:
         try:
             rendered = self.renderer._render(self._template(hook), hook.name, hook.path, {},
                                              True, node=hook).sql
-        except RenderError as exc:
-            return f"its template failed: {exc.message}"
+        except RenderError as exc:      # dbt's compile of the hook raises: no result
+            after = "; run_results.json has the run's results, nothing was published" \
+                if hook.kind == END else "; no node was run"
+            raise RenderError(f"{hook.kind} hook {hook.index} did not render: "
+                              f"{exc.message.rstrip('.')}{after}.", node=hook.name,
+                              path=hook.path, line=hook.line,
+                              hint=exc.hint or f"fix the hook in {hook.path}.") from None
         finally:
             for key, value in saved.items():
                 if value is None:

@@ -52,11 +52,11 @@ IMPLEMENTED: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     # configs: config(), config: in YAML, +key in dbt_project.yml
     "model_config": {"materialized", "schema", "alias", "tags", "enabled", "unique_key",
                      "incremental_strategy", "pre_hook", "post_hook", "pre-hook",
-                     "post-hook", "data_tests_where", "publish", "contract",
+                     "post-hook", "data_tests_where", "publish", "export", "contract",
                      "partition_by", "file_format",     # dbt-spark's (runner/engines/spark.py)
                      "full_build_batches"},             # the runner's (runner/jinja/batches.py)
     "seed_config": {"schema", "alias", "tags", "column_types", "delimiter", "enabled",
-                    "quote_columns", "publish"},
+                    "quote_columns", "publish", "export"},
     "test_config": {"severity", "where", "tags", "error_if", "warn_if"},
     # the arguments of each generic data test
     "test:unique": {"column_name"},

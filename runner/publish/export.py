@@ -13,13 +13,16 @@ import shutil
 import sys
 import uuid
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from runner.engines.native import duckdb
 
 from runner.errors import ExportError, RunnerError
 from runner.jinja.relation import quote_ident, relation_name
 from runner.execute.sources import sql_literal
+
+if TYPE_CHECKING:
+    from runner.publish.export_keys import ExportKey
 
 
 def _open(project_dir: str | Path, model: str, db: str | Path | None,
@@ -74,25 +77,8 @@ def table_columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
     return [d[0] for d in con.execute(f"select * from {relation} limit 0").description]
 
 
-# A partition key computed for the export: called with the connection, the query or
-# relation to read, its columns and a function that renders Jinja SQL with the project's
-# macros, it returns a query over it that holds the key as a column of that name, or None
-# to partition by the table's own column as it is.
-PartitionKey = Callable[[duckdb.DuckDBPyConnection, str, list[str], Callable[[str], str]],
-                        "str | None"]
-
 FILE_FORMATS = {".parquet": "format parquet, compression zstd",
                 ".csv": "format csv, header true"}          # DuckDB writes UTF-8
-
-
-def _renderer(project_dir: str | Path, key: str) -> Callable[[str], str]:
-    """Renders Jinja SQL (the project's macros) for the partition key `key`."""
-    def render(text: str) -> str:
-        from runner.jinja.render import Renderer
-        from runner.project.loader import load_project
-        return Renderer(load_project(project_dir)).render_string(
-            text, f"the partition key {key}").sql.strip()
-    return render
 
 
 def export_options(out: Path, partitioned: bool) -> str:
@@ -115,43 +101,46 @@ def export_options(out: Path, partitioned: bool) -> str:
 
 def export_table(project_dir: str | Path, model: str, out: str | Path,
                  db: str | Path | None, partition_by: list[str],
-                 where: str | None = None, memory_limit: str | None = None,
-                 partition_keys: Mapping[str, PartitionKey] | None = None) -> int:
+                 where: str | None = None, memory_limit: str | None = None) -> int:
     """Write the table (or the rows `where` keeps) to `out`, in the format its extension
-    names. `partition_keys` computes partition columns a table need not hold (the
-    project's domain supplies them). With `memory_limit` DuckDB holds to it as in a
-    build, spilling to a folder beside the database file (<db>.tmp)."""
+    names. A partition column the table need not hold is the model's export key
+    (export_keys.py). With `memory_limit` DuckDB holds to it as in a build, spilling to
+    a folder beside the database file (<db>.tmp)."""
+    from runner.publish.export_keys import export_key
     out = Path(out).resolve()
     export_options(out, bool(partition_by))
+    key = export_key(project_dir, model, partition_by)
     con, relation = _open(project_dir, model, db, memory_limit)
     try:
-        return write_export(con, relation, project_dir, out, partition_by, where,
-                            memory_limit, partition_keys)
+        return write_export(con, relation, out, partition_by, where, memory_limit, key)
     finally:
         con.close()
 
 
-def write_export(con: duckdb.DuckDBPyConnection, relation: str, project_dir: str | Path,
-                 out: Path, partition_by: list[str], where: str | None = None,
-                 memory_limit: str | None = None,
-                 partition_keys: Mapping[str, PartitionKey] | None = None) -> int:
+def write_export(con: duckdb.DuckDBPyConnection, relation: str, out: Path,
+                 partition_by: list[str], where: str | None = None,
+                 memory_limit: str | None = None, key: "ExportKey | None" = None) -> int:
     """export_table's writing, from the open connection `con` that holds `relation`
-    (a Spark target's table comes as a view over its rows: spark_export.py)."""
+    (a Spark target's table comes as a view over its rows: spark_export.py); `key` the
+    model's export partition key (export_keys.py), when --partition-by names it."""
+    from runner.publish.export_keys import no_such_key
     options = export_options(out, bool(partition_by))
     columns = table_columns(con, relation)
     source = relation
     partitions = []
     for col in partition_by:
-        key = (partition_keys or {}).get(col)
-        derived = key(con, source, columns, _renderer(project_dir, col)) if key else None
-        if derived:
-            source = derived
+        if key is not None and col == key.name and source == relation:
+            source = key.source(columns)
+            try:
+                con.execute(f"select * from {source} limit 0")
+            except duckdb.Error as exc:
+                raise ExportError(f"cannot compute the partition key {col!r} of {key.model} "
+                                  f"(its export config): {str(exc).splitlines()[0]}",
+                                  hint="check its partition_expression; the relations it "
+                                       "reads must be built.") from None
             columns = columns if col in columns else columns + [col]
-            partitions.append(quote_ident(col))
-            continue
-        if col not in columns:
-            raise ExportError(f"cannot partition by {col!r}: no such column.",
-                              hint=f"partition by one of: {', '.join(columns)}.")
+        elif col not in columns:
+            raise no_such_key(col, relation, columns)
         partitions.append(quote_ident(col))
     predicate = check_where(where, columns) if where else None
     query = f"select * from {source}" + (f" where {predicate}" if predicate else "")

@@ -1,4 +1,4 @@
-"""`runner build|run|seed|test --target spark`: the pipeline of runner.api.execute on a
+"""`runner build|run|seed|test --target spark`: the pipeline of runner.execute.run on a
 Spark session. The models are compiled as for DuckDB (the project's dialect), then
 transpiled to Spark SQL (runner.engines.spark.transpile; the file under
 target/compiled is the Spark SQL); sources are read with Spark's readers; seeds,
@@ -211,7 +211,9 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
     hooks.end(emit, warehouse, compiled, compiled_tests)      # on-run-end
     result.db_seconds = executor.db_seconds
     result.seconds = time.perf_counter() - started
-    if command == "build" and empty:
+    if hooks.error:
+        pass                # an on-run-end hook did not render: raised below, unpublished
+    elif command == "build" and empty:
         note("--empty: nothing was published (the tables are empty).")
     elif command == "build" and result.ok and any(
             node.config.get("publish") not in (None, False)
@@ -231,4 +233,6 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
                    "engine": "spark", "raw_dir": result.raw_dir, "empty": empty,
                    "defer": defer, "state": str(state) if state else None}
     session.write_artifacts(warehouse, compiled, compiled_tests, result)
+    if hooks.error:         # as dbt's after_run: run_results.json written, then the error
+        raise hooks.error
     return result

@@ -242,8 +242,7 @@ def _publishes(project: Any, vars: dict | None) -> bool:
     (serving.table_specs' test), or a publish var (its folder is then opened to DuckDB,
     its grace period checked). Otherwise the serving folder is `published/` beside the
     database, already open to DuckDB, and publishing does nothing; not importing it
-    spares the build the DuckDB package's Python layer that it imports (runner/engines/
-    native.py)."""
+    spares the build its modules."""
     merged = {**project.vars, **(vars or {})}
     return any(key in merged for key in PUBLISH_VARS) or any(
         node.config.get("publish") not in (None, False)

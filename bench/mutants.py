@@ -406,6 +406,12 @@ MUTANTS: list[Mutant] = [
       'return f"{bucket} >= {index} and {bucket} <= {index + 1}"',
       "a full build in batches puts a key in more than one batch",
       ("tests/test_full_build_batches.py",)),
+    M("incremental_dropped_columns_silent", "runner/execute/materialize.py",
+      "            self._refuse_dropped_columns(node, staged)\n",
+      "",
+      "an incremental build fills a column its model no longer returns with NULL, unsaid",
+      ("tests/test_reload.py::test_a_column_the_model_no_longer_returns_stops_its_"
+       "incremental_build",)),
 ]
 
 from mutants_dbt import DBT_MUTANTS  # noqa: E402  (the engine's dbt features)

@@ -252,6 +252,30 @@ def test_a_versions_table_of_the_previous_shape_asks_for_a_full_refresh(tmp_path
     assert_equals_a_full_refresh(raw, db, tmp_path)
 
 
+def test_a_column_the_model_no_longer_returns_stops_its_incremental_build(
+        tmp_path: Path) -> None:
+    """A table holding a column its model no longer returns (int_sessions_priced built
+    before it stopped storing country_code): the next build stops on that model, saying
+    which column and to rebuild once with --full-refresh, leaves its table as it was and
+    builds nothing from it; the full refresh then equals a fresh one."""
+    raw, db = landed(tmp_path)
+    table = "intermediate.int_sessions_priced"
+    with duckdb.connect(str(db)) as con:
+        con.execute(f"alter table {table} add column country_code varchar")
+        before = con.execute(f"select count(*), max(_built_at) from {table}").fetchone()
+    result = build(ROOT, raw_dir=raw, db_path=db, vars=VARS)
+    assert failed_nodes(result) == ["int_sessions_priced"]
+    [failed] = [n for n in result.nodes if n.status == "error"]
+    assert "no longer returns column country_code" in failed.message
+    assert "rebuild it once with --full-refresh" in failed.message.lower()
+    assert not [n for n in result.nodes
+                if n.name == "charging_sessions_cpo" and n.status == "success"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute(f"select count(*), max(_built_at) from {table}").fetchone() == before
+    build_ok(raw, db, full_refresh=True)
+    assert_equals_a_full_refresh(raw, db, tmp_path)
+
+
 def test_a_price_written_as_prices_are_keeps_no_text_and_rejected_rows_show_it(
         tmp_path: Path) -> None:
     """Staging keeps a raw value's text only where it is not the value's own: a price

@@ -47,6 +47,10 @@ class NodeResult:
         return self.status in ("success", "pass", "warn")
 
 
+class DroppedColumns(ExecutionError):
+    """An incremental model's query lacks columns its table has."""
+
+
 class Executor:
     def __init__(self, con: duckdb.DuckDBPyConnection, project_root: Path,
                  full_refresh: bool = False):
@@ -126,6 +130,9 @@ class Executor:
                     result.message = f"{result.rows} rows" + (
                         f", built in {self.batch_count} batches of its keys"
                         if self.batch_count > 1 else "")
+            except DroppedColumns as exc:
+                not_built(result, node, f"{exc.message} Rebuild it once with --full-refresh "
+                                        "(or return the columns again).")
             except duckdb.Error as exc:
                 model_failed(result, "DuckDB", item, str(exc))
                 if node.materialized == "incremental" and not self.full_refresh and \
@@ -232,6 +239,7 @@ class Executor:
 
         def body() -> int | None:
             self._sql(f"create or replace temp table {staged} as\n{sql}")
+            self._refuse_dropped_columns(node, staged)
             rows = self._sql(f"select count(*) from {staged}").fetchone()[0]
             if strategy == "append":
                 self._sql(f"insert into {target} by name select * from {staged}")
@@ -250,6 +258,23 @@ class Executor:
             self._sql(f"drop table {staged}")
             return int(rows)
         return self._transaction(node, body, hooks)
+
+    def _refuse_dropped_columns(self, node: Node, staged: str) -> None:
+        """An incremental build inserts by name: a column of the table that the model no
+        longer returns would be NULL in every new row, unsaid. As dbt's incremental models
+        with on_schema_change 'ignore' (whose insert then fails), it stops the model."""
+        returned = {r[0].lower() for r in self._sql(f"describe {staged}").fetchall()}
+        gone = [r[0] for r in self._sql(
+            "select column_name from information_schema.columns where table_catalog = "
+            "current_database() and table_schema = ? and table_name = ? order by "
+            "ordinal_position", [node.schema, node.alias]).fetchall()
+            if r[0].lower() not in returned]
+        if gone:
+            raise DroppedColumns(
+                f"model {node.name} no longer returns column{'s' if len(gone) > 1 else ''} "
+                f"{', '.join(gone)} of its table {relation_name(node.schema, node.alias)}, "
+                "and an incremental build does not drop columns (the new rows would hold "
+                "NULL there).")
 
     def _comment(self, node: Node) -> None:
         target = relation_name(node.schema, node.alias)

@@ -131,8 +131,9 @@ class Executor:
                         f", built in {self.batch_count} batches of its keys"
                         if self.batch_count > 1 else "")
             except DroppedColumns as exc:
-                not_built(result, node, f"{exc.message} Rebuild it once with --full-refresh "
-                                        "(or return the columns again).")
+                not_built(result, node, f"{exc.message} If its columns changed since its "
+                                        "table was built, rebuild it once with "
+                                        "--full-refresh.")
             except duckdb.Error as exc:
                 model_failed(result, "DuckDB", item, str(exc))
                 if node.materialized == "incremental" and not self.full_refresh and \

@@ -76,7 +76,7 @@ class SparkExecutor:
             for hook in item.post_hooks:
                 if not self._delete_by_rewrite(node, hook):
                     self._sql(hook)
-            if node.materialized in ("table", "incremental"):
+            if node.materialized in ("table", "incremental", "snapshot"):
                 result.message = f"{result.rows} rows"
             if self.rewrote:
                 result.message = (result.message or "") + \
@@ -154,6 +154,9 @@ class SparkExecutor:
             return self._replace_table(node, sql)
         if kind == "incremental":
             return self._incremental(node, sql)
+        if kind == "snapshot":
+            from runner.execute.spark.snapshots import run_snapshot
+            return run_snapshot(self, node, sql)
         raise ValueError(f"materialization {kind!r} is not run on Spark yet")
 
     def _replace_table(self, node: Node, sql: str) -> int:

@@ -13,6 +13,8 @@
   a new name from its rows whose key the new rows lack and the new rows, and swapped
   in. The node's message says so. A hook's `DELETE FROM <table> WHERE ...` on such a
   table is the same rewrite, keeping the rows the condition is not true for.
+- snapshot: runner/execute/spark/snapshots.py (MERGE on those formats; on Parquet
+  the table rebuilt with the closed and new versions, and swapped in).
 
 No transaction spans a model's statements on Spark: hooks run before and after."""
 

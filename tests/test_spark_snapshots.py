@@ -63,7 +63,7 @@ FILES = {
               dbt_valid_to_current: "cast('9999-12-31' as timestamp)"
         """,
     "models/snap_current.sql": """
-        {{ config(materialized='table', schema='snaptest') }}
+        {{ config(materialized='view', schema='snaptest') }}
         select id, name from {{ ref('snap_ts') }} where dbt_valid_to is null
         """,
 }
@@ -240,23 +240,56 @@ def test_merge_for_delta_and_iceberg_is_dbt_sparks(tmp_path) -> None:
 
 
 @pytest.mark.spark
-def test_merge_statement_is_spark_sql_its_columns_resolved(spark_session, tmp_path) -> None:
-    """Spark parses and resolves the MERGE (and the staging query) on a Parquet table,
-    then refuses it for the format: what a Delta table would run."""
-    render = _render(tmp_path, strategy="check", check_cols=["name"],
-                     hard_deletes="invalidate")
-    render.added = []           # as after the `alter table ... add columns`
-    render.columns = render.table
-    render.target = "snapmerge.snap"
-    spark_session.sql("create database if not exists snapmerge")
-    spark_session.sql("create or replace temporary view snap__dbt_source as select 1 as id, "
-                      "'a' as name, timestamp'2024-01-01' as updated, 'x' as tag")
-    listed = ", ".join(f"{c} {t}" for c, t in render.table)
-    spark_session.sql(f"create table if not exists snapmerge.snap ({listed}) using parquet")
-    spark_session.sql(f"create or replace temporary view snap__dbt_tmp as {render.staging()}")
-    assert spark_session.table("snap__dbt_tmp").columns[0] == "dbt_change_type"
+def test_merge_staging_rows_make_the_rewrites_table(spark_session, tmp_path) -> None:
+    """Spark analyses the MERGE and its staging rows against a Parquet table (then
+    refuses it for the format: a Delta table would run it); the MERGE's effect, applied
+    by a query, gives the table the Parquet rewrite builds (a changed row, a deleted
+    key with new_record, a new key, a new column)."""
+    node = Node("snapshot", "snap", tmp_path / "snap.sql", "snapshots/snap.sql",
+                config={"materialized": "snapshot", "unique_key": "id", "strategy": "check",
+                        "check_cols": ["name"], "hard_deletes": "new_record"})
+    plan, target, source = snapshot_plan(node), "snapmerge.snap", "snap__dbt_source"
+    spark = spark_session
+    rows = "(1, 'a', timestamp'2024-01-01'), (2, 'b', timestamp'2024-01-01')"
+    spark.sql(f"create or replace temporary view {source} as select * from values {rows}, "
+              "(3, 'c', timestamp'2024-01-01') as t(id, name, updated)")
+    first = SnapshotSql(plan, target, source, [], [], run_time_sql(
+        dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc)), None)
+    spark.sql("create database if not exists snapmerge")
+    spark.sql(f"drop table if exists {target}")
+    spark.sql(f"create table {target} using parquet as {first.first_build(source)}")
+    spark.sql(f"create or replace temporary view {source} as select *, 'x' as tag from "
+              f"values (1, 'a', timestamp'2024-01-01'), (2, 'B', timestamp'2024-01-01'), "
+              "(4, 'd', timestamp'2024-01-01') as t(id, name, updated)")
+
+    def columns(relation: str) -> list[tuple[str, str]]:
+        return [(f.name, f.dataType.simpleString())
+                for f in spark.table(relation).schema.fields]
+
+    now = run_time_sql(dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc))
+    render = SnapshotSql(plan, target, source, columns(target), columns(source), now, None)
+    frame = spark.sql(render.rebuilt())
+    rewritten = sorted((tuple(r[c] for c in sorted(frame.columns)) for r in frame.collect()),
+                       key=repr)
+    assert len(rewritten) == 3 + 2 + 1         # + 2's new version, 4, 3's deletion record
+    spark.sql(render.add_columns())
+    render = SnapshotSql(plan, target, source, columns(target), columns(source), now, None)
+    spark.sql(f"create or replace temporary view snap__dbt_tmp as {render.staging()}")
     with pytest.raises(Exception) as caught:
-        spark_session.sql(render.merge("snap__dbt_tmp")).collect()
+        spark.sql(render.merge("snap__dbt_tmp")).collect()
     text = str(caught.value).splitlines()[0]
     assert "UNSUPPORTED_FEATURE.TABLE_OPERATION" in text, text
     assert "does not support MERGE INTO TABLE" in text, text
+    # what the MERGE does: a current version whose scd_id an 'update' row has takes its
+    # dbt_valid_to; an 'insert' row whose scd_id the table lacks is added
+    names = sorted(c for c, _ in render.columns)
+    kept = ", ".join(f"case when u.dbt_scd_id is not null and d.dbt_valid_to is null "
+                     f"then u.dbt_valid_to else d.dbt_valid_to end as {c}"
+                     if c == "dbt_valid_to" else f"d.{c}" for c in names)
+    merged = spark.sql(
+        f"select {kept} from {target} as d left join (select dbt_scd_id, dbt_valid_to from "
+        f"snap__dbt_tmp where dbt_change_type = 'update') as u on u.dbt_scd_id = "
+        f"d.dbt_scd_id union all select {', '.join(names)} from snap__dbt_tmp as s where "
+        f"dbt_change_type = 'insert' and not exists (select 1 from {target} as d where "
+        f"d.dbt_scd_id = s.dbt_scd_id)").collect()
+    assert sorted((tuple(r) for r in merged), key=repr) == rewritten

@@ -1,4 +1,4 @@
-"""`runner build|run|seed|test --target spark`: the pipeline of runner.api.execute on a
+"""`runner build|run|seed|snapshot|test --target spark`: the pipeline of runner.api.execute on a
 Spark session. The models are compiled as for DuckDB (the project's dialect), then
 transpiled to Spark SQL (runner.engines.spark.transpile; the file under
 target/compiled is the Spark SQL); sources are read with Spark's readers; seeds,
@@ -9,8 +9,9 @@ unit tests, models and data tests run in the graph's order, a node whose parent 
 
 Snapshots run in the graph's order like the models (runner.execute.spark.snapshots:
 MERGE on Delta, Iceberg or Hudi; a rewrite of the table on Parquet). Not on Spark (said,
-not silently dropped): full_build_batches (a model is built whole). A successful build publishes the tables
-marked `publish` as on DuckDB, read from Spark (runner.publish.spark)."""
+not silently dropped): full_build_batches (a model is built whole). A successful build
+publishes the tables marked `publish` as on DuckDB, read from Spark
+(runner.publish.spark)."""
 
 from __future__ import annotations
 

@@ -187,13 +187,14 @@ class SnapshotSql:
 
     def staging(self) -> str:
         """dbt-spark's staging rows for MERGE: 'update' rows (a current version's
-        scd_id and its new dbt_valid_to), 'insert' rows (new versions and deletion
-        records)."""
-        valid_to = {"dbt_valid_to": "c.valid_to"}
+        scd_id and its new dbt_valid_to, one per scd_id, the other columns null),
+        'insert' rows (new versions and deletion records)."""
+        closing = {"dbt_scd_id": "scd_id", "dbt_valid_to": "valid_to"}
+        listed = ", ".join(
+            f"cast({closing.get(self.meta.get(c.lower()), 'null')} as {t}) as {quote(c)}"
+            for c, t in self.columns)
         inserts = ["insertions"] + (["deletion_records"] if self.deleted_mark else [])
-        return (self.ctes() + f"select 'update' as dbt_change_type, "
-                f"{self._select(valid_to, 'd')} from current_rows as d join closed as c "
-                f"on d.{self.n['dbt_scd_id']} = c.scd_id" +
+        return (self.ctes() + f"select 'update' as dbt_change_type, {listed} from closed" +
                 "".join(f"\nunion all\nselect 'insert' as dbt_change_type, * from {t}"
                         for t in inserts))
 

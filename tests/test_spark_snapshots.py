@@ -5,7 +5,8 @@ changing rows, then snapshotted alone (`runner snapshot`) in a run where one sna
 fails; the tables are equal cell for cell after each run (a time of the run's own clock
 compared as the run it belongs to), the failed one's as its previous run left it. And
 the MERGE written for Delta or Iceberg tables, which this machine cannot run: its
-statement, and Spark's analysis of it."""
+statement, Spark's analysis of it, and its effect (applied by a query) against the
+Parquet rewrite's."""
 
 from __future__ import annotations
 

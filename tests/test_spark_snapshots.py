@@ -294,3 +294,13 @@ def test_merge_staging_rows_make_the_rewrites_table(spark_session, tmp_path) -> 
         f"dbt_change_type = 'insert' and not exists (select 1 from {target} as d where "
         f"d.dbt_scd_id = s.dbt_scd_id)").collect()
     assert sorted((tuple(r) for r in merged), key=repr) == rewritten
+    # a snapshot configured for Delta whose table is Parquet: said before any change
+    from runner.engines.spark import SparkAdapter
+    from runner.execute.spark.snapshots import check_format
+    node.config["file_format"] = "delta"
+    node.relation_schema, node.relation_alias = "snapmerge", "snap"
+    with pytest.raises(ValueError, match="snapmerge.snap is a parquet table, and its "
+                                         "file_format is delta: MERGE needs a delta table"):
+        check_format(SparkAdapter(spark), node)
+    node.config["file_format"] = "parquet"
+    check_format(SparkAdapter(spark), node)

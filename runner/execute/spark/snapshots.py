@@ -23,6 +23,7 @@ the same in every statement of the run (DuckDB's: its transaction's start)."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 from runner.engines.spark import ROW_LEVEL_FORMATS, file_format, partition_columns
@@ -287,6 +288,7 @@ def _merge(executor: Any, node: Node, render: SnapshotSql) -> int:
     """Delta, Iceberg, Hudi: the new columns added, then MERGE INTO from the staging
     rows, as dbt-spark does."""
     a = executor.adapter
+    check_format(a, node)
     alter = render.add_columns()
     if alter:
         executor._sql(alter)
@@ -303,9 +305,24 @@ def _merge(executor: Any, node: Node, render: SnapshotSql) -> int:
         executor._sql(f"drop view if exists {staging}")
 
 
+def check_format(adapter: Any, node: Node) -> None:
+    """A snapshot merged into (its file_format delta, iceberg or hudi) whose table is of
+    another format: said before anything changes, as dbt-spark does."""
+    fmt = file_format(node.config)
+    described = adapter.fetch(f"describe table extended "
+                              f"{adapter.relation_name(node.schema, node.alias)}")[1]
+    provider = next((str(r[1]).strip().lower() for r in described
+                     if str(r[0]).strip() == "Provider"), fmt)
+    if provider != fmt:
+        raise ValueError(f"the snapshot's table {node.schema}.{node.alias} is a {provider} "
+                         f"table, and its file_format is {fmt}: MERGE needs a {fmt} table. "
+                         f"Set file_format back to {provider} (the table is then rewritten "
+                         f"each run), or drop the table to start its history again as {fmt}")
+
+
 def _scalar(executor: Any, sql: str) -> int:
-    started = dt.datetime.now()
+    started = time.perf_counter()
     try:
         return int(executor.adapter.fetch(sql)[1][0][0])
     finally:
-        executor.db_seconds += (dt.datetime.now() - started).total_seconds()
+        executor.db_seconds += time.perf_counter() - started

@@ -113,8 +113,9 @@ class SnapshotSql:
 
     def ctes(self) -> str:
         """snapshotted (the table, with the added columns as nulls), current_rows,
-        source_data, gone (hard_deletes), closed (scd_id, valid_to), insertions and
-        deletion_records, in one WITH."""
+        source_data, found (the query's rows marked), gone (hard_deletes), closed
+        (scd_id, valid_to: for MERGE), insertions and deletion_records, in one WITH
+        (Spark reads only those a statement uses)."""
         n, hard = self.n, self.plan["hard_deletes"]
         kept = ", ".join([quote(c) for c, _ in self.table] +
                          [f"cast(null as {t}) as {quote(c)}" for c, t in self.added])
@@ -123,7 +124,8 @@ class SnapshotSql:
         parts = [f"snapshotted as (select {kept} from {self.target})",
                  f"current_rows as (select * from snapshotted as d where "
                  f"{self.is_current('d')})",
-                 f"source_data as (select * from {self.source})"]
+                 f"source_data as (select * from {self.source})",
+                 "found as (select *, true as __dbt_found from source_data)"]
         closing = [f"select d.{n['dbt_scd_id']} as scd_id, {updated} as valid_to from "
                    f"source_data as s join current_rows as d on {self._on()} where "
                    f"{self._changed()}"]
@@ -151,12 +153,21 @@ class SnapshotSql:
                          "from gone as d)")
         return "with " + ",\n".join(parts) + "\n"
 
-    def _closed_rows(self) -> str:
-        valid_to = (f"case when c.scd_id is not null then c.valid_to else "
-                    f"d.{self.n['dbt_valid_to']} end")
+    def _old_rows(self) -> str:
+        """The table's rows, a current version's dbt_valid_to set where its key's row
+        changed (the new version's time) or is gone (hard_deletes: the run's time): one
+        join of the table with the query's rows (a key is once in the query, as dbt
+        requires of unique_key)."""
+        n, hard = self.n, self.plan["hard_deletes"]
+        valid_to = f"case when s.__dbt_found and ({self._changed()}) then {self.strategy_time} "
+        if hard != "ignore":
+            still = f" and not (d.{n['dbt_is_deleted']} = 'True')" if self.deleted_mark \
+                else ""
+            valid_to += (f"when s.__dbt_found is null and {self.is_current('d')}{still} "
+                         f"then {self.now} ")
+        valid_to += f"else d.{n['dbt_valid_to']} end"
         return (f"select {self._select({'dbt_valid_to': valid_to}, 'd')} from snapshotted "
-                f"as d left join closed as c on d.{self.n['dbt_scd_id']} = c.scd_id and "
-                f"{self.is_current('d')}")
+                f"as d left join found as s on {self._on()} and {self.is_current('d')}")
 
     # -- statements ------------------------------------------------------------------
     def first_build(self, sql: str) -> str:
@@ -176,15 +187,21 @@ class SnapshotSql:
         closed versions with their dbt_valid_to, then the new versions and deletion
         records."""
         tail = "\nunion all\nselect * from deletion_records" if self.deleted_mark else ""
-        return (self.ctes() + self._closed_rows() +
+        return (self.ctes() + self._old_rows() +
                 "\nunion all\nselect * from insertions" + tail)
 
-    def counted(self) -> str:
+    def counted(self, rebuilt: str | None = None) -> str:
         """DuckDB's count of a run: the new versions and the versions a deletion closed
-        (a deletion record not counted again)."""
+        (a deletion record not counted again). With the `rebuilt` table (before it
+        replaces the old one): its rows more than the old table's (the new versions
+        and deletion records), and with `invalidate` the keys gone."""
         gone = " + (select count(*) from gone)" if self.plan["hard_deletes"] != "ignore" \
             else ""
-        return self.ctes() + f"select (select count(*) from insertions){gone}"
+        if rebuilt is None:
+            return self.ctes() + f"select (select count(*) from insertions){gone}"
+        gone = gone if self.plan["hard_deletes"] == "invalidate" else ""
+        return (self.ctes() + f"select (select count(*) from {rebuilt}) - "
+                f"(select count(*) from snapshotted){gone}")
 
     def staging(self) -> str:
         """dbt-spark's staging rows for MERGE: 'update' rows (a current version's
@@ -271,7 +288,7 @@ def _rebuild(executor: Any, node: Node, render: SnapshotSql) -> int:
         a.drop_relation(schema, leftover, "table")
     try:
         executor._sql(a.create_table_as_sql(schema, tmp, render.rebuilt(), node.config))
-        rows = _scalar(executor, render.counted())
+        rows = _scalar(executor, render.counted(a.relation_name(schema, tmp)))
     except Exception:
         a.drop_relation(schema, tmp, "table")
         raise

@@ -142,8 +142,9 @@ def test_snapshots_on_spark_equal_duckdbs_run_after_run(spark_session, make_proj
             failed = next(n for n in spark.nodes if n.name == "snap_ts")
             assert "previous version, if any, is unchanged" in failed.message
             assert all(n.rows == 0 for n in spark.nodes if n.name != "snap_ts")
+            # no table of the failed run left
             assert not [t.name for t in spark_session.catalog.listTables(schema[0])
-                        if "__dbt_" in t.name and not t.isTemporary]      # no table of the failed run left
+                        if "__dbt_" in t.name and not t.isTemporary]
         if run == 2:
             ts = next(n for n in spark.nodes if n.name == "snap_ts")
             assert "snap_ts rewritten: parquet tables have no row-level changes" in \

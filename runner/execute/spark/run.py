@@ -1,7 +1,7 @@
-"""`runner build|run|seed|snapshot|test --target spark`: the pipeline of runner.api.execute on a
-Spark session. The models are compiled as for DuckDB (the project's dialect), then
-transpiled to Spark SQL (runner.engines.spark.transpile; the file under
-target/compiled is the Spark SQL); sources are read with Spark's readers; seeds,
+"""`runner build|run|seed|snapshot|test --target spark`: the pipeline of
+runner.api.execute on a Spark session. The models are compiled as for DuckDB (the
+project's dialect), then transpiled to Spark SQL (runner.engines.spark.transpile; the
+file under target/compiled is the Spark SQL); sources are read with Spark's readers; seeds,
 unit tests, models and data tests run in the graph's order, a node whose parent failed
 (or whose unit test failed) skipped. --empty, --defer/--state and contracts as on DuckDB
 (runner.execute.spark.options); on-run-start and on-run-end as on DuckDB

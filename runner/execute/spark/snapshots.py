@@ -159,7 +159,8 @@ class SnapshotSql:
         join of the table with the query's rows (a key is once in the query, as dbt
         requires of unique_key)."""
         n, hard = self.n, self.plan["hard_deletes"]
-        valid_to = f"case when s.__dbt_found and ({self._changed()}) then {self.strategy_time} "
+        valid_to = (f"case when s.__dbt_found and ({self._changed()}) "
+                    f"then {self.strategy_time} ")
         if hard != "ignore":
             still = f" and not (d.{n['dbt_is_deleted']} = 'True')" if self.deleted_mark \
                 else ""

@@ -3,9 +3,9 @@ strategies, hard_deletes, snapshot_meta_column_names, dbt_valid_to_current, new
 columns).
 
 The first run creates the table from the query and the meta columns, built under a
-new name and swapped in, as a table model is. A later run works out, in one query
-(dbt's snapshot_staging_table): the current versions closed (a changed row's at the
-new version's time, a deleted key's at the run's time), the new versions and, with
+new name and swapped in, as a table model is. A later run works out (dbt's
+snapshot_staging_table) the current versions to close (a changed row's at the new
+version's time, a deleted key's at the run's time), the new versions and, with
 `hard_deletes: new_record`, the deletion records. Then, by the table's `file_format`:
 
 - delta, iceberg or hudi: dbt-spark's MERGE INTO the table from those rows as a
@@ -13,9 +13,10 @@ new version's time, a deleted key's at the run's time), the new versions and, wi
   by its `dbt_scd_id`, 'insert' adds one), after `alter table ... add columns` for
   the query's new columns;
 - any other (parquet, the default, which takes no MERGE or UPDATE): the whole table
-  built again under a new name (its rows, the closed ones with `dbt_valid_to` set,
-  then the new versions and deletion records) and swapped in. A failed run leaves the
-  old table as it was; each run rewrites the whole table.
+  built again as one query under a new name (its rows, each current version's
+  `dbt_valid_to` set in one join with the query's rows; then the new versions and
+  deletion records) and swapped in. A failed run leaves the old table as it was; each
+  run rewrites the whole table.
 
 The run's time is this process's clock, in UTC, taken once when the snapshot starts,
 the same in every statement of the run (DuckDB's: its transaction's start)."""
@@ -281,8 +282,8 @@ def run_snapshot(executor: Any, node: Node, sql: str) -> int:
 
 def _rebuild(executor: Any, node: Node, render: SnapshotSql) -> int:
     """A table without row-level changes: the new table built under `<name>__dbt_tmp`
-    (a failure leaves the old one as it was), the run's rows counted from the old one,
-    then the new one swapped in."""
+    (a failure leaves the old one as it was), the run's rows counted (the new table's
+    against the old one's), then the new one swapped in."""
     a, schema, name = executor.adapter, node.schema, node.alias
     tmp, backup = f"{name}__dbt_tmp", f"{name}__dbt_backup"
     for leftover in (tmp, backup):

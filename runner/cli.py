@@ -155,8 +155,8 @@ def snapshot(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir
              fail_fast: FailFast = False, memory_limit: MemoryLimit = None,
              profiles_dir: ProfilesDir = None, target: Target = None,
              profile: Profile = None) -> None:
-    """The snapshots in snapshots/ (type 2 history of a query), in graph order (DuckDB
-    only: on Spark a snapshot needs MERGE, which its Parquet tables refuse).
+    """The snapshots in snapshots/ (type 2 history of a query), in graph order (on
+    Spark: MERGE on Delta or Iceberg tables, a rewrite of the table on Parquet).
 
     Example: runner snapshot
     """

@@ -13,6 +13,8 @@
   a new name from its rows whose key the new rows lack and the new rows, and swapped
   in. The node's message says so. A hook's `DELETE FROM <table> WHERE ...` on such a
   table is the same rewrite, keeping the rows the condition is not true for.
+- snapshot: runner/execute/spark/snapshots.py (MERGE on those formats; on Parquet
+  the table rebuilt with the closed and new versions, and swapped in).
 
 No transaction spans a model's statements on Spark: hooks run before and after."""
 
@@ -76,7 +78,7 @@ class SparkExecutor:
             for hook in item.post_hooks:
                 if not self._delete_by_rewrite(node, hook):
                     self._sql(hook)
-            if node.materialized in ("table", "incremental"):
+            if node.materialized in ("table", "incremental", "snapshot"):
                 result.message = f"{result.rows} rows"
             if self.rewrote:
                 result.message = (result.message or "") + \
@@ -154,6 +156,9 @@ class SparkExecutor:
             return self._replace_table(node, sql)
         if kind == "incremental":
             return self._incremental(node, sql)
+        if kind == "snapshot":
+            from runner.execute.spark.snapshots import run_snapshot
+            return run_snapshot(self, node, sql)
         raise ValueError(f"materialization {kind!r} is not run on Spark yet")
 
     def _replace_table(self, node: Node, sql: str) -> int:

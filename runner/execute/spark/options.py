@@ -1,7 +1,6 @@
 """What a Spark build prepares before anything runs, as runner.execute.run does on
 DuckDB: `--empty`, `--defer` to the `--state` run's tables, the enforced contracts'
-declared types in Spark's names, and the refusal of what a plain Spark table cannot do
-(snapshots: dbt-spark's snapshot is a MERGE)."""
+declared types in Spark's names."""
 
 from __future__ import annotations
 
@@ -87,14 +86,3 @@ def contract_types(adapter: Any, project: Any, models: list[str],
                      "not_null); it has no effect there.")
     return out
 
-
-def refuse_snapshots(command: str, snapshots: list[str]) -> None:
-    """dbt-spark's snapshot merges into its table (MERGE INTO), which Spark's plain
-    Parquet tables do not take, and this runner writes no Delta or Iceberg snapshot."""
-    if command == "snapshot" or snapshots:
-        listed = f" ({', '.join(snapshots)})" if snapshots else ""
-        raise OptionError(f"snapshots{listed} are not run with --target spark: a snapshot "
-                          "updates its rows in place with MERGE, which Spark's plain "
-                          "Parquet tables refuse (it needs Delta or Iceberg).",
-                          hint="leave them out (--exclude resource_type:snapshot), or run "
-                               "snapshots on DuckDB.")

@@ -1,15 +1,17 @@
-"""`runner build|run|seed|test --target spark`: the pipeline of runner.execute.run on a
-Spark session. The models are compiled as for DuckDB (the project's dialect), then
-transpiled to Spark SQL (runner.engines.spark.transpile; the file under
-target/compiled is the Spark SQL); sources are read with Spark's readers; seeds,
+"""`runner build|run|seed|snapshot|test --target spark`: the pipeline of
+runner.execute.run on a Spark session. The models are compiled as for DuckDB (the
+project's dialect), then transpiled to Spark SQL (runner.engines.spark.transpile; the
+file under target/compiled is the Spark SQL); sources are read with Spark's readers; seeds,
 unit tests, models and data tests run in the graph's order, a node whose parent failed
 (or whose unit test failed) skipped. --empty, --defer/--state and contracts as on DuckDB
 (runner.execute.spark.options); on-run-start and on-run-end as on DuckDB
 (runner.execute.hooks), their SQL transpiled as the models' hooks are.
 
-Not on Spark (each is said, none silently dropped): snapshots (they need MERGE),
-full_build_batches (a model is built whole). A successful build publishes the tables
-marked `publish` as on DuckDB, read from Spark (runner.publish.spark)."""
+Snapshots run in the graph's order like the models (runner.execute.spark.snapshots:
+MERGE on Delta, Iceberg or Hudi; a rewrite of the table on Parquet). Not on Spark (said,
+not silently dropped): full_build_batches (a model is built whole). A successful build
+publishes the tables marked `publish` as on DuckDB, read from Spark
+(runner.publish.spark)."""
 
 from __future__ import annotations
 
@@ -72,9 +74,6 @@ def execute_on_spark(command: str, target: Target, *args: Any, db_path: Any = No
                           "used with --target spark.",
                           hint="leave it out; Spark's tables are in its warehouse, its "
                                "resources are the session's (profiles.yml).")
-    if command == "snapshot":
-        from runner.execute.spark.options import refuse_snapshots
-        refuse_snapshots(command, [])
     return execute_spark(command, target, *args, **options)
 
 
@@ -117,15 +116,10 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
             on_note(text)
 
     order, tests, unit_tests = plan(session, command, select, exclude)
-    kinds = {"build": ("model",), "run": ("model",)}
+    kinds = {"build": ("model", "snapshot"), "run": ("model",), "snapshot": ("snapshot",)}
     models = [n for n in order if n in project.models and project.models[n].kind in
               kinds.get(command, ()) and project.models[n].materialized != "ephemeral"]
     seeds = [n for n in order if n in project.seeds] if command in ("build", "seed") else []
-    left_out = [n for n in order if n in project.models and
-                project.models[n].kind == "snapshot" and command in ("build", "snapshot")]
-    if left_out:
-        note(f"snapshots are not run on Spark (they need MERGE, which Spark's Parquet "
-             f"tables refuse): {', '.join(left_out)} left out.")
     batched = [n for n in models if project.models[n].config.get("full_build_batches")]
     if batched:
         note(f"full_build_batches is DuckDB's: on Spark {', '.join(batched)} "

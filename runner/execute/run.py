@@ -43,11 +43,9 @@ def execute_duckdb(command: str, project_dir: str | Path = ".",
     session = Session(project_dir, vars, full_refresh, exists, which=command,
                       on_warning=on_warning, target_path=target_path, state=state)
     project = session.project
-    if defer and session.state is None:
-        from runner.errors import OptionError
-        raise OptionError("--defer reads the parents it does not build from --state, and "
-                          "no --state was given.", hint="pass --state with a previous "
-                                                        "run's target/ folder.")
+    if defer:
+        from runner.task.defer import require_state
+        require_state(session)
     result = RunResult(command, started_at=session.started.isoformat(),
                        invocation_id=session.invocation_id)
     result.warnings = session.log.messages

@@ -13,6 +13,15 @@ from runner.jinja.relation import Relation, quote_ident
 STATE_DATABASE = "runner_state"
 
 
+def require_state(session: Any) -> None:
+    """--defer reads the parents a run does not build from --state: refuse it without one
+    (both engines' pipelines, before anything runs)."""
+    if session.state is None:
+        raise OptionError("--defer reads the parents it does not build from --state, and "
+                          "no --state was given.", hint="pass --state with a previous "
+                                                        "run's target/ folder.")
+
+
 def defer_relations(con: Any, session: Any, db: Path, selected: list[str],
                     exists: Callable[[Any], bool]) -> list[str]:
     """Point the renderer's refs of unselected, missing parents at the state's relations;

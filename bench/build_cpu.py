@@ -5,12 +5,12 @@
 Runs `runner build` in this process, from a deleted database file (`--db`, default
 bench/out/build_cpu.duckdb), and reads the CPU time of the process (user + system,
 DuckDB's threads included, from getrusage) at each point it can see without changing
-the runner: after Python's start and the runner's imports, and at every node's result
-(`on_result`: a node's figure is the CPU since the result before it, so it includes the
-runner's bookkeeping between the two). What comes before the first result is loading,
-compiling and checking; what comes after the last is on-run-end and the publish.
-Prints the parts, the nodes costliest first, and the totals of models, data tests and
-unit tests. One run: compare parts of the same run, or run it twice.
+the runner: after Python's start and the runner's imports, around each seed, model and
+data test (the executor's `run_seed`, `run_model`, `run_test`), and at each result
+(`on_result`). Before the first node: loading, compiling, checking, the raw files'
+checks and the unit tests of no model; between nodes: the other unit tests and the
+runner's bookkeeping; after the last result: on-run-end, the publish and the artifacts.
+Prints the parts and the costliest nodes. One run: compare parts of the same run, or run it twice.
 """
 
 from __future__ import annotations

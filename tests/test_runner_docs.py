@@ -108,3 +108,58 @@ def test_an_unknown_doc_names_the_yaml_file_and_the_doc(make_project, cli) -> No
     code, out, err = cli("build", "--project-dir", root, "--db", root / "db.duckdb")
     assert code == 2
     assert "models/props.yml" in err and "'nope'" in err and "Traceback" not in err
+
+
+def test_comments_of_a_kept_table_follow_its_yaml(make_project, query, monkeypatch) -> None:
+    """An incremental build keeps its table, and with it the comments: an unchanged
+    description is not written again, a changed one is, on the table and its columns,
+    and a view (created again each build) gets its comments back."""
+    from runner.execute.materialize import Executor
+    yml = """
+        version: 2
+        models:
+          - name: events
+            description: {table}
+            columns:
+              - name: id
+                description: {column}
+          - name: recent
+            description: The latest events.
+            columns:
+              - name: id
+                description: Its event.
+    """
+    root = make_project({
+        "models/events.sql": "{{ config(materialized='incremental', unique_key='id') }}\n"
+                             "select 1 as id",
+        "models/recent.sql": "{{ config(materialized='view') }}\n"
+                             "select id from {{ ref('events') }}",
+        "models/schema.yml": yml.format(table="Events.", column="The key.")})
+    db = root / "db.duckdb"
+    assert build(root, db_path=db).ok
+    written: list[str] = []
+    sql = Executor._sql
+
+    def recording(self, statement, *args, **kwargs):
+        if statement.startswith("comment on"):
+            written.append(statement)
+        return sql(self, statement, *args, **kwargs)
+    monkeypatch.setattr(Executor, "_sql", recording)
+
+    assert build(root, db_path=db).ok
+    assert not [s for s in written if '"events"' in s]
+    assert len([s for s in written if '"recent"' in s]) == 2   # the view: made again
+
+    (root / "models/schema.yml").write_text(yml.format(table="All events.",
+                                                       column="The event's key."))
+    written.clear()
+    assert build(root, db_path=db).ok
+    assert len([s for s in written if '"events"' in s]) == 2
+    assert query(db, "select comment from duckdb_tables() where table_name = 'events'") == \
+        [("All events.",)]
+    assert query(db, "select comment from duckdb_columns() where table_name = 'events'") \
+        == [("The event's key.",)]
+    assert query(db, "select comment from duckdb_views() where view_name = 'recent'") == \
+        [("The latest events.",)]
+    assert query(db, "select comment from duckdb_columns() where table_name = 'recent'") \
+        == [("Its event.",)]

@@ -79,6 +79,11 @@ class ExecutionError(RunnerError):
     stage = "Run"
 
 
+class NotBuilt(ExecutionError):
+    """A model refused before its relation changed (its message says why and what to
+    do); the relation stays as it was."""
+
+
 class ExportError(RunnerError):
     """Writing a table or a report to a file."""
     stage = "Export"

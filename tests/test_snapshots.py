@@ -151,3 +151,32 @@ def test_snapshot_keys_are_not_warned(make_project) -> None:
     root = _project(make_project, "invalidate")
     result = build(root, db_path=root / "db.duckdb")
     assert result.ok and result.warnings == [], result.warnings
+
+
+def test_a_unique_key_repeated_in_the_query_stops_the_snapshot(make_project, query) -> None:
+    """Each run would add the repeated key's versions again: the snapshot stops, naming
+    the keys, on its first build and on a later one, and its table stays as it was."""
+    root = _project(make_project)
+    (root / "seeds/people.csv").write_text(
+        "id,name,updated\n1,ann,2024-01-01\n2,bob,2024-01-01\n2,bo,2024-01-01\n")
+    first = build(root, db_path=root / "db.duckdb")
+    assert not first.ok
+    status = {n.name: n for n in first.nodes}
+    assert (status["people_history"].status, status["current_people"].status) == \
+        ("error", "skipped")
+    message = status["people_history"].message
+    assert "unique_key id is not unique in its query (id = 2 (2 rows))" in message, message
+    assert "was not built" in message
+    assert query(root / "db.duckdb", "select count(*) from duckdb_tables() "
+                 "where table_name = 'people_history'") == [(0,)]
+
+    _rebuild(root, "1,ann,2024-01-01\n2,bob,2024-01-01\n")
+    before = _history(query, root)
+    (root / "seeds/people.csv").write_text(
+        "id,name,updated\n1,ann,2024-03-01\n1,anna,2024-03-01\n2,bob,2024-01-01\n")
+    later = execute("build", root, db_path=root / "db.duckdb")
+    assert not later.ok
+    failed = {n.name: n for n in later.nodes if n.status == "error"}
+    assert "unique_key id is not unique in its query (id = 1 (2 rows))" in \
+        failed["people_history"].message
+    assert _history(query, root) == before

@@ -176,6 +176,37 @@ def test_snapshots_on_spark_equal_duckdbs_run_after_run(spark_session, make_proj
                             "dbt_updated_at")
     assert "tag" in names
 
+
+@pytest.mark.spark
+def test_a_repeated_unique_key_stops_the_snapshot_on_spark(spark_session, make_project):
+    """As on DuckDB: a key the query returns twice stops the snapshot before its table
+    changes, on the first build and on a later one, naming the key."""
+    root = make_project(FILES, name="dupes")
+    (root / "seeds").mkdir(exist_ok=True)
+    (root / "seeds/people.csv").write_text(HEADER + ROWS[0] + "2,bo,rome,2024-01-01\n")
+    first = build(root, target=SPARK)
+    status = {n.name: n for n in first.nodes}
+    assert {k: status[k].status for k in ("snap_ts", "snap_check", "snap_current")} == \
+        {"snap_ts": "error", "snap_check": "error", "snap_current": "skipped"}
+    assert "unique_key id is not unique in its query (id = 2 (2 rows))" in \
+        status["snap_ts"].message, status["snap_ts"].message
+    schema = next(d.name for d in spark_session.catalog.listDatabases()
+                  if d.name.endswith(SCHEMA))
+    assert not [t.name for t in spark_session.catalog.listTables(schema)
+                if t.name.startswith("snap_") and not t.isTemporary]
+    (root / "seeds/people.csv").write_text(HEADER + ROWS[0])
+    assert build(root, target=SPARK).ok
+    before = sorted(tuple(r) for r in spark_session.table(f"{schema}.snap_ts").collect())
+    (root / "seeds/people.csv").write_text(HEADER + ROWS[1] + "4,di,rome,2024-02-01\n")
+    later = build(root, target=SPARK)
+    failed = {n.name: n for n in later.nodes if n.status == "error"}
+    assert "unique_key id is not unique in its query (id = 4 (2 rows))" in \
+        failed["snap_ts"].message
+    assert "was not built" in failed["snap_ts"].message
+    assert sorted(tuple(r) for r in spark_session.table(f"{schema}.snap_ts").collect()) \
+        == before
+
+
 def _render(tmp_path: Path, **config) -> SnapshotSql:
     node = Node("snapshot", "snap", tmp_path / "snap.sql", "snapshots/snap.sql",
                 config={"materialized": "snapshot", "unique_key": "id", **config})

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator, Sequence
 from runner.engines.native import duckdb
 
 from runner.jinja.compile import Compiled
-from runner.errors import ExecutionError
+from runner.errors import ExecutionError, NotBuilt
 from runner.project.loader import Node, incremental_plan
 from runner.jinja.relation import quote_ident, relation_name
 from runner.execute.seeds import seed_select
@@ -134,6 +134,8 @@ class Executor:
                 not_built(result, node, f"{exc.message} If its columns changed since its "
                                         "table was built, rebuild it once with "
                                         "--full-refresh.")
+            except NotBuilt as exc:
+                not_built(result, node, exc.message)
             except duckdb.Error as exc:
                 model_failed(result, "DuckDB", item, str(exc))
                 if node.materialized == "incremental" and not self.full_refresh and \

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runner.errors import ProjectError
+from runner.errors import NotBuilt, ProjectError
 from runner.jinja.relation import quote_ident, relation_name
 from runner.project.nodes import Node
 
@@ -67,6 +67,26 @@ def snapshot_plan(node: Node) -> dict[str, Any]:
             "names": {m: str(names.get(m) or m) for m in META}}
 
 
+def check_unique_keys(node: Node, plan: dict[str, Any], source: str, quote: Any,
+                      fetch: Any) -> None:
+    """Raise NotBuilt when the snapshot's query (the relation `source`) returns a
+    unique_key more than once: each run would otherwise add that key's versions again
+    (dbt's MERGE fails on most warehouses; its DuckDB and Parquet forms would not).
+    `fetch(sql)` returns rows."""
+    keys = ", ".join(quote(k) for k in plan["keys"])
+    rows = fetch(f"select {keys}, count(*) as n from {source} group by {keys} "
+                 f"having count(*) > 1 order by n desc, {keys} limit 3")
+    if not rows:
+        return
+    named = "; ".join(", ".join(f"{k} = {v!r}" for k, v in zip(plan["keys"], row[:-1]))
+                      + f" ({row[-1]} rows)" for row in rows)
+    raise NotBuilt(f"snapshot {node.name}: unique_key {', '.join(plan['keys'])} is not "
+                   f"unique in its query ({named}{'; ...' if len(rows) == 3 else ''}). "
+                   "Keep one row per key in the query (e.g. qualify row_number() over "
+                   "(partition by the key order by the update time desc) = 1), or add "
+                   "columns to unique_key.")
+
+
 def meta_columns(node: Node) -> list[tuple[str, str]]:
     """The columns a snapshot adds to its query's (types as a first build makes them,
     for the stand-ins that check downstream models' columns)."""
@@ -105,12 +125,15 @@ def run_snapshot(executor: Any, node: Node, sql: str, hooks: Any) -> int | None:
                 + f" from {source} as s {extra_where}")
 
     def body() -> int | None:
+        executor._sql(f"create or replace temp table __snapshot_source as\n{sql}")
+        check_unique_keys(node, plan, "__snapshot_source", quote_ident,
+                          lambda q: executor._sql(q).fetchall())
         if executor.relation_kind(node.schema, node.alias) != "table":
             executor._drop_other_kind(node, "table")
             row = executor._sql(f"create table {target} as\n"
-                                f"{new_versions(f'({chr(10)}{sql}{chr(10)})')}").fetchone()
+                                f"{new_versions('__snapshot_source')}").fetchone()
+            executor._sql("drop table __snapshot_source")
             return int(row[0]) if row else None
-        executor._sql(f"create or replace temp table __snapshot_source as\n{sql}")
         _add_new_columns(executor, target)
         on = " and ".join(f"s.{k} is not distinct from d.{k}" for k in keys)
         if plan["strategy"] == "timestamp":

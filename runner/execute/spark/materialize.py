@@ -27,6 +27,7 @@ from runner.engines.spark import (ROW_LEVEL_FORMATS, SparkAdapter, file_format,
                                   partition_columns)
 from runner.execute.materialize import (FAILURE_SAMPLE, NodeResult, _first_lines, judge,
                                         model_failed, model_result, not_built, seed_read)
+from runner.errors import NotBuilt
 from runner.jinja.compile import Compiled
 from runner.project.loader import Node, incremental_plan
 
@@ -84,6 +85,8 @@ class SparkExecutor:
                 result.message = (result.message or "") + \
                     f" ({node.alias} rewritten: {file_format(node.config)} tables have " \
                     "no row-level changes)"
+        except NotBuilt as exc:
+            not_built(result, node, exc.message)
         except Exception as exc:
             model_failed(result, "Spark", item, _spark_message(exc))
         result.seconds = time.perf_counter() - started

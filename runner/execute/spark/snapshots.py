@@ -28,7 +28,7 @@ import time
 from typing import Any
 
 from runner.engines.spark import ROW_LEVEL_FORMATS, file_format, partition_columns
-from runner.execute.snapshots import snapshot_plan
+from runner.execute.snapshots import check_unique_keys, snapshot_plan
 from runner.project.nodes import Node
 
 Columns = list[tuple[str, str]]
@@ -261,12 +261,14 @@ def run_snapshot(executor: Any, node: Node, sql: str) -> int:
     now = run_time_sql(dt.datetime.now(dt.timezone.utc))
     target = a.relation_name(node.schema, node.alias)
     current = valid_to_current(a, node)
-    if a.relation_kind(node.schema, node.alias) != "table":
-        render = SnapshotSql(plan, target, "", [], [], now, current)
-        return executor._replace_table(node, render.first_build(sql))
     source = f"{node.alias}__dbt_source"
     executor._sql(f"create or replace temporary view {quote(source)} as\n{sql}")
     try:
+        check_unique_keys(node, plan, quote(source), quote,
+                          lambda q: executor.adapter.fetch(q)[1])
+        if a.relation_kind(node.schema, node.alias) != "table":
+            render = SnapshotSql(plan, target, "", [], [], now, current)
+            return executor._replace_table(node, render.first_build(sql))
         query = [(f.name, f.dataType.simpleString())
                  for f in a.spark.table(quote(source)).schema.fields]
         render = SnapshotSql(plan, target, quote(source), a.columns(node.schema, node.alias),

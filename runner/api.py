@@ -132,7 +132,7 @@ def compile_project(project_dir: str | Path = ".", vars: dict | None = None,
                     session.log.add)[1]
     if tester:
         tester.close()
-    from runner.execute.materialize import NodeResult
+    from runner.execute.results import NodeResult
     result = RunResult("compile", started_at=session.started.isoformat(),
                        invocation_id=session.invocation_id,
                        args={"select": list(select or []), "exclude": list(exclude or []),

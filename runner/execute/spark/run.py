@@ -86,7 +86,7 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
                   target_path: str | Path | None = None, empty: bool = False,
                   state: str | Path | None = None, defer: bool = False) -> RunResult:
     from runner.engines.base import connect
-    from runner.execute.materialize import NodeResult
+    from runner.execute.results import NodeResult
     from runner.execute.spark.materialize import SparkExecutor
     from runner.execute.spark.options import contract_types, defer_relations, prepare_empty
     from runner.execute.spark.sources import load_source

@@ -26,10 +26,6 @@ from runner.session import Session, default_db_path
 __all__ = ["Session", "default_db_path", "execute", "build", "vacuum", "publish",
            "compile_project", "compile_sql", "list_nodes", "resolve_relation"]
 
-Callback = Callable[["NodeResultT", int, int], None]
-NodeResultT = Any
-
-
 def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | None = None,
             db_path: str | Path | None = None, vars: dict | None = None,
             select: list[str] | None = None, exclude: list[str] | None = None,

@@ -26,10 +26,6 @@ from runner.session import Session, default_db_path
 __all__ = ["Session", "default_db_path", "execute", "build", "vacuum", "publish",
            "compile_project", "compile_sql", "list_nodes", "resolve_relation"]
 
-Callback = Callable[["NodeResultT", int, int], None]
-NodeResultT = Any
-
-
 def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | None = None,
             db_path: str | Path | None = None, vars: dict | None = None,
             select: list[str] | None = None, exclude: list[str] | None = None,
@@ -132,7 +128,7 @@ def compile_project(project_dir: str | Path = ".", vars: dict | None = None,
                     session.log.add)[1]
     if tester:
         tester.close()
-    from runner.execute.materialize import NodeResult
+    from runner.execute.results import NodeResult
     result = RunResult("compile", started_at=session.started.isoformat(),
                        invocation_id=session.invocation_id,
                        args={"select": list(select or []), "exclude": list(exclude or []),

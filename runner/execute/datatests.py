@@ -1,10 +1,14 @@
-"""Data tests as SQL: each query returns the offending rows and passes at zero rows."""
+"""Data tests as SQL: each query returns the offending rows and passes at zero rows; its
+outcome (pass, warn or fail) from the count of those rows by its error_if / warn_if
+thresholds and severity, as dbt-core's test task decides it (dbt/task/test.py), for both
+engines' executors."""
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from runner.errors import ProjectError
+from runner.errors import ExecutionError, ProjectError
+from runner.execute.results import NodeResult, plain
 from runner.project.loader import TestDef
 from runner.jinja.relation import quote_ident
 
@@ -28,6 +32,9 @@ def _to_ref(value: str) -> str:
     value = str(value).strip()
     return "{{ " + value + " }}" if value.startswith(("ref(", "source(")) else _ref_call(value)
 
+
+# The failing rows a data test's result keeps as its sample.
+FAILURE_SAMPLE = 5
 
 BUILT_IN = {"unique", "not_null", "accepted_values", "relationships", "expression_is_true"}
 
@@ -161,3 +168,32 @@ def generic_test_sql(test: TestDef, model_config: dict | None = None,
             expression = f"{col} {expression}"
         return f"select * from {model} as t where not ({expression})"
     raise ProjectError(f"unknown data test {kind!r}.", path=str(test.path))
+
+
+def judge(result: NodeResult, test, count: int, columns: list[str], rows: list) -> None:
+    """A data test's outcome from its failing rows (`count`, the first `rows`): fail or
+    warn by its error_if / warn_if thresholds and severity, with a sample of the rows."""
+    result.failures = count
+    result.sample = [dict(zip(columns, (plain(v) for v in row))) for row in rows]
+    error_if = _threshold(test.config.get("error_if", "!=0"))
+    warn_if = _threshold(test.config.get("warn_if", "!=0"))
+    if test.severity != "warn" and error_if(count):
+        result.status = "fail"
+    elif warn_if(count):
+        result.status = "warn"
+    if count:
+        result.message = f"{count} failing row{'s' if count != 1 else ''}"
+
+
+def _threshold(condition: object) -> Callable[[int], bool]:
+    """dbt's error_if / warn_if: a comparison of the failure count, e.g. '>5', '!=0'."""
+    import operator
+    import re
+    match = re.fullmatch(r"\s*(>=|<=|!=|<>|==|=|>|<)\s*(\d+)\s*", str(condition))
+    if not match:
+        raise ExecutionError(f"cannot read the threshold {condition!r}.",
+                             hint="write e.g. error_if: '>10' or warn_if: '!=0'.")
+    ops = {">=": operator.ge, "<=": operator.le, "!=": operator.ne, "<>": operator.ne,
+           "==": operator.eq, "=": operator.eq, ">": operator.gt, "<": operator.lt}
+    op, limit = ops[match.group(1)], int(match.group(2))
+    return lambda count: op(count, limit)

@@ -32,7 +32,7 @@ from types import SimpleNamespace
 from typing import Any, Callable
 
 from runner.errors import RenderError
-from runner.execute.materialize import NodeResult, _first_lines
+from runner.execute.results import NodeResult, first_lines
 from runner.project.nodes import RunHook
 
 START, END = "on-run-start", "on-run-end"
@@ -167,7 +167,7 @@ class RunHooks:
         try:
             self.run_sql(sql)
         except Exception as exc:             # the engine's error, whichever it is
-            return f"{self.engine}: {_first_lines(self.describe(exc))}"
+            return f"{self.engine}: {first_lines(self.describe(exc))}"
         return None
 
 

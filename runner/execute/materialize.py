@@ -2,15 +2,16 @@
 
 Every table and incremental build is one transaction: the new rows are built beside the
 old relation and swapped in at commit, so a failure leaves the previous version as it was.
+A node's result is runner.execute.results.NodeResult; a data test's outcome from its
+failing rows, runner.execute.datatests.judge (Spark's executor shares both).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from runner.engines.native import duckdb
 
@@ -18,33 +19,14 @@ from runner.jinja.compile import Compiled
 from runner.errors import ExecutionError, NotBuilt
 from runner.project.loader import Node, incremental_plan
 from runner.jinja.relation import quote_ident, relation_name
+from runner.execute.datatests import FAILURE_SAMPLE, judge
+from runner.execute.results import (NodeResult, first_lines, model_failed, model_result,
+                                    not_built)
 from runner.execute.seeds import seed_select
 from runner.execute.sources import sql_literal
 
-FAILURE_SAMPLE = 5
-
 # A model's pre-hooks and post-hooks, rendered SQL statements.
 Hooks = tuple[Sequence[str], Sequence[str]]
-
-
-@dataclass
-class NodeResult:
-    name: str
-    kind: str                      # model | seed | test
-    status: str                    # success | error | skipped | pass | fail | warn
-    message: str = ""
-    seconds: float = 0.0
-    db_seconds: float = 0.0        # time DuckDB spent executing
-    rows: int | None = None
-    failures: int | None = None
-    sample: list[dict[str, Any]] = field(default_factory=list)
-    materialized: str | None = None
-    path: str | None = None
-    compiled_path: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("success", "pass", "warn")
 
 
 class DroppedColumns(ExecutionError):
@@ -161,7 +143,7 @@ class Executor:
             except duckdb.Error as exc:
                 result.status = "error"
                 result.message = (f"seed {node.rel_path} could not be loaded: "
-                                  f"{_first_lines(str(exc))}. Check the CSV and its "
+                                  f"{first_lines(str(exc))}. Check the CSV and its "
                                   "column_types.")
         return result
 
@@ -324,37 +306,9 @@ class Executor:
                 judge(result, test, int(count), columns, rows)
             except duckdb.Error as exc:
                 result.status = "error"
-                result.message = (f"the test query failed: {_first_lines(str(exc))}. "
+                result.message = (f"the test query failed: {first_lines(str(exc))}. "
                                   f"Compiled SQL: {item.compiled_path}.")
         return result
-
-
-def model_result(item: Compiled) -> tuple[Node, NodeResult]:
-    """A compiled model's node and its result, a success until something fails."""
-    node = item.node
-    assert node is not None
-    return node, NodeResult(node.name, node.kind, "success", materialized=node.materialized,
-                            path=node.rel_path, compiled_path=str(item.compiled_path)
-                            if item.compiled_path else None)
-
-
-def model_failed(result: NodeResult, engine: str, item: Compiled, error: str) -> None:
-    """The model's result as an error of the engine's, naming its compiled SQL."""
-    node = item.node
-    assert node is not None
-    result.status = "error"
-    where = f" Compiled SQL: {item.compiled_path}." if item.compiled_path else ""
-    result.message = (f"{engine} failed running {node.kind} {node.name} ({node.rel_path}): "
-                      f"{_first_lines(error)}.{where} Its previous version, if any, is "
-                      "unchanged.")
-
-
-def not_built(result: NodeResult, node: Node, why: str) -> NodeResult:
-    """A model refused before its table changed (its contract failed)."""
-    result.status = "error"
-    result.message = (f"{why}\n  Model {node.name} ({node.rel_path}) was not built; its "
-                      "previous version, if any, is unchanged.")
-    return result
 
 
 def seed_read(node: Node) -> str:
@@ -367,35 +321,6 @@ def seed_read(node: Node) -> str:
         listed = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in types.items())
         options += f", types = {{{listed}}}"
     return f"read_csv({sql_literal(str(node.path))}, {options})"
-
-
-def judge(result: NodeResult, test, count: int, columns: list[str], rows: list) -> None:
-    """A data test's outcome from its failing rows (`count`, the first `rows`): fail or
-    warn by its error_if / warn_if thresholds and severity, with a sample of the rows."""
-    result.failures = count
-    result.sample = [dict(zip(columns, (_plain(v) for v in row))) for row in rows]
-    error_if = _threshold(test.config.get("error_if", "!=0"))
-    warn_if = _threshold(test.config.get("warn_if", "!=0"))
-    if test.severity != "warn" and error_if(count):
-        result.status = "fail"
-    elif warn_if(count):
-        result.status = "warn"
-    if count:
-        result.message = f"{count} failing row{'s' if count != 1 else ''}"
-
-
-def _threshold(condition: object) -> Callable[[int], bool]:
-    """dbt's error_if / warn_if: a comparison of the failure count, e.g. '>5', '!=0'."""
-    import operator
-    import re
-    match = re.fullmatch(r"\s*(>=|<=|!=|<>|==|=|>|<)\s*(\d+)\s*", str(condition))
-    if not match:
-        raise ExecutionError(f"cannot read the threshold {condition!r}.",
-                             hint="write e.g. error_if: '>10' or warn_if: '!=0'.")
-    ops = {">=": operator.ge, "<=": operator.le, "!=": operator.ne, "<>": operator.ne,
-           "==": operator.eq, "=": operator.eq, ">": operator.gt, "<": operator.lt}
-    op, limit = ops[match.group(1)], int(match.group(2))
-    return lambda count: op(count, limit)
 
 
 def _ragged_row(path: Path, delimiter: str = ",") -> tuple[int, int, int] | None:
@@ -411,17 +336,3 @@ def _ragged_row(path: Path, delimiter: str = ",") -> tuple[int, int, int] | None
             if row and len(row) != len(header):
                 return reader.line_num, len(row), len(header)
     return None
-
-
-def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, (int, float, str, bool)):
-        return value
-    return str(value)
-
-
-def _first_lines(message: str, n: int = 3) -> str:
-    """DuckDB's message on one line: its first lines, without the caret line that points
-    into the SQL and without runs of spaces (the compiled SQL's path is given beside)."""
-    lines = [" ".join(line.split()) for line in message.strip().splitlines()]
-    lines = [line for line in lines if line and set(line) != {"^"}]
-    return " ".join(lines[:n]).rstrip(".")

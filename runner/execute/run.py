@@ -31,7 +31,8 @@ def execute_duckdb(command: str, project_dir: str | Path = ".",
     None), `memory_limit` and `threads` DuckDB's settings."""
     from runner.jinja.compile import compile_batches, compile_models, compile_test
     from runner.engines.duckdb import connect, restrict
-    from runner.execute.materialize import Executor, NodeResult
+    from runner.execute.materialize import Executor
+    from runner.execute.results import NodeResult
 
     started = time.perf_counter()
     executor_box: list = []
@@ -242,6 +243,11 @@ def _publishes(project: Any, vars: dict | None) -> bool:
     database, already open to DuckDB, and publishing does nothing; not importing it
     spares the build its modules."""
     merged = {**project.vars, **(vars or {})}
-    return any(key in merged for key in PUBLISH_VARS) or any(
-        node.config.get("publish") not in (None, False)
-        for node in list(project.seeds.values()) + list(project.models.values()))
+    return any(key in merged for key in PUBLISH_VARS) or publish_configured(project)
+
+
+def publish_configured(project: Any) -> bool:
+    """Whether a model or seed has a `publish` config (serving.table_specs' test): what
+    a successful build then publishes, on DuckDB or on Spark (runner.execute.spark.run)."""
+    return any(node.config.get("publish") not in (None, False)
+               for node in list(project.seeds.values()) + list(project.models.values()))

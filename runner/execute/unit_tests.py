@@ -26,7 +26,7 @@ from typing import Any
 from runner.engines.native import duckdb
 
 from runner.errors import ProjectError
-from runner.execute.materialize import NodeResult, _first_lines, _plain
+from runner.execute.results import NodeResult, first_lines, plain
 from runner.execute.sources import sql_literal
 from runner.jinja.columns import Columns, _StandIns
 from runner.jinja.compile import inline_ctes, strip_trailing_semicolon
@@ -253,7 +253,7 @@ class UnitTester(ModelRendering):
             return [(r[0], r[1]) for r in self.con.execute(f"describe {sql}").fetchall()]
         except duckdb.Error as exc:
             raise ProjectError(f"unit test {test.name} cannot run model {test.model} over its "
-                               f"given rows: {_first_lines(str(exc))}.", path=test.rel_path,
+                               f"given rows: {first_lines(str(exc))}.", path=test.rel_path,
                                line=test.line, hint="check the given inputs' values and "
                                                     "columns.") from None
         finally:
@@ -280,7 +280,7 @@ class UnitTester(ModelRendering):
         except duckdb.Error as exc:
             result.status = "error"
             result.message = (f"model {test.model} failed over the given rows: "
-                              f"{_first_lines(str(exc))}.")
+                              f"{first_lines(str(exc))}.")
         finally:
             self.con.execute("rollback")
             result.seconds = time.perf_counter() - started
@@ -381,7 +381,7 @@ def _literal(value: Any, lists: str = "") -> str:
 
 
 def _table(header: list[str], rows: list[tuple]) -> str:
-    cells = [header] + [["null" if v is None else str(_plain(v)) for v in row] for row in rows]
+    cells = [header] + [["null" if v is None else str(plain(v)) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     return "\n".join("    " + " | ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip()
                      for r in cells)

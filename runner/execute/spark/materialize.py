@@ -25,9 +25,11 @@ from typing import Any
 
 from runner.engines.spark import (ROW_LEVEL_FORMATS, SparkAdapter, file_format,
                                   partition_columns)
-from runner.execute.materialize import (FAILURE_SAMPLE, NodeResult, _first_lines, judge,
-                                        model_failed, model_result, not_built, seed_read)
 from runner.errors import NotBuilt
+from runner.execute.datatests import FAILURE_SAMPLE, judge
+from runner.execute.materialize import seed_read
+from runner.execute.results import (NodeResult, first_lines, model_failed, model_result,
+                                    not_built)
 from runner.jinja.compile import Compiled
 from runner.project.loader import Node, incremental_plan
 
@@ -139,7 +141,7 @@ class SparkExecutor:
         except Exception as exc:
             result.status = "error"
             result.message = (f"seed {node.rel_path} could not be loaded: "
-                              f"{_first_lines(_spark_message(exc))}. Check the CSV and its "
+                              f"{first_lines(_spark_message(exc))}. Check the CSV and its "
                               "column_types.")
         result.seconds = time.perf_counter() - started
         return result
@@ -304,7 +306,7 @@ class SparkExecutor:
         except Exception as exc:
             result.status = "error"
             result.message = (f"the test query failed on Spark: "
-                              f"{_first_lines(_spark_message(exc))}. "
+                              f"{first_lines(_spark_message(exc))}. "
                               f"Compiled SQL: {item.compiled_path}.")
         result.seconds = time.perf_counter() - started
         return result

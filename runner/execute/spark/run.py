@@ -86,7 +86,8 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
                   target_path: str | Path | None = None, empty: bool = False,
                   state: str | Path | None = None, defer: bool = False) -> RunResult:
     from runner.engines.base import connect
-    from runner.execute.materialize import NodeResult
+    from runner.execute.results import NodeResult
+    from runner.execute.run import publish_configured
     from runner.execute.spark.materialize import SparkExecutor
     from runner.execute.spark.options import contract_types, defer_relations, prepare_empty
     from runner.execute.spark.sources import load_source
@@ -207,9 +208,7 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
         pass                # an on-run-end hook did not render: raised below, unpublished
     elif command == "build" and empty:
         note("--empty: nothing was published (the tables are empty).")
-    elif command == "build" and result.ok and any(
-            node.config.get("publish") not in (None, False)
-            for node in [*project.seeds.values(), *project.models.values()]):
+    elif command == "build" and result.ok and publish_configured(project):
         from runner.errors import RunnerError
         from runner.publish.spark import publish_spark
         try:        # as on DuckDB: a failed publish leaves the previous publication

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from runner.errors import ProjectError
-from runner.execute.materialize import NodeResult, _first_lines
+from runner.execute.results import NodeResult, first_lines
 from runner.execute.unit_tests import (ModelRendering, _columns_named, check_given, differ,
                                        typed_rows)
 from runner.project.unit_tests import Fixture, UnitTest
@@ -43,7 +43,7 @@ class SparkUnitTester(ModelRendering):
             from runner.execute.spark.materialize import _spark_message
             result.status = "error"
             result.message = (f"model {test.model} failed over the given rows on Spark: "
-                              f"{_first_lines(_spark_message(exc))}.")
+                              f"{first_lines(_spark_message(exc))}.")
         result.seconds = time.perf_counter() - started
         return result
 

@@ -106,3 +106,55 @@ def test_the_profile_is_dbt_projects_unless_profile_is_given(tmp_path: Path) -> 
     (tmp_path / "dbt_project.yml").write_text("name: p\nprofile: nope\n", encoding="utf-8")
     with pytest.raises(ProjectError, match="no profile 'nope'"):
         resolve_target(tmp_path)
+
+
+CONNECT = "proj: {{outputs: {{dev: {{type: spark, method: connect, host: " \
+          "\"sc://h:15002\"{fields}}}}}, target: dev}}"
+
+
+def test_connect_retries_and_timeout_are_dbt_sparks_fields(tmp_path: Path) -> None:
+    """A Connect target's retry budget (runner.engines.spark.statement_policy): dbt-spark's
+    `connect_retries` and `connect_timeout`, by default 8 retries, 10 s at most between."""
+    write(tmp_path, CONNECT.format(fields=""))
+    target = resolve_target(tmp_path)
+    assert (target.connect_retries, target.connect_timeout) == (8, 10)
+    write(tmp_path, CONNECT.format(fields=", connect_retries: 0, connect_timeout: 3"))
+    target = resolve_target(tmp_path)
+    assert (target.connect_retries, target.connect_timeout) == (0, 3)
+
+
+@pytest.mark.parametrize("fields, words", [
+    (", connect_retries: -1", ["proj.outputs.dev.connect_retries", "-1", "whole number"]),
+    (", connect_retries: 2.5", ["proj.outputs.dev.connect_retries", "2.5"]),
+    (", connect_retries: 'many'", ["proj.outputs.dev.connect_retries", "'many'"]),
+    (", connect_retries: true", ["proj.outputs.dev.connect_retries", "True"]),
+    (", connect_timeout: -5", ["proj.outputs.dev.connect_timeout", "-5", "seconds"]),
+    (", connect_timeout: 10s", ["proj.outputs.dev.connect_timeout", "'10s'"]),
+])
+def test_a_bad_connect_retry_field_is_a_profile_error(tmp_path: Path, fields: str,
+                                                      words: list[str]) -> None:
+    write(tmp_path, CONNECT.format(fields=fields))
+    with pytest.raises(ProjectError) as caught:
+        resolve_target(tmp_path)
+    assert caught.value.exit_code == 2
+    message = caught.value.render()
+    assert str(tmp_path / "profiles.yml") in message
+    for word in words:
+        assert word in message, message
+
+
+def test_connect_fields_on_a_session_target_are_refused(tmp_path: Path) -> None:
+    """Not silently ignored: a local session has no server to wait on."""
+    write(tmp_path, "proj: {outputs: {dev: {type: spark, method: session, "
+                    "connect_retries: 3}}, target: dev}")
+    with pytest.raises(ProjectError, match=r"dev\.connect_retries` is for method connect"):
+        resolve_target(tmp_path)
+
+
+def test_cli_bad_connect_field_exits_2(make_project, cli) -> None:
+    root = make_project({"models/a.sql": "select 1 as x",
+                         "profiles.yml": CONNECT.format(fields=", connect_timeout: -1")})
+    code, out, err = cli("build", "--project-dir", root)
+    assert code == 2, out + err
+    assert "profiles.yml" in err and "proj.outputs.dev.connect_timeout" in err
+    assert "Traceback" not in err

@@ -6,8 +6,11 @@ profile -> `target:` and `outputs:` -> target -> `type: duckdb` or `type: spark`
       outputs:
         dev: {type: duckdb}
         spark_local: {type: spark, method: session, master: "local[2]"}
-        cluster: {type: spark, method: connect, host: "sc://spark.example:15002"}
+        cluster: {type: spark, method: connect, host: "sc://spark.example:15002",
+                  connect_retries: 8, connect_timeout: 10}
 
+`connect_retries` and `connect_timeout` (dbt-spark's names) bound how long a statement
+waits on a Connect server that does not answer (runner.engines.spark.statement_policy).
 profiles.yml is read from --profiles-dir, else $DBT_PROFILES_DIR, else the project
 folder; the profile is --profile, else dbt_project.yml's `profile:`, else the file's only
 one. Without one, `--target spark` is a local Spark session (local[2]) and
@@ -24,7 +27,12 @@ from runner.errors import ProjectError
 
 TYPES = ("duckdb", "spark")
 SPARK_METHODS = ("session", "connect")
-SPARK_KEYS = {"type", "method", "host", "master", "schema", "warehouse", "threads"}
+SPARK_KEYS = {"type", "method", "host", "master", "schema", "warehouse", "threads",
+              "connect_retries", "connect_timeout"}
+# spark connect: a statement retried while the server does not answer, this many times
+# at most, the waits doubling from 1 s up to connect_timeout seconds (about a minute in all)
+CONNECT_RETRIES = 8
+CONNECT_TIMEOUT = 10
 DUCKDB_KEYS = {"type", "path", "schema", "threads"}
 
 
@@ -37,6 +45,8 @@ class Target:
     host: str | None = None           # spark connect: sc://host:port
     master: str = "local[2]"          # spark session
     warehouse: str | None = None      # spark session: where managed tables are kept
+    connect_retries: int = CONNECT_RETRIES    # spark connect: retries of a statement
+    connect_timeout: int = CONNECT_TIMEOUT    # spark connect: the longest wait between (s)
     path: str | None = None           # duckdb: the database file
     profiles_file: str | None = None
 
@@ -145,4 +155,21 @@ def _from_file(path: Path, target: str | None, profile: str | None) -> Target:
                 raise bad(f"`{where}.host` is {host!r}; method connect needs a Spark "
                           "Connect URL.", f"set `{where}.host: sc://<server>:15002`.")
             result.host = host
+        for key in ("connect_retries", "connect_timeout"):
+            if key not in out:
+                continue
+            if result.method != "connect":
+                raise bad(f"`{where}.{key}` is for method connect (how long a statement "
+                          "waits on a Spark Connect server that does not answer); this "
+                          "output's method is session.", f"remove `{where}.{key}`.")
+            value = out[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise bad(f"`{where}.{key}` is {value!r}; it is a whole number, 0 or "
+                          "more" + (" (how many times a statement is retried while the "
+                                    "server does not answer)." if key == "connect_retries"
+                                    else " (seconds: the longest wait between two tries "
+                                    "of a statement)."),
+                          f"set e.g. `{where}.{key}: "
+                          f"{CONNECT_RETRIES if key == 'connect_retries' else CONNECT_TIMEOUT}`.")
+            setattr(result, key, value)
     return result

@@ -203,3 +203,52 @@ def test_each_url_has_a_session_of_its_own(connect_server) -> None:
     assert named is not plain and remote_session(connect_server.url) is plain
     assert named.client._user_id == "runner-tests"
     assert named.sql("select 1 as x").collect()[0]["x"] == 1
+
+
+def waits(policy) -> list[int]:
+    """The waits (ms) of a retry policy for a server that never answers again."""
+    state, out = policy.to_state(), []
+    while (wait := state.next_attempt()) is not None:
+        out.append(wait)
+    return out
+
+
+def test_a_statement_retries_a_silent_server_about_a_minute_at_most() -> None:
+    """No server: the statements' policy (profiles.yml's connect_retries and
+    connect_timeout) is pyspark's DefaultPolicy bounded, not its ten minutes."""
+    needs_client()
+    from runner.engines.spark import statement_policy
+    default = waits(statement_policy())
+    assert len(default) == 8 and default[0] == 1000, default
+    assert max(default) <= 10_500 and 45_000 <= sum(default) <= 60_000, default
+    assert [w // 1000 for w in waits(statement_policy(4, 3))] == [1, 2, 3, 3]
+    assert waits(statement_policy(0, 10)) == []
+    assert waits(statement_policy(2, 0)) == [0, 0]
+    # a wait the server asks for (gRPC RetryInfo) is capped the same
+    assert statement_policy(3, 5).max_server_retry_delay == 5000
+
+
+def test_a_lost_server_is_told_by_pyspark_exception_types() -> None:
+    """UNAVAILABLE (what pyspark raises once its retries ran out) or a session the
+    server no longer has; a query's own error, whatever its text, is not."""
+    needs_client()
+    import grpc
+    from pyspark.errors.exceptions.connect import (AnalysisException,
+                                                   SparkConnectException,
+                                                   SparkConnectGrpcException)
+    from runner.engines.spark import server_lost
+    url = "sc://h:15002"
+    gone = SparkConnectGrpcException(message="failed to connect to all addresses\nmore",
+                                     grpc_status_code=grpc.StatusCode.UNAVAILABLE)
+    assert server_lost(gone, url) == (
+        "the Spark Connect server at sc://h:15002 stopped answering",
+        "failed to connect to all addresses")
+    closed = SparkConnectException(errorClass="NO_ACTIVE_SESSION", messageParameters={})
+    assert "lost this run's session" in server_lost(closed, url)[0]
+    for other in (AnalysisException(message="[TABLE_OR_VIEW_NOT_FOUND] UNAVAILABLE",
+                                    grpc_status_code=grpc.StatusCode.INTERNAL),
+                  SparkConnectGrpcException(message="the server is unavailable",
+                                            grpc_status_code=grpc.StatusCode.INTERNAL),
+                  ValueError("UNAVAILABLE: stopped answering")):
+        assert server_lost(other, url) is None, other
+

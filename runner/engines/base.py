@@ -15,7 +15,8 @@ def connect(target: Any, project_root: Path, db_path: Path | None = None) -> "Ad
     (`db_path`), or a Spark session."""
     if target.type == "spark":
         from runner.engines.spark import SparkAdapter, session
-        return SparkAdapter(session(target, project_root))
+        return SparkAdapter(session(target, project_root),
+                            str(target.host) if target.method == "connect" else None)
     from runner.engines.duckdb import DuckDBAdapter, connect as open_file
     assert db_path is not None
     return DuckDBAdapter(open_file(db_path))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.engines.base import Adapter
-from runner.engines.profiles import Target
+from runner.engines.profiles import CONNECT_RETRIES, CONNECT_TIMEOUT, Target
 from runner.errors import DatabaseError, OptionError
 
 # The table formats whose tables take DELETE and MERGE (dbt-spark's list for merge).
@@ -33,7 +33,8 @@ def session(target: Target, project_root: Path) -> Any:
                           hint="pip install 'pyspark>=4' (and a Java 17 runtime, e.g. "
                                "Debian's openjdk-17-jre-headless).") from None
     if target.method == "connect":
-        return remote_session(str(target.host))
+        return remote_session(str(target.host), target.connect_retries,
+                              target.connect_timeout)
     try:
         active = SparkSession.getActiveSession()
         if active is not None:
@@ -63,16 +64,34 @@ def session(target: Target, project_root: Path) -> Any:
 _REMOTE: dict[str, Any] = {}
 # How long the first call waits for a server that does not answer: pyspark's own policy
 # retries an unavailable server for about ten minutes before it says anything.
-CONNECT_RETRIES = 3
-CONNECT_BACKOFF_MS = 250
+FIRST_CALL_RETRIES = 3
+FIRST_CALL_BACKOFF_MS = 250
+# Then a statement is retried while the server does not answer (gRPC UNAVAILABLE),
+# `connect_retries` times at most, the waits doubling from 1 s up to `connect_timeout`
+# seconds (profiles.yml, dbt-spark's field names): 1+2+4+8+10+10+10+10 = 55 s by default,
+# a blip ridden out, a lost server named within about a minute (the defaults:
+# runner.engines.profiles).
 
 
-def remote_session(url: str) -> Any:
+def statement_policy(retries: int = CONNECT_RETRIES, wait: int = CONNECT_TIMEOUT) -> Any:
+    """pyspark's DefaultPolicy bounded: `retries` retries, the waits doubling from 1 s (or
+    `wait` if shorter) up to `wait` seconds, a wait the server asks for (gRPC RetryInfo)
+    no longer than that either (pyspark's own allows ten minutes)."""
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+    longest = int(wait) * 1000
+    return DefaultPolicy(max_retries=int(retries), initial_backoff=min(1000, longest),
+                         backoff_multiplier=2.0, max_backoff=longest,
+                         max_server_retry_delay=longest)
+
+
+def remote_session(url: str, retries: int = CONNECT_RETRIES,
+                   wait: int = CONNECT_TIMEOUT) -> Any:
     """A Spark Connect session on `url` (sc://host:port), its time zone UTC as a local
     session's; a server that does not answer is a DatabaseError naming the URL within
-    seconds."""
+    seconds. Its statements then have statement_policy(retries, wait)."""
     spark = _REMOTE.get(url)
     if spark is not None and not spark.is_stopped:
+        spark.client.set_retry_policies([statement_policy(retries, wait)])
         return spark
     try:
         # the client's own builder: pyspark's refuses a remote session in a process
@@ -87,9 +106,8 @@ def remote_session(url: str) -> Any:
                                  "install 'pyspark[connect]' (grpcio, pandas, pyarrow, "
                                  "...).") from None
     client = spark.client
-    policies = client.get_retry_policies()
     client.set_retry_policies([DefaultPolicy(
-        max_retries=CONNECT_RETRIES, initial_backoff=CONNECT_BACKOFF_MS,
+        max_retries=FIRST_CALL_RETRIES, initial_backoff=FIRST_CALL_BACKOFF_MS,
         backoff_multiplier=2.0, max_backoff=2000)])
     try:
         # the first call to the server; a local session's time zone, which the
@@ -99,6 +117,7 @@ def remote_session(url: str) -> Any:
             try:
                 spark.conf.set("spark.sql.session.timeZone", "UTC")
             except Exception:
+                give_up(spark)
                 spark.stop()
                 raise
     except Exception as exc:
@@ -106,19 +125,63 @@ def remote_session(url: str) -> Any:
                             f"{_first_line(exc)}",
                             hint="start one (pyspark's sbin/start-connect-server.sh, see "
                                  "README.md) or fix `host:` in profiles.yml.") from None
-    finally:
-        client.set_retry_policies(policies)
+    client.set_retry_policies([statement_policy(retries, wait)])
+    # pyspark's warning when the retries ran out: the run names the server instead
+    warnings.filterwarnings("ignore", message=r"\[RETRIES_EXCEEDED\]")
     _REMOTE[url] = spark
     return spark
 
 
+def server_lost(exc: BaseException, url: str) -> tuple[str, str] | None:
+    """What a Connect server no longer answering made of a call, by pyspark's exception
+    types: gRPC UNAVAILABLE once the retries ran out (SparkConnectGrpcException, or
+    grpc's own error), or the session gone (INVALID_HANDLE.SESSION_CHANGED: the server
+    restarted and lost it; NO_ACTIVE_SESSION: the client closed then): what happened,
+    naming the URL, and the error's first line. None for any other error (a query's
+    own)."""
+    try:
+        import grpc
+        from pyspark.errors.exceptions.connect import (SparkConnectException,
+                                                       SparkConnectGrpcException)
+    except ImportError:
+        return None
+    seen: BaseException | None = exc
+    for _ in range(3):          # pyspark's error, or one raised while handling it
+        if seen is None:
+            break
+        code = seen.getGrpcStatusCode() if isinstance(seen, SparkConnectGrpcException) \
+            else seen.code() if isinstance(seen, grpc.RpcError) and \
+            callable(getattr(seen, "code", None)) else None
+        if code == grpc.StatusCode.UNAVAILABLE:
+            return f"the Spark Connect server at {url} stopped answering", \
+                _first_line(seen)
+        if isinstance(seen, SparkConnectException) and seen.getCondition() in (
+                "INVALID_HANDLE.SESSION_CHANGED", "NO_ACTIVE_SESSION"):
+            return f"the Spark Connect server at {url} lost this run's session (it " \
+                "restarted)", _first_line(seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def give_up(spark: Any) -> None:
+    """No more retries on this session's server, also for the calls retrying now (the
+    policies' own budget, which those calls read at each wait): a lost server is not
+    waited on again, by the run's further statements, its release or the process's
+    exit."""
+    client = spark.client
+    for policy in client.get_retry_policies():
+        policy.max_retries = 0
+    client.set_retry_policies([])
+
+
 def close_remote_sessions() -> None:
-    """Stops this process's Spark Connect sessions (before their server goes: pyspark's
-    clean-up at exit would otherwise retry a gone server for ten minutes)."""
+    """Stops this process's Spark Connect sessions, each with one try at releasing its
+    server's session: a server already gone is not waited on."""
     for spark in _REMOTE.values():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
+                give_up(spark)
                 spark.stop()
             except Exception:       # the server already gone: nothing to release
                 pass
@@ -152,8 +215,9 @@ class SparkAdapter(Adapter):
 
     type = "spark"
 
-    def __init__(self, spark: Any):
+    def __init__(self, spark: Any, url: str | None = None):
         self.spark = spark
+        self.url = url          # a Spark Connect server's, else None
 
     def execute(self, sql: str) -> Any:
         return self.spark.sql(sql)

@@ -75,6 +75,10 @@ def _run(command: str, project_dir: Path, db: Path | None, raw_dir: Path | None,
                      target_path=target_path, threads=threads_number(threads), **options)
     typer.echo(result.summary())
     typer.echo(f"database: {result.db_path}")
+    if result.stopped:          # the engine went away mid-run (a Spark Connect server)
+        typer.echo(f"Database error: {result.stopped}; the run stopped there, the nodes "
+                   "not yet run skipped (target/run_results.json).\n  What to do: check "
+                   "the server (its log), then run the command again.", err=True)
     if not result.ok:
         raise typer.Exit(1)
     if result.publish_error:

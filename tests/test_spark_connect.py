@@ -9,8 +9,10 @@ the session's, as a local session's is."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -252,3 +254,110 @@ def test_a_lost_server_is_told_by_pyspark_exception_types() -> None:
                   ValueError("UNAVAILABLE: stopped answering")):
         assert server_lost(other, url) is None, other
 
+
+LOST_PROJECT = {
+    "dbt_project.yml": """
+        name: lost
+        profile: cpo_reports
+        on-run-end: ["select 1 as done"]
+        """,
+    "models/first.sql": "{{ config(materialized='table') }}\nselect 1 as n\n",
+    # long enough (a count distinct of two billion numbers) for the kill to land in it
+    "models/slow.sql": """
+        {{ config(materialized='table') }}
+        select (select max(n) from {{ ref('first') }}) as n,
+               count(distinct i % 1000003) as k
+        from range(2000000000) t(i)
+        """,
+    "models/after_1.sql": "{{ config(materialized='table') }}\n"
+                          "select n, k from {{ ref('slow') }}\n",
+    "models/after_2.sql": "select n from {{ ref('after_1') }}\n",
+    "models/after_3.sql": "{{ config(materialized='table') }}\n"
+                          "select n from {{ ref('after_2') }}\n",
+    "models/schema.yml": """
+        version: 2
+        models:
+          - name: slow
+            columns:
+              - name: k
+                data_tests: [not_null]
+        """,
+}
+
+
+def test_a_server_killed_mid_build_ends_the_build_within_a_minute(make_project,
+                                                                  tmp_path) -> None:
+    """A server of its own, SIGKILLed while the build runs `slow`: the build exits 1
+    within about a minute of the kill (not pyspark's ten minutes, nor a wait per node
+    left), naming the URL on stderr without a traceback; `slow` failed, every node
+    after it (the models, the data test, on-run-end) skipped with that reason, and
+    run_results.json written."""
+    needs_client()
+    if not shutil.which("java"):
+        pytest.skip("no Java runtime (apt-get install openjdk-17-jre-headless)")
+    (tmp_path / "server").mkdir()
+    server = ConnectServer(tmp_path / "server")
+    build = None
+    try:
+        server.wait_ready()
+        from runner.engines.spark import close_remote_sessions, remote_session
+        mine = remote_session(server.url)       # this process's, closed after the kill
+        root = make_project(LOST_PROJECT)
+        folder = profiles(tmp_path / "profiles", server.url)
+        build = subprocess.Popen(
+            [sys.executable, "-m", "runner", "build", "--project-dir", str(root),
+             "--target", "connect", "--profiles-dir", str(folder)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
+        assert build.stdout is not None
+        progress = []
+        for line in build.stdout:           # until `first` is built: `slow` starts
+            progress.append(line)
+            if "model first" in line:
+                break
+        assert "OK" in progress[-1] and "model first" in progress[-1], "".join(progress)
+        time.sleep(3)
+        assert build.poll() is None, "".join(progress)
+        os.killpg(server.process.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        try:
+            out, err = build.communicate(timeout=150)
+        except subprocess.TimeoutExpired:
+            build.kill()
+            out, err = build.communicate()
+            pytest.fail(f"the build still ran {time.monotonic() - killed:.0f} s after "
+                        f"the server was killed:\n{''.join(progress)}{out}\n{err}")
+        seconds = time.monotonic() - killed
+        started = time.monotonic()
+        close_remote_sessions()                 # one try at the gone server, no wait
+        closing = time.monotonic() - started
+        assert mine.is_stopped
+    finally:
+        if build is not None and build.poll() is None:
+            build.kill()
+            build.wait()
+        server.stop()
+    out = "".join(progress) + out
+    assert build.returncode == 1, out + err
+    assert seconds < 90, (seconds, out, err)
+    assert closing < 5, closing
+    gone = f"the Spark Connect server at {server.url} stopped answering"
+    assert gone in err, err
+    assert "Traceback" not in err and "Traceback" not in out, err
+    assert "RETRIES_EXCEEDED" not in err, err        # pyspark's warning: said above
+    results = json.loads((root / "target" / "run_results.json").read_text())["results"]
+    by_name = {r["unique_id"].split(".")[-1] if r["unique_id"].startswith("model.")
+               else r["unique_id"]: r for r in results}
+    assert by_name["first"]["status"] == "success"
+    assert by_name["slow"]["status"] == "error"
+    assert by_name["slow"]["message"].startswith(gone + ": "), by_name["slow"]
+    assert "Traceback" not in by_name["slow"]["message"]
+    later = [r for r in results if r["unique_id"] not in (
+        by_name["first"]["unique_id"], by_name["slow"]["unique_id"])]
+    kinds = sorted(r["unique_id"].split(".")[0] for r in later)
+    assert kinds == ["model", "model", "model", "operation", "test"], later
+    for result in later:
+        assert result["status"] == "skipped", result
+        assert gone in result["message"], result
+    # no node waited on the gone server: the time after the kill is `slow`'s alone
+    assert sum(r["execution_time"] for r in later) < 1, later

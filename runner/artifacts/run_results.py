@@ -29,6 +29,7 @@ class RunResult:
     finished: list[dt.datetime] = field(default_factory=list)   # when each node ended
     invocation_id: str = ""
     args: dict[str, Any] = field(default_factory=dict)          # the command's options
+    stopped: str | None = None        # why the run stopped before its end (a lost server)
 
     @property
     def ok(self) -> bool:
@@ -61,7 +62,7 @@ class RunResult:
                 "seconds": round(self.seconds, 4), "db_seconds": round(self.db_seconds, 4),
                 "ok": self.ok, "db_path": self.db_path, "raw_dir": self.raw_dir,
                 "counts": self.counts(), "notes": self.notes, "warnings": self.warnings,
-                "results": [asdict(n) for n in self.nodes]}
+                "stopped": self.stopped, "results": [asdict(n) for n in self.nodes]}
 
 
 RUN_RESULTS_SCHEMA = "https://schemas.getdbt.com/dbt/run-results/v6.json"

@@ -17,6 +17,8 @@ installed packages'), as dbt-core's RunTask runs them (`safe_run_hooks`).
   that flag: none (neither the skipped nodes nor the failed hook), and no `schemas`.
   `on-run-end` runs after the last node whatever failed, and before the build
   publishes: a failing one fails the build (exit 1) and the previous publication stays.
+  Only an engine gone mid-run (a Spark Connect server that stopped answering: `skip_end`
+  says so) skips it, each hook with that reason.
 - A hook that does not render is a compilation error, as in dbt (its compile is not
   part of the hook's result): a Jinja syntax error stops the command before anything
   runs; an error while rendering it (an undefined macro, a failed run_query) stops the
@@ -65,6 +67,7 @@ class RunHooks:
         self.active = False
         self.start_failed = False
         self.error: RenderError | None = None     # an on-run-end hook that did not render
+        self.skip_end: str | None = None    # why on-run-end is skipped (the engine is gone)
         for hook in self.hooks:                 # Jinja syntax errors: before anything runs
             try:
                 self.renderer._get(self._template(hook), hook.name, hook.path)
@@ -117,8 +120,10 @@ class RunHooks:
         for hook in ordered(self.hooks, kind):
             result = NodeResult(hook.name, "operation", "success",
                                 path=hook.path, compiled_path=None)
-            if failed:
-                result.status, result.message = "skipped", f"{dbt_name(hook)} skipped"
+            gone = self.skip_end if kind == END else None
+            if failed or gone:
+                result.status, result.message = "skipped", f"{dbt_name(hook)} " \
+                    f"{gone or 'skipped'}"
                 result.failures = 1
                 emit(result)
                 continue

@@ -23,8 +23,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from runner.engines.spark import (ROW_LEVEL_FORMATS, SparkAdapter, file_format,
-                                  partition_columns)
+from runner.engines.spark import (ROW_LEVEL_FORMATS, SparkAdapter, file_format, give_up,
+                                  partition_columns, server_lost)
 from runner.errors import NotBuilt
 from runner.execute.datatests import FAILURE_SAMPLE, judge
 from runner.execute.materialize import seed_read
@@ -42,6 +42,20 @@ class SparkExecutor:
         # model -> column -> Spark type, of the models with an enforced contract
         self.contracts: dict[str, dict[str, str]] = {}
         self.rewrote = False
+        # why the run stops: its Spark Connect server no longer answers (lost_server)
+        self.lost: str | None = None
+
+    def lost_server(self, exc: BaseException) -> str | None:
+        """The node's message if `exc` is the run's Connect server no longer answering
+        (runner.engines.spark.server_lost), kept in `lost`; its session then retries
+        nothing more. None for any other error."""
+        url = self.adapter.url
+        lost = server_lost(exc, url) if url else None
+        if lost is None:
+            return None
+        self.lost = lost[0]
+        give_up(self.adapter.spark)
+        return f"{lost[0]}: {lost[1]}"
 
     def _sql(self, sql: str) -> Any:
         started = time.perf_counter()
@@ -90,7 +104,12 @@ class SparkExecutor:
         except NotBuilt as exc:
             not_built(result, node, exc.message)
         except Exception as exc:
-            model_failed(result, "Spark", item, _spark_message(exc))
+            lost = self.lost_server(exc)
+            if lost:
+                result.status, result.message = "error", f"{lost}. {node.name} was not " \
+                    "built."
+            else:
+                model_failed(result, "Spark", item, _spark_message(exc))
         result.seconds = time.perf_counter() - started
         return result
 
@@ -140,9 +159,9 @@ class SparkExecutor:
             result.message = f"{result.rows} rows"
         except Exception as exc:
             result.status = "error"
-            result.message = (f"seed {node.rel_path} could not be loaded: "
-                              f"{first_lines(_spark_message(exc))}. Check the CSV and its "
-                              "column_types.")
+            result.message = self.lost_server(exc) or (
+                f"seed {node.rel_path} could not be loaded: "
+                f"{first_lines(_spark_message(exc))}. Check the CSV and its column_types.")
         result.seconds = time.perf_counter() - started
         return result
 
@@ -305,9 +324,9 @@ class SparkExecutor:
             judge(result, test, int(count), columns, rows)
         except Exception as exc:
             result.status = "error"
-            result.message = (f"the test query failed on Spark: "
-                              f"{first_lines(_spark_message(exc))}. "
-                              f"Compiled SQL: {item.compiled_path}.")
+            result.message = self.lost_server(exc) or (
+                f"the test query failed on Spark: {first_lines(_spark_message(exc))}. "
+                f"Compiled SQL: {item.compiled_path}.")
         result.seconds = time.perf_counter() - started
         return result
 

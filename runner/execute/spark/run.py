@@ -77,7 +77,26 @@ def execute_on_spark(command: str, target: Target, *args: Any, db_path: Any = No
     return execute_spark(command, target, *args, **options)
 
 
-def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
+def execute_spark(command: str, target: Target, *args: Any, **options: Any) -> RunResult:
+    """The pipeline (_execute_spark). A Connect server that stops answering during a
+    node stops the run there (the node fails naming the server, the nodes not yet run
+    are skipped, run_results.json is written, `result.stopped` says why); outside the
+    nodes (reading the sources, say) it is a DatabaseError naming the URL (exit 3)."""
+    try:
+        return _execute_spark(command, target, *args, **options)
+    except Exception as exc:
+        from runner.engines.spark import server_lost
+        from runner.errors import DatabaseError, RunnerError
+        lost = None if isinstance(exc, RunnerError) or target.method != "connect" else \
+            server_lost(exc, str(target.host))
+        if lost is None:
+            raise
+        raise DatabaseError(f"{lost[0]}: {lost[1]}",
+                            hint="check the server (its log), then run the command "
+                                 "again.") from None
+
+
+def _execute_spark(command: str, target: Target, project_dir: str | Path = ".",
                   raw_dir: str | Path | None = None, vars: dict | None = None,
                   select: list[str] | None = None, exclude: list[str] | None = None,
                   full_refresh: bool = False, fail_fast: bool = False,
@@ -193,6 +212,8 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
         emit(outcome)
         if outcome.status == "error":
             broken[name] = "failed"
+        if executor.lost and not stop:      # the server is gone: nothing more runs
+            stop.append(f"skipped: {executor.lost}")
     for test in tests:
         bad = sorted(test.refs & set(broken))
         if stop or bad:
@@ -200,7 +221,11 @@ def execute_spark(command: str, target: Target, project_dir: str | Path = ".",
                             f"skipped: {bad[0]} did not build"))
         else:
             emit(executor.run_test(compiled_tests[test.name]))
+            if executor.lost and not stop:
+                stop.append(f"skipped: {executor.lost}")
     warehouse = Path(target.warehouse or project.root / "spark-warehouse")
+    result.stopped = executor.lost
+    hooks.skip_end = f"skipped: {executor.lost}" if executor.lost else None
     hooks.end(emit, warehouse, compiled, compiled_tests)      # on-run-end
     result.db_seconds = executor.db_seconds
     result.seconds = time.perf_counter() - started

@@ -95,6 +95,9 @@ def build(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = 
     """Seeds, models and data tests in graph order.
 
     Example: runner build --raw-dir data/raw --vars '{report_time: 2024-10-01T00:00:00Z}'
+
+    In production, without the unit tests, as dbt advises:
+    Example: runner build --exclude-resource-type unit_test
     """
     _run("build", project_dir, db, raw_dir, select, exclude, vars, full_refresh, fail_fast,
          memory_limit, (profiles_dir, target, profile), target_path, threads,

@@ -196,15 +196,17 @@ def compile_(project_dir: ProjectDir = Path("."), select: Select = None,
         typer.echo(f"{name}: {path}")
 
 
+Output = Annotated[Optional[str], typer.Option(
+    "--output", "-o", help="selector, name, path or json (dbt's); without it, the "
+                           "runner's table of models and seeds.")]
+
+
 @app.command("ls")
 def ls(project_dir: ProjectDir = Path("."), select: Select = None,
        exclude: Exclude = None, vars: Vars = None, fail_fast: FailFast = False,
        target_path: TargetPath = None, profiles_dir: ProfilesDir = None,
        target: Target = None, profile: Profile = None, state: State = None,
-       output: Annotated[Optional[str], typer.Option(
-           "--output", "-o", help="selector, name, path or json (dbt's); without it, the "
-                                  "runner's table of models and seeds.")] = None,
-       resource_type: ResourceType = None,
+       output: Output = None, resource_type: ResourceType = None,
        exclude_resource_type: ExcludeResourceType = None) -> None:
     """List the models and seeds in build order (`runner list` too, as dbt's; with --output
     or a resource type option: dbt's list of sources, models, seeds, snapshots, data tests
@@ -231,11 +233,13 @@ def ls(project_dir: ProjectDir = Path("."), select: Select = None,
 def list_(project_dir: ProjectDir = Path("."), select: Select = None,
           exclude: Exclude = None, vars: Vars = None, fail_fast: FailFast = False,
           target_path: TargetPath = None, profiles_dir: ProfilesDir = None,
-          target: Target = None, profile: Profile = None) -> None:
+          target: Target = None, profile: Profile = None, state: State = None,
+          output: Output = None, resource_type: ResourceType = None,
+          exclude_resource_type: ExcludeResourceType = None) -> None:
     """The same as runner ls, by dbt's other name. Example: runner list --select tag:report
     """
     ls(project_dir, select, exclude, vars, fail_fast, target_path, profiles_dir, target,
-       profile)
+       profile, state, output, resource_type, exclude_resource_type)
 
 
 @app.command()

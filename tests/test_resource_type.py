@@ -186,6 +186,9 @@ def test_ls_lists_unit_tests_and_excludes_types(shop: Path, cli) -> None:
     code, out, _ = cli("ls", "--project-dir", shop, "--output", "name",
                        "--exclude-resource-type", "test", "unit_test", "seed")
     assert out.split() == ["stg_orders", "orders", "orders_daily"]
+    # `runner list`, dbt's name, takes them too
+    code, out, err = cli("list", "--project-dir", shop, "--resource-type", "seed")
+    assert code == 0 and out.split() == ["proj.rates"], out + err
 
 
 def test_retry_keeps_the_types_of_the_run_it_retries(make_project) -> None:

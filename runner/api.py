@@ -35,26 +35,33 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
             on_warning: Callable[[str], None] | None = None,
             target_path: str | Path | None = None, empty: bool = False,
             state: str | Path | None = None, defer: bool = False,
-            target: "Target | None" = None) -> RunResult:
+            target: "Target | None" = None, resource_types: list[str] | None = None,
+            exclude_resource_types: list[str] | None = None) -> RunResult:
     """build | run | seed | test: compile, check, then run the selected nodes in order.
 
     `empty`: every model built with zero rows (refs and sources read none); `state`: a
     previous run's target/ for state:/result: selectors; `defer`: unselected parents
     missing from this database are read from the state's database. `target`:
     runner.engines.profiles.Target (--target): DuckDB's runs runner.execute.run, Spark's
-    runner.execute.spark.run."""
+    runner.execute.spark.run. `resource_types` / `exclude_resource_types`: dbt's
+    --resource-type / --exclude-resource-type (runner.graph.resource_types)."""
+    from runner.graph.resource_types import resolve, words
+    resolve(command, resource_types, exclude_resource_types)    # checked before loading
+    types = {"resource_types": words(resource_types) or None,
+             "exclude_resource_types": words(exclude_resource_types) or None}
     if target is not None and target.type == "spark":
         from runner.execute.spark.run import execute_on_spark
         return execute_on_spark(command, target, project_dir, raw_dir, vars, select, exclude,
                                 full_refresh, fail_fast, on_result, on_note, on_warning,
                                 target_path, db_path=db_path, empty=empty, state=state,
-                                defer=defer, memory_limit=memory_limit, threads=threads)
+                                defer=defer, memory_limit=memory_limit, threads=threads,
+                                **types)
     if target is not None and target.path and db_path is None:
         db_path = Path(project_dir) / target.path     # from the project, if relative
     from runner.execute.run import execute_duckdb
     return execute_duckdb(command, project_dir, raw_dir, db_path, vars, select, exclude,
                           full_refresh, fail_fast, on_result, on_note, memory_limit,
-                          threads, on_warning, target_path, empty, state, defer)
+                          threads, on_warning, target_path, empty, state, defer, **types)
 
 
 def build(project_dir: str | Path = ".", **kwargs: Any) -> RunResult:

@@ -10,9 +10,9 @@ import typer
 
 from runner.cli_flags import (Profile, ProfilesDir, Target, TargetPath, Threads, dbt_argv,
                               dbt_flags as _dbt_flags, threads_number)
-from runner.cli_options import (Db, Defer, Empty, Exclude, FailFast, FullRefresh,
-                                MemoryLimit, ProjectDir, RawDir, Select, State, Vars,
-                                _vars)
+from runner.cli_options import (Db, Defer, Empty, Exclude, ExcludeResourceType, FailFast,
+                                FullRefresh, MemoryLimit, ProjectDir, RawDir, ResourceType,
+                                Select, State, Vars, _vars)
 from runner.cli_serving import echo_published
 from runner.errors import RunnerError
 from runner.plain_options import PlainGroup
@@ -94,14 +94,19 @@ def build(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = 
           memory_limit: MemoryLimit = None, target_path: TargetPath = None,
           threads: Threads = None, profiles_dir: ProfilesDir = None, target: Target = None,
           profile: Profile = None, empty: Empty = False, state: State = None,
-          defer: Defer = False) -> None:
+          defer: Defer = False, resource_type: ResourceType = None,
+          exclude_resource_type: ExcludeResourceType = None) -> None:
     """Seeds, models and data tests in graph order.
 
     Example: runner build --raw-dir data/raw --vars '{report_time: 2024-10-01T00:00:00Z}'
+
+    In production, without the unit tests, as dbt advises:
+    Example: runner build --exclude-resource-type unit_test
     """
     _run("build", project_dir, db, raw_dir, select, exclude, vars, full_refresh, fail_fast,
          memory_limit, (profiles_dir, target, profile), target_path, threads,
-         empty=empty, state=state, defer=defer)
+         empty=empty, state=state, defer=defer, resource_types=resource_type,
+         exclude_resource_types=exclude_resource_type)
 
 
 @app.command()
@@ -127,14 +132,17 @@ def test(project_dir: ProjectDir = Path("."), db: Db = None, raw_dir: RawDir = N
          fail_fast: FailFast = False, memory_limit: MemoryLimit = None,
          target_path: TargetPath = None, threads: Threads = None,
          profiles_dir: ProfilesDir = None, target: Target = None,
-         profile: Profile = None, state: State = None) -> None:
-    """Data tests against the tables already built.
+         profile: Profile = None, state: State = None, resource_type: ResourceType = None,
+         exclude_resource_type: ExcludeResourceType = None) -> None:
+    """Data tests and unit tests against the tables already built (--resource-type
+    test or unit_test: only those).
 
     Example: runner test --select charging_sessions_cpo
     """
     _run("test", project_dir, db, raw_dir, select, exclude, vars, fail_fast=fail_fast,
          memory_limit=memory_limit, dbt=(profiles_dir, target, profile),
-         target_path=target_path, threads=threads, state=state)
+         target_path=target_path, threads=threads, state=state,
+         resource_types=resource_type, exclude_resource_types=exclude_resource_type)
 
 
 @app.command()
@@ -192,26 +200,29 @@ def compile_(project_dir: ProjectDir = Path("."), select: Select = None,
         typer.echo(f"{name}: {path}")
 
 
+Output = Annotated[Optional[str], typer.Option(
+    "--output", "-o", help="selector, name, path or json (dbt's); without it, the "
+                           "runner's table of models and seeds.")]
+
+
 @app.command("ls")
 def ls(project_dir: ProjectDir = Path("."), select: Select = None,
        exclude: Exclude = None, vars: Vars = None, fail_fast: FailFast = False,
        target_path: TargetPath = None, profiles_dir: ProfilesDir = None,
        target: Target = None, profile: Profile = None, state: State = None,
-       output: Annotated[Optional[str], typer.Option(
-           "--output", "-o", help="selector, name, path or json (dbt's); without it, the "
-                                  "runner's table of models and seeds.")] = None,
-       resource_type: Annotated[Optional[list[str]], typer.Option(
-           "--resource-type", help="model, seed, test or source (repeat for several).")
-       ] = None) -> None:
+       output: Output = None, resource_type: ResourceType = None,
+       exclude_resource_type: ExcludeResourceType = None) -> None:
     """List the models and seeds in build order (`runner list` too, as dbt's; with --output
-    or --resource-type: dbt's list of models, seeds, data tests and sources).
+    or a resource type option: dbt's list of sources, models, seeds, snapshots, data tests
+    and unit tests).
 
     It writes nothing under target/. Example: runner ls --select tag:report
     """
-    if output or resource_type:
+    if output or resource_type or exclude_resource_type:
         from runner.task.listing import list_resources, render
         for entry in list_resources(project_dir, select, exclude, _vars(vars),
-                                    resource_type, state, on_warning=_warn):
+                                    resource_type, state, on_warning=_warn,
+                                    exclude_resource_types=exclude_resource_type):
             typer.echo(render(entry, output or "selector"))
         return
     from runner.api import list_nodes
@@ -226,11 +237,13 @@ def ls(project_dir: ProjectDir = Path("."), select: Select = None,
 def list_(project_dir: ProjectDir = Path("."), select: Select = None,
           exclude: Exclude = None, vars: Vars = None, fail_fast: FailFast = False,
           target_path: TargetPath = None, profiles_dir: ProfilesDir = None,
-          target: Target = None, profile: Profile = None) -> None:
+          target: Target = None, profile: Profile = None, state: State = None,
+          output: Output = None, resource_type: ResourceType = None,
+          exclude_resource_type: ExcludeResourceType = None) -> None:
     """The same as runner ls, by dbt's other name. Example: runner list --select tag:report
     """
     ls(project_dir, select, exclude, vars, fail_fast, target_path, profiles_dir, target,
-       profile)
+       profile, state, output, resource_type, exclude_resource_type)
 
 
 @app.command()

@@ -50,12 +50,13 @@ def dbt_flags(profiles_dir: Path | None = None, target: str | None = None,
                        "this one runs as without it.", err=True)
 
 
-_MULTI = {"--select", "-s", "--exclude", "--models", "-m"}
+_MULTI = {"--select", "-s", "--exclude", "--models", "-m", "--resource-type",
+          "--resource-types", "--exclude-resource-type", "--exclude-resource-types"}
 
 
 def dbt_argv(argv: list[str]) -> list[str]:
-    """dbt's `--select a b c`: the words after --select or --exclude, up to the next
-    option, are one selection (the runner's `--select "a b c"`)."""
+    """dbt's `--select a b c`: the words after --select or --exclude (or a resource
+    type option), up to the next option, are one value (the runner's `--select "a b c"`)."""
     out: list[str] = []
     words: list[str] | None = None
     for arg in argv:

@@ -77,3 +77,15 @@ State = Annotated[Optional[Path], typer.Option(
                     "and --defer.")]
 Defer = Annotated[bool, typer.Option(
     "--defer", help="Read unselected parents missing here from --state's relations.")]
+# dbt's: repeated, several after one flag, or space-separated in the env var (the flag wins
+# over the env var); checked by runner.graph.resource_types, which applies them.
+ResourceType = Annotated[Optional[list[str]], typer.Option(
+    "--resource-type", "--resource-types", envvar="DBT_RESOURCE_TYPES",
+    help="Keep only these resource types of what --select chose: model, seed, snapshot, "
+         "test, unit_test, source (ls), all, default; dbt's others (exposure, metric, "
+         "...) select nothing. Repeat it or give several after it.")]
+ExcludeResourceType = Annotated[Optional[list[str]], typer.Option(
+    "--exclude-resource-type", "--exclude-resource-types",
+    envvar="DBT_EXCLUDE_RESOURCE_TYPES",
+    help="Leave out these resource types, after --resource-type, e.g. unit_test in "
+         "production builds.")]

@@ -100,8 +100,11 @@ def test_ls_output_and_resource_type(shop: Path, cli) -> None:
             r["unique_id"] for r in rows] == ["model.shop.orders", "test.shop.unique_orders_id"]
     assert rows[0]["depends_on"]["nodes"] == ["model.shop.stg_prices"]
     assert rows[0]["config"]["materialized"] == "table"
-    code, _, err = cli("ls", "--project-dir", shop, "--resource-type", "exposure")
-    assert code == 2 and "exposure" in err
+    # dbt's types the runner has no node of select nothing; a name dbt has not is refused
+    code, out, _ = cli("ls", "--project-dir", shop, "--resource-type", "exposure")
+    assert code == 0 and out.strip() == ""
+    code, _, err = cli("ls", "--project-dir", shop, "--resource-type", "exposures")
+    assert code == 2 and "'exposures'" in err and "exposure" in err
 
 
 def test_show_inline_renders_refs_and_macros(shop: Path, cli) -> None:

@@ -26,7 +26,9 @@ def execute_duckdb(command: str, project_dir: str | Path = ".",
                    threads: int | None = None,
                    on_warning: Callable[[str], None] | None = None,
                    target_path: str | Path | None = None, empty: bool = False,
-                   state: str | Path | None = None, defer: bool = False) -> RunResult:
+                   state: str | Path | None = None, defer: bool = False,
+                   resource_types: list[str] | None = None,
+                   exclude_resource_types: list[str] | None = None) -> RunResult:
     """runner.api.execute on DuckDB: `db_path` the database file (default_db_path when
     None), `memory_limit` and `threads` DuckDB's settings."""
     from runner.jinja.compile import compile_batches, compile_models, compile_test
@@ -51,7 +53,12 @@ def execute_duckdb(command: str, project_dir: str | Path = ".",
                        invocation_id=session.invocation_id)
     result.warnings = session.log.messages
     from runner.graph.plan import plan
-    order, tests, unit_tests = plan(session, command, select, exclude)
+    planned: list[str] = []
+    order, tests, unit_tests = plan(session, command, select, exclude, resource_types,
+                                    exclude_resource_types, planned)
+    result.notes += planned
+    for note in planned if on_note else ():
+        on_note(note)
     kinds = {"build": ("model", "snapshot"), "run": ("model",), "snapshot": ("snapshot",)}
     models = [n for n in order if n in project.models and project.models[n].kind in
               kinds.get(command, ()) and project.models[n].materialized != "ephemeral"]
@@ -225,7 +232,9 @@ def execute_duckdb(command: str, project_dir: str | Path = ".",
     result.args = {"select": list(select or []), "exclude": list(exclude or []),
                    "vars": vars or {}, "full_refresh": full_refresh, "db": str(db),
                    "raw_dir": result.raw_dir, "empty": empty, "defer": defer,
-                   "state": str(state) if state else None, "threads": threads}
+                   "state": str(state) if state else None, "threads": threads,
+                   "resource_types": list(resource_types or []),
+                   "exclude_resource_types": list(exclude_resource_types or [])}
     session.write_artifacts(db, compiled, compiled_tests, result)
     if hooks.error:         # as dbt's after_run: run_results.json written, then the error
         raise hooks.error

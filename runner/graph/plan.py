@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from runner.graph.resource_types import described, resolve
 from runner.graph.selection import _split, split_test_types
 
 
@@ -51,8 +52,13 @@ def split_data_tests(specs: list[str] | None, tests: list,
 
 
 def plan(session: Any, command: str, select: list[str] | None,
-         exclude: list[str] | None) -> tuple[list[str], list, list]:
-    """(nodes in graph order, data tests, unit tests) of a command."""
+         exclude: list[str] | None, resource_types: list[str] | None = None,
+         exclude_resource_types: list[str] | None = None,
+         notes: list[str] | None = None) -> tuple[list[str], list, list]:
+    """(nodes in graph order, data tests, unit tests) of a command: those --select and
+    --exclude choose, then of those the --resource-type ones less the
+    --exclude-resource-type ones (runner.graph.resource_types); what the types leave out
+    is counted in a note appended to `notes`."""
     project = session.project
     select, named_units = split_unit_tests(select, project.unit_tests, project.nodes)
     named_data: list = []
@@ -89,7 +95,47 @@ def plan(session: Any, command: str, select: list[str] | None,
         data += [t for t in named_data if t not in data]
         data = [t for t in data if t not in excluded_data]
     data.sort(key=session.tests.index)
+    kept = resolve(command, resource_types, exclude_resource_types)
+    if kept is None:
+        return order, data, unit
+    order, data, unit, left = keep_types(project, command, kept, order, data, unit)
+    if left and notes is not None:
+        notes.append(f"{described(resource_types, exclude_resource_types)}: "
+                     f"{_counted(left)} left out.")
     return order, data, unit
+
+
+# what each command runs of the nodes it selects (`test` runs none: only their tests)
+_RUNS = {"build": ("model", "snapshot", "seed"), "run": ("model",), "seed": ("seed",),
+         "snapshot": ("snapshot",)}
+_PLURAL = {"model": "models", "snapshot": "snapshots", "seed": "seeds",
+           "test": "data tests", "unit_test": "unit tests"}
+
+
+def keep_types(project: Any, command: str, kept: frozenset[str], order: list[str],
+               data: list, unit: list) -> tuple[list[str], list, list, dict[str, int]]:
+    """The nodes, data tests and unit tests of the resource types `kept`, and how many
+    of each type that would have run were left out. `runner test` runs the tests of the
+    nodes it selects, not the nodes: its nodes stay as they are."""
+    left: dict[str, int] = {}
+    if command != "test":
+        for name in order:
+            node = project.nodes[name]
+            if node.kind not in kept and node.kind in _RUNS.get(command, ()) and \
+                    node.materialized != "ephemeral":
+                left[node.kind] = left.get(node.kind, 0) + 1
+        order = [name for name in order if project.nodes[name].kind in kept]
+    if "test" not in kept and data:
+        left["test"], data = len(data), []
+    if "unit_test" not in kept and unit:
+        left["unit_test"], unit = len(unit), []
+    return order, data, unit, left
+
+
+def _counted(left: dict[str, int]) -> str:
+    parts = [f"{n} {_PLURAL[kind] if n != 1 else _PLURAL[kind][:-1]}"
+             for kind, n in left.items()]
+    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
 
 
 def checks(project: Any, renderer: Any, models: list[str], unit_tests: list,

@@ -58,4 +58,7 @@ def retry(project_dir: str | Path = ".", **kwargs: Any):
                    vars=args.get("vars") or {}, select=names,
                    full_refresh=bool(args.get("full_refresh")),
                    empty=bool(args.get("empty")), threads=args.get("threads"),
-                   state=args.get("state"), defer=bool(args.get("defer")), **kwargs)
+                   state=args.get("state"), defer=bool(args.get("defer")),
+                   resource_types=args.get("resource_types") or None,
+                   exclude_resource_types=args.get("exclude_resource_types") or None,
+                   **kwargs)

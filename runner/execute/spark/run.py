@@ -103,7 +103,9 @@ def _execute_spark(command: str, target: Target, project_dir: str | Path = ".",
                   on_result: Callable | None = None, on_note: Callable | None = None,
                   on_warning: Callable[[str], None] | None = None,
                   target_path: str | Path | None = None, empty: bool = False,
-                  state: str | Path | None = None, defer: bool = False) -> RunResult:
+                  state: str | Path | None = None, defer: bool = False,
+                  resource_types: list[str] | None = None,
+                  exclude_resource_types: list[str] | None = None) -> RunResult:
     from runner.engines.base import connect
     from runner.execute.results import NodeResult
     from runner.execute.run import publish_configured
@@ -133,7 +135,11 @@ def _execute_spark(command: str, target: Target, project_dir: str | Path = ".",
         if on_note:
             on_note(text)
 
-    order, tests, unit_tests = plan(session, command, select, exclude)
+    planned: list[str] = []
+    order, tests, unit_tests = plan(session, command, select, exclude, resource_types,
+                                    exclude_resource_types, planned)
+    for text in planned:
+        note(text)
     kinds = {"build": ("model", "snapshot"), "run": ("model",), "snapshot": ("snapshot",)}
     models = [n for n in order if n in project.models and project.models[n].kind in
               kinds.get(command, ()) and project.models[n].materialized != "ephemeral"]
@@ -247,7 +253,9 @@ def _execute_spark(command: str, target: Target, project_dir: str | Path = ".",
     result.args = {"select": list(select or []), "exclude": list(exclude or []),
                    "vars": vars or {}, "full_refresh": full_refresh, "target": target.name,
                    "engine": "spark", "raw_dir": result.raw_dir, "empty": empty,
-                   "defer": defer, "state": str(state) if state else None}
+                   "defer": defer, "state": str(state) if state else None,
+                   "resource_types": list(resource_types or []),
+                   "exclude_resource_types": list(exclude_resource_types or [])}
     session.write_artifacts(warehouse, compiled, compiled_tests, result)
     if hooks.error:         # as dbt's after_run: run_results.json written, then the error
         raise hooks.error

@@ -61,4 +61,19 @@ DBT_MUTANTS = [
       "        if False:",
       "the models still built after an on-run-start hook failed",
       ("tests/test_run_hooks.py",)),
+    # -- snapshots, comments ----------------------------------------------------------------
+    M("snapshot_repeated_keys_unchecked", "runner/execute/snapshots.py",
+      "    if not rows:\n        return\n",
+      "    return\n",
+      "a snapshot whose query returns a unique_key twice adds its versions again, unsaid",
+      ("tests/test_snapshots.py::test_a_unique_key_repeated_in_the_query_stops_the_"
+       "snapshot",)),
+    M("changed_description_not_commented", "runner/execute/materialize.py",
+      "            if column.description and column.name in current and \\\n"
+      "                    current[column.name] != column.description:",
+      "            if column.description and column.name in current and \\\n"
+      "                    current[column.name] is None:",
+      "a column's changed description never reaches the comment of a table kept by an "
+      "incremental build",
+      ("tests/test_runner_docs.py::test_comments_of_a_kept_table_follow_its_yaml",)),
 ]

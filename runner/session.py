@@ -126,7 +126,7 @@ class Session:
         return picked
 
 
-def _raw_dir(project: Project, raw_dir: str | Path | None, notes: list[str],
+def resolve_raw_dir(project: Project, raw_dir: str | Path | None, notes: list[str],
              needed: bool, on_note: Callable[[str], None] | None = None) -> Path | None:
     if raw_dir is not None:
         path = Path(raw_dir).resolve()

@@ -250,6 +250,8 @@ def test_a_seed_with_a_ragged_row_is_an_error(make_project, query) -> None:
     (root / "seeds" / "s.csv").write_text("a,b\n1,2\n3,4,5\n")
     result = build(root, db_path=db)
     assert result.nodes[0].status == "error"
+    assert result.nodes[0].message == \
+        "seed seeds/s.csv line 3 has 3 fields where the header has 2; fix that row."
     assert query(db, "select count(*) from s") == [(2,)]
 
 

@@ -287,3 +287,23 @@ def test_an_on_run_end_hook_that_does_not_render_stops_as_on_duckdb(spark_sessio
         ("operation.spark_hooks.spark_hooks-on-run-start-0", "success"),
         ("operation.spark_hooks.spark_hooks-on-run-start-1", "success"),
         ("model.spark_hooks.h_model", "success")]
+
+
+def test_a_seed_with_a_ragged_row_is_an_error_as_on_duckdb(spark_session,
+                                                          tmp_path: Path) -> None:
+    """A row with more fields than the header: the seed fails naming the line, its
+    table keeps the last good rows, as on DuckDB (Spark's CSV reader would cut it)."""
+    root = tmp_path / "ragged"
+    (root / "seeds").mkdir(parents=True)
+    (root / "models").mkdir()
+    (root / "dbt_project.yml").write_text("name: ragged\nversion: '1.0'\n"
+                                          "config-version: 2\n", encoding="utf-8")
+    (root / "seeds" / "ragged_codes.csv").write_text("a,b\n1,2\n3,4\n", encoding="utf-8")
+    assert build(root, target=SPARK).ok
+    (root / "seeds" / "ragged_codes.csv").write_text("a,b\n1,2\n3,4,5\n", encoding="utf-8")
+    spark = build(root, target=SPARK)
+    duck = build(root, db_path=tmp_path / "ragged.duckdb")
+    assert [(n.name, n.status) for n in spark.nodes] == [("ragged_codes", "error")]
+    assert spark.nodes[0].message == duck.nodes[0].message == \
+        "seed seeds/ragged_codes.csv line 3 has 3 fields where the header has 2; fix that row."
+    assert spark_rows(spark_session, "select count(*) from main.ragged_codes") == [(2,)]

@@ -44,7 +44,7 @@ def check_declarations(nodes: list[Node], root: Path,
     con = duckdb.connect()
     try:
         for node in contracted:
-            path = _where(node, root)
+            path = yaml_location(node, root)
             if node.materialized not in ("table", "incremental", "view"):
                 raise ProjectError(f"model {node.name} has an enforced contract but is "
                                    f"materialized as {node.materialized}; dbt enforces "
@@ -71,7 +71,7 @@ def check_declarations(nodes: list[Node], root: Path,
                                        "not know.", node=node.name, path=path,
                                        line=column.line) from None
             out[node.name] = types
-            for constraint in _all_constraints(node):
+            for constraint in all_constraints(node):
                 kind = str(constraint.get("type"))
                 if kind not in ENFORCED:
                     warn(f"{path}: constraint {kind} of model {node.name} is not enforced "
@@ -82,13 +82,13 @@ def check_declarations(nodes: list[Node], root: Path,
     return out
 
 
-def _where(node: Node, root: Path) -> str:
+def yaml_location(node: Node, root: Path) -> str:
     """The model's YAML file (else its own), relative to the project where it can be."""
     path = node.yaml_path or node.path
     return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
 
 
-def _all_constraints(node: Node) -> list[dict[str, Any]]:
+def all_constraints(node: Node) -> list[dict[str, Any]]:
     return list(node.constraints) + [c for col in node.columns.values()
                                      for c in col.constraints]
 

@@ -22,7 +22,7 @@ from runner.jinja.relation import quote_ident, relation_name
 from runner.execute.datatests import FAILURE_SAMPLE, judge
 from runner.execute.results import (NodeResult, first_lines, model_failed, model_result,
                                     not_built)
-from runner.execute.seeds import seed_select
+from runner.execute.seeds import ragged_row, seed_read, seed_select
 from runner.execute.sources import sql_literal
 
 # A model's pre-hooks and post-hooks, rendered SQL statements.
@@ -129,11 +129,9 @@ class Executor:
     def run_seed(self, node: Node) -> NodeResult:
         result = NodeResult(node.name, "seed", "success", materialized="seed",
                             path=node.rel_path)
-        ragged = _ragged_row(node.path, str(node.config.get("delimiter") or ","))
+        ragged = ragged_row(node)
         if ragged:
-            result.status = "error"
-            result.message = (f"seed {node.rel_path} line {ragged[0]} has {ragged[1]} fields "
-                              f"where the header has {ragged[2]}; fix that row.")
+            result.status, result.message = "error", ragged
             return result
         read = seed_read(node)
         with self._timing(result):
@@ -309,30 +307,3 @@ class Executor:
                 result.message = (f"the test query failed: {first_lines(str(exc))}. "
                                   f"Compiled SQL: {item.compiled_path}.")
         return result
-
-
-def seed_read(node: Node) -> str:
-    """DuckDB's read_csv call of a seed, with its delimiter and column_types."""
-    types = node.config.get("column_types") or {}
-    delimiter = str(node.config.get("delimiter") or ",")
-    options = f"header = true, delim = {sql_literal(delimiter)}, quote = '\"', " \
-              "strict_mode = true"
-    if types:
-        listed = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in types.items())
-        options += f", types = {{{listed}}}"
-    return f"read_csv({sql_literal(str(node.path))}, {options})"
-
-
-def _ragged_row(path: Path, delimiter: str = ",") -> tuple[int, int, int] | None:
-    """The first row of a seed whose field count differs from the header's (seeds are
-    small lookup tables; DuckDB's sniffer would take such a row for the header)."""
-    import csv
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        header = next(reader, None)
-        if header is None:
-            return None
-        for row in reader:
-            if row and len(row) != len(header):
-                return reader.line_num, len(row), len(header)
-    return None

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from runner.artifacts.run_results import RunResult
 from runner.project.loader import Node
-from runner.session import Session, _raw_dir, default_db_path
+from runner.session import Session, resolve_raw_dir, default_db_path
 
 
 def execute_duckdb(command: str, project_dir: str | Path = ".",
@@ -86,7 +86,7 @@ def execute_duckdb(command: str, project_dir: str | Path = ".",
         # still freed.
         con.execute("set max_vacuum_tasks = 0")
     try:
-        raw = _raw_dir(project, raw_dir, result.notes, needed=bool(used_sources),
+        raw = resolve_raw_dir(project, raw_dir, result.notes, needed=bool(used_sources),
                        on_note=on_note)
         result.raw_dir = str(raw) if raw else None
         from runner.execute.source_relations import classify_sources

@@ -18,6 +18,7 @@ from typing import Any
 from runner.engines.native import duckdb
 
 from runner.errors import ProjectError
+from runner.execute.sources import sql_literal
 from runner.project.nodes import Node
 
 SEED_CONFIGS = ("column_types", "delimiter", "quote_columns")
@@ -76,3 +77,32 @@ def seed_select(con: duckdb.DuckDBPyConnection, node: Node, read: str) -> str:
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def seed_read(node: Node) -> str:
+    """DuckDB's read_csv call of a seed, with its delimiter and column_types."""
+    types = node.config.get("column_types") or {}
+    delimiter = str(node.config.get("delimiter") or ",")
+    options = f"header = true, delim = {sql_literal(delimiter)}, quote = '\"', " \
+              "strict_mode = true"
+    if types:
+        listed = ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in types.items())
+        options += f", types = {{{listed}}}"
+    return f"read_csv({sql_literal(str(node.path))}, {options})"
+
+
+def ragged_row(node: Node) -> str | None:
+    """What is wrong with the first row of a seed whose field count differs from the
+    header's, or None (seeds are small lookup tables; DuckDB's sniffer would take such a
+    row for the header, and Spark's reader would pad or cut it)."""
+    import csv
+    with open(node.path, newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle, delimiter=str(node.config.get("delimiter") or ","))
+        header = next(reader, None)
+        if header is None:
+            return None
+        for row in reader:
+            if row and len(row) != len(header):
+                return (f"seed {node.rel_path} line {reader.line_num} has {len(row)} fields "
+                        f"where the header has {len(header)}; fix that row.")
+    return None

@@ -191,7 +191,7 @@ class UnitTester(ModelRendering):
         sql = inline_ctes(sql, ctes)
         output = self._describe(test, prepared.setup, sql)
         names = {c.lower(): (c, t) for c, t in output}
-        wanted = _columns_named(test.expect)
+        wanted = columns_named(test.expect)
         for column in wanted:
             if column.lower() not in names:
                 close = get_close_matches(column.lower(), names, n=1)
@@ -352,7 +352,7 @@ def typed_rows(test: UnitTest, fixture: Fixture, columns: Columns, what: str,
     return "\nunion all\n".join(selects) + ("\nlimit 0" if not fixture.rows else "")
 
 
-def _columns_named(fixture: Fixture) -> list[str]:
+def columns_named(fixture: Fixture) -> list[str]:
     seen: dict[str, str] = {}
     for row in fixture.rows or []:
         for key in row:

@@ -70,7 +70,7 @@ def source_freshness(project_dir: str | Path = ".", raw_dir: str | Path | None =
                      ) -> tuple[list[Freshness], Path]:
     """Check every source table with a freshness (or those `source:NAME[.TABLE]`
     selects); returns the results and the sources.json written."""
-    from runner.session import Session, _raw_dir
+    from runner.session import Session, resolve_raw_dir
     from runner.artifacts.manifest import Ids, write_json
     from runner.artifacts.run_results import _stamp
     from runner.engines.duckdb import connect, restrict
@@ -90,7 +90,7 @@ def source_freshness(project_dir: str | Path = ".", raw_dir: str | Path | None =
     db = Path(db_path).resolve() if db_path else session.db_path
     con = connect(db)
     try:
-        raw = _raw_dir(project, raw_dir, [], needed=bool(tables))
+        raw = resolve_raw_dir(project, raw_dir, [], needed=bool(tables))
         restrict(con, [project.root, db.parent] + ([raw] if raw else []))
         prepare_sources(con, raw, tables)
         for table in tables:

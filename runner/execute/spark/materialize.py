@@ -27,7 +27,7 @@ from runner.engines.spark import (ROW_LEVEL_FORMATS, SparkAdapter, file_format, 
                                   partition_columns, server_lost)
 from runner.errors import NotBuilt
 from runner.execute.datatests import FAILURE_SAMPLE, judge
-from runner.execute.materialize import seed_read
+from runner.execute.seeds import ragged_row, seed_read
 from runner.execute.results import (NodeResult, first_lines, model_failed, model_result,
                                     not_built)
 from runner.jinja.compile import Compiled
@@ -109,7 +109,7 @@ class SparkExecutor:
                 result.status, result.message = "error", f"{lost}. {node.name} was not " \
                     "built."
             else:
-                model_failed(result, "Spark", item, _spark_message(exc))
+                model_failed(result, "Spark", item, spark_message(exc))
         result.seconds = time.perf_counter() - started
         return result
 
@@ -150,6 +150,10 @@ class SparkExecutor:
         from runner.execute.spark.sources import seed_frame
         result = NodeResult(node.name, "seed", "success", materialized="seed",
                             path=node.rel_path)
+        ragged = ragged_row(node)
+        if ragged:
+            result.status, result.message = "error", ragged
+            return result
         started = time.perf_counter()
         try:
             frame = seed_frame(self.adapter.spark, node, seed_read(node))
@@ -161,7 +165,7 @@ class SparkExecutor:
             result.status = "error"
             result.message = self.lost_server(exc) or (
                 f"seed {node.rel_path} could not be loaded: "
-                f"{first_lines(_spark_message(exc))}. Check the CSV and its column_types.")
+                f"{first_lines(spark_message(exc))}. Check the CSV and its column_types.")
         result.seconds = time.perf_counter() - started
         return result
 
@@ -325,13 +329,13 @@ class SparkExecutor:
         except Exception as exc:
             result.status = "error"
             result.message = self.lost_server(exc) or (
-                f"the test query failed on Spark: {first_lines(_spark_message(exc))}. "
+                f"the test query failed on Spark: {first_lines(spark_message(exc))}. "
                 f"Compiled SQL: {item.compiled_path}.")
         result.seconds = time.perf_counter() - started
         return result
 
 
-def _spark_message(exc: BaseException) -> str:
+def spark_message(exc: BaseException) -> str:
     """Spark's error without the JVM stack trace."""
     text = str(exc).strip()
     return text.split("\n\tat ")[0].split("JVM stacktrace:")[0].strip() or type(exc).__name__

@@ -57,7 +57,7 @@ def contract_types(adapter: Any, project: Any, models: list[str],
     data_type, DuckDB's dialect as every model's SQL is, transpiled and typed by Spark).
     Spark's Parquet tables enforce no constraint: `not_null` is checked on the new rows
     before the table is swapped in; the others are warned about."""
-    from runner.execute.contracts import _all_constraints, _where, check_declarations
+    from runner.execute.contracts import all_constraints, yaml_location, check_declarations
     declared = check_declarations([project.models[n] for n in models], project.root,
                                   lambda message: None)
     out: dict[str, dict[str, str]] = {}
@@ -74,14 +74,14 @@ def contract_types(adapter: Any, project: Any, models: list[str],
             except Exception:
                 raise ProjectError(f"column {column} of model {name} declares data_type "
                                    f"{duckdb_type!r}, which Spark has no type for.",
-                                   node=name, path=_where(node, project.root),
+                                   node=name, path=yaml_location(node, project.root),
                                    hint="declare a type both engines know (e.g. varchar, "
                                         "integer, double, decimal(18,4), timestamp).") \
                     from None
-        for constraint in _all_constraints(node):
+        for constraint in all_constraints(node):
             kind = str(constraint.get("type"))
             if kind != "not_null":
-                warn(f"{_where(node, project.root)}: constraint {kind} of model {name} is "
+                warn(f"{yaml_location(node, project.root)}: constraint {kind} of model {name} is "
                      "not enforced on Spark (its tables enforce none; the runner checks "
                      "not_null); it has no effect there.")
     return out

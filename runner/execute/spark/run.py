@@ -24,7 +24,7 @@ from runner.engines.profiles import Target
 from runner.errors import SqlSyntaxError
 from runner.jinja.compile import Compiled
 from runner.project.loader import Node
-from runner.session import Session, _raw_dir
+from runner.session import Session, resolve_raw_dir
 
 
 def to_spark(adapter, item: Compiled) -> Compiled:
@@ -157,7 +157,7 @@ def _execute_spark(command: str, target: Target, project_dir: str | Path = ".",
     adapter = connect(target, project.root)
     executor = SparkExecutor(adapter, full_refresh)
     box.append(executor)
-    raw = _raw_dir(project, raw_dir, result.notes, needed=bool(used_sources),
+    raw = resolve_raw_dir(project, raw_dir, result.notes, needed=bool(used_sources),
                    on_note=on_note)
     result.raw_dir = str(raw) if raw else None
     executor.contracts = contract_types(adapter, project, models, session.log.add)
@@ -173,8 +173,8 @@ def _execute_spark(command: str, target: Target, project_dir: str | Path = ".",
         for t in tests}
     session.flush_warnings()
     from runner.execute.hooks import RunHooks
-    from runner.execute.spark.materialize import _spark_message
-    hooks = RunHooks(session, executor.run_statements, "Spark", _spark_message)
+    from runner.execute.spark.materialize import spark_message
+    hooks = RunHooks(session, executor.run_statements, "Spark", spark_message)
     for key in sorted(used_sources):
         table = project.sources[key]
         if table.relation:

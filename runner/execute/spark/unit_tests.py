@@ -16,7 +16,7 @@ from typing import Any
 
 from runner.errors import ProjectError
 from runner.execute.results import NodeResult, first_lines
-from runner.execute.unit_tests import (ModelRendering, _columns_named, check_given, differ,
+from runner.execute.unit_tests import (ModelRendering, columns_named, check_given, differ,
                                        typed_rows)
 from runner.project.unit_tests import Fixture, UnitTest
 
@@ -40,10 +40,10 @@ class SparkUnitTester(ModelRendering):
             result.status = "error"
             result.message = str(exc)
         except Exception as exc:
-            from runner.execute.spark.materialize import _spark_message
+            from runner.execute.spark.materialize import spark_message
             result.status = "error"
             result.message = (f"model {test.model} failed over the given rows on Spark: "
-                              f"{first_lines(_spark_message(exc))}.")
+                              f"{first_lines(spark_message(exc))}.")
         result.seconds = time.perf_counter() - started
         return result
 
@@ -85,7 +85,7 @@ class SparkUnitTester(ModelRendering):
         output = [(f.name, f.dataType.simpleString()) for f in
                   self.adapter.spark.sql(model_sql).schema.fields]
         names = {c.lower(): (c, t) for c, t in output}
-        wanted = _columns_named(test.expect)
+        wanted = columns_named(test.expect)
         for column in wanted:
             if column.lower() not in names:
                 raise ProjectError(f"'expect' of unit test {test.name} names column "

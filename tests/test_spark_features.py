@@ -292,7 +292,7 @@ def test_an_on_run_end_hook_that_does_not_render_stops_as_on_duckdb(spark_sessio
 def test_a_seed_with_a_ragged_row_is_an_error_as_on_duckdb(spark_session,
                                                           tmp_path: Path) -> None:
     """A row with more fields than the header: the seed fails naming the line, its
-    table keeps the last good rows, as on DuckDB (Spark's CSV reader would cut it)."""
+    table keeps the last good rows, as on DuckDB (Spark loaded it, unsaid)."""
     root = tmp_path / "ragged"
     (root / "seeds").mkdir(parents=True)
     (root / "models").mkdir()

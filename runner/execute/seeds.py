@@ -94,7 +94,7 @@ def seed_read(node: Node) -> str:
 def ragged_row(node: Node) -> str | None:
     """What is wrong with the first row of a seed whose field count differs from the
     header's, or None (seeds are small lookup tables; DuckDB's sniffer would take such a
-    row for the header, and Spark's reader would pad or cut it)."""
+    row for the header, and Spark loaded it whole)."""
     import csv
     with open(node.path, newline="", encoding="utf-8", errors="replace") as handle:
         reader = csv.reader(handle, delimiter=str(node.config.get("delimiter") or ","))

@@ -181,7 +181,9 @@ def test_snapshots_on_spark_equal_duckdbs_run_after_run(spark_session, make_proj
 def test_a_repeated_unique_key_stops_the_snapshot_on_spark(spark_session, make_project):
     """As on DuckDB: a key the query returns twice stops the snapshot before its table
     changes, on the first build and on a later one, naming the key."""
-    root = make_project(FILES, name="dupes")
+    # a schema of its own: the session's catalog holds the other tests' snapshots
+    root = make_project({k: v.replace(SCHEMA, "snapdupes") for k, v in FILES.items()},
+                        name="dupes")
     (root / "seeds").mkdir(exist_ok=True)
     (root / "seeds/people.csv").write_text(HEADER + ROWS[0] + "2,bo,rome,2024-01-01\n")
     first = build(root, target=SPARK)
@@ -190,12 +192,15 @@ def test_a_repeated_unique_key_stops_the_snapshot_on_spark(spark_session, make_p
         {"snap_ts": "error", "snap_check": "error", "snap_current": "skipped"}
     assert "unique_key id is not unique in its query (id = 2 (2 rows))" in \
         status["snap_ts"].message, status["snap_ts"].message
-    schema = next(d.name for d in spark_session.catalog.listDatabases()
-                  if d.name.endswith(SCHEMA))
-    assert not [t.name for t in spark_session.catalog.listTables(schema)
-                if t.name.startswith("snap_") and not t.isTemporary]
+    schema = next((d.name for d in spark_session.catalog.listDatabases()
+                   if d.name.endswith("snapdupes")), None)
+    assert schema is None or not [
+        t.name for t in spark_session.catalog.listTables(schema)
+        if t.name.startswith("snap_") and not t.isTemporary]
     (root / "seeds/people.csv").write_text(HEADER + ROWS[0])
     assert build(root, target=SPARK).ok
+    schema = next(d.name for d in spark_session.catalog.listDatabases()
+                  if d.name.endswith("snapdupes"))
     before = sorted(tuple(r) for r in spark_session.table(f"{schema}.snap_ts").collect())
     (root / "seeds/people.csv").write_text(HEADER + ROWS[1] + "4,di,rome,2024-02-01\n")
     later = build(root, target=SPARK)

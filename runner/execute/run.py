@@ -52,17 +52,14 @@ def execute_duckdb(command: str, project_dir: str | Path = ".",
     result = RunResult(command, started_at=session.started.isoformat(),
                        invocation_id=session.invocation_id)
     result.warnings = session.log.messages
-    from runner.graph.plan import plan
+    from runner.graph.plan import plan, runnable
     planned: list[str] = []
     order, tests, unit_tests = plan(session, command, select, exclude, resource_types,
                                     exclude_resource_types, planned)
     result.notes += planned
     for note in planned if on_note else ():
         on_note(note)
-    kinds = {"build": ("model", "snapshot"), "run": ("model",), "snapshot": ("snapshot",)}
-    models = [n for n in order if n in project.models and project.models[n].kind in
-              kinds.get(command, ()) and project.models[n].materialized != "ephemeral"]
-    seeds = [n for n in order if n in project.seeds] if command in ("build", "seed") else []
+    models, seeds = runnable(project, command, order)
 
     used_sources = {key for n in models for key in project.models[n].sources}
     used_sources |= {key for t in tests for key in t.sources}

@@ -112,6 +112,17 @@ _PLURAL = {"model": "models", "snapshot": "snapshots", "seed": "seeds",
            "test": "data tests", "unit_test": "unit tests"}
 
 
+def runnable(project: Any, command: str, order: list[str]) -> tuple[list[str], list[str]]:
+    """The models (and snapshots) and the seeds the command runs of the planned nodes, in
+    graph order: what each engine's pipeline executes (an ephemeral model is compiled
+    into its children, never run)."""
+    runs = _RUNS.get(command, ())
+    models = [n for n in order if n in project.models and project.models[n].kind in runs
+              and project.models[n].materialized != "ephemeral"]
+    seeds = [n for n in order if n in project.seeds] if "seed" in runs else []
+    return models, seeds
+
+
 def keep_types(project: Any, command: str, kept: frozenset[str], order: list[str],
                data: list, unit: list) -> tuple[list[str], list, list, dict[str, int]]:
     """The nodes, data tests and unit tests of the resource types `kept`, and how many

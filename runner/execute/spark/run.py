@@ -113,7 +113,7 @@ def _execute_spark(command: str, target: Target, project_dir: str | Path = ".",
     from runner.execute.spark.options import contract_types, defer_relations, prepare_empty
     from runner.execute.spark.sources import load_source
     from runner.execute.unit_tests import run_for
-    from runner.graph.plan import plan
+    from runner.graph.plan import plan, runnable
     from runner.jinja.compile import compile_models, compile_test
 
     started = time.perf_counter()
@@ -140,10 +140,7 @@ def _execute_spark(command: str, target: Target, project_dir: str | Path = ".",
                                     exclude_resource_types, planned)
     for text in planned:
         note(text)
-    kinds = {"build": ("model", "snapshot"), "run": ("model",), "snapshot": ("snapshot",)}
-    models = [n for n in order if n in project.models and project.models[n].kind in
-              kinds.get(command, ()) and project.models[n].materialized != "ephemeral"]
-    seeds = [n for n in order if n in project.seeds] if command in ("build", "seed") else []
+    models, seeds = runnable(project, command, order)
     batched = [n for n in models if project.models[n].config.get("full_build_batches")]
     if batched:
         note(f"full_build_batches is DuckDB's: on Spark {', '.join(batched)} "

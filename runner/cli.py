@@ -291,7 +291,7 @@ def prune(project_dir: ProjectDir = Path("."), db: Db = None, vars: Vars = None,
 
     Example: runner prune --db cpo_reports.duckdb
     """
-    from runner.execute.prune import prune as find
+    from runner.task.prune import prune as find
     schemas, orphans, dropped = find(project_dir, db, yes, _vars(vars))
     where = f"in schemas {', '.join(schemas)}"
     if not orphans:

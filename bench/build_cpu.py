@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 import_started = cpu()
 from runner.api import execute  # noqa: E402
-from runner.execute.materialize import Executor  # noqa: E402
+from runner.execute.duckdb.materialize import Executor  # noqa: E402
 
 imported = cpu()
 

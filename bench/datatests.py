@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from runner.api import execute  # noqa: E402
-from runner.execute.materialize import Executor  # noqa: E402
+from runner.execute.duckdb.materialize import Executor  # noqa: E402
 
 
 def cpu() -> float:

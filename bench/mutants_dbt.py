@@ -51,7 +51,7 @@ DBT_MUTANTS = [
       ("tests/test_publish_units.py",)),
 
     # -- project hooks: on-run-start, on-run-end -----------------------------------------
-    M("on_run_end_only_when_ok", "runner/execute/run.py",
+    M("on_run_end_only_when_ok", "runner/execute/duckdb/run.py",
       "        hooks.end(emit, db, compiled, compiled_tests)",
       "        result.ok and hooks.end(emit, db, compiled, compiled_tests)",
       "on-run-end skipped when a node failed (dbt runs it whatever failed)",
@@ -68,7 +68,7 @@ DBT_MUTANTS = [
       "a snapshot whose query returns a unique_key twice adds its versions again, unsaid",
       ("tests/test_snapshots.py::test_a_unique_key_repeated_in_the_query_stops_the_"
        "snapshot",)),
-    M("changed_description_not_commented", "runner/execute/materialize.py",
+    M("changed_description_not_commented", "runner/execute/duckdb/materialize.py",
       "            if column.description and column.name in current and \\\n"
       "                    current[column.name] != column.description:",
       "            if column.description and column.name in current and \\\n"

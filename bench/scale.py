@@ -86,7 +86,7 @@ con.execute("set TimeZone = 'UTC'")
 con.execute("set enable_progress_bar = false")
 if memory_limit != "-":
     con.execute(f"set memory_limit = '{memory_limit}'")
-# the settings the runner gives a build (runner/execute/run.py), so that only the runner differs
+# the settings the runner gives a build (runner/execute/duckdb/run.py), so that only the runner differs
 con.execute("set checkpoint_threshold = '4GB'")
 con.execute("set max_vacuum_tasks = 0")
 used = sorted({k for n in names for k in project.models[n].sources})

@@ -7,7 +7,7 @@
 
 Each command loads the project and renders it (runner.session.Session), builds the
 graph and selects; `execute` then runs the pipeline of an engine: DuckDB's in
-runner.execute.run, Spark's in runner.execute.spark.run.
+runner.execute.duckdb.run, Spark's in runner.execute.spark.run.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
     `empty`: every model built with zero rows (refs and sources read none); `state`: a
     previous run's target/ for state:/result: selectors; `defer`: unselected parents
     missing from this database are read from the state's database. `target`:
-    runner.engines.profiles.Target (--target): DuckDB's runs runner.execute.run, Spark's
+    runner.engines.profiles.Target (--target): DuckDB's runs runner.execute.duckdb.run, Spark's
     runner.execute.spark.run. `resource_types` / `exclude_resource_types`: dbt's
     --resource-type / --exclude-resource-type (runner.graph.resource_types)."""
     from runner.graph.resource_types import resolve, words
@@ -58,7 +58,7 @@ def execute(command: str, project_dir: str | Path = ".", raw_dir: str | Path | N
                                 **types)
     if target is not None and target.path and db_path is None:
         db_path = Path(project_dir) / target.path     # from the project, if relative
-    from runner.execute.run import execute_duckdb
+    from runner.execute.duckdb.run import execute_duckdb
     return execute_duckdb(command, project_dir, raw_dir, db_path, vars, select, exclude,
                           full_refresh, fail_fast, on_result, on_note, memory_limit,
                           threads, on_warning, target_path, empty, state, defer, **types)

@@ -60,7 +60,7 @@ def test_a_build_that_publishes_nothing_imports_only_duckdb_s_engine(tmp_path: P
     project = _one_model_project(tmp_path / "p")
     modules = _imported("-m", "runner", "build", "--project-dir", str(project),
                         "--db", str(tmp_path / "p.duckdb"), cwd=tmp_path)
-    assert "_duckdb" in modules and "runner.execute.materialize" in modules
+    assert "_duckdb" in modules and "runner.execute.duckdb.materialize" in modules
     assert "duckdb" not in modules
     assert "yaml" not in modules        # nor PyYAML, with no YAML file to read
     assert not [m for m in modules if m.startswith("runner.publish")]

@@ -114,7 +114,7 @@ def test_comments_of_a_kept_table_follow_its_yaml(make_project, query, monkeypat
     """An incremental build keeps its table, and with it the comments: an unchanged
     description is not written again, a changed one is, on the table and its columns,
     and a view (created again each build) gets its comments back."""
-    from runner.execute.materialize import Executor
+    from runner.execute.duckdb.materialize import Executor
     yml = """
         version: 2
         models:

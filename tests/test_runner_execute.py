@@ -161,7 +161,7 @@ def test_an_interrupt_before_the_commit_keeps_the_previous_rows(make_project, qu
                                                                monkeypatch) -> None:
     """Stopped after the new table and its hooks ran but before the commit (Ctrl-C, or
     any error that is not DuckDB's): the transaction is rolled back, not committed."""
-    from runner.execute.materialize import Executor
+    from runner.execute.duckdb.materialize import Executor
 
     root = make_project({
         "models/t.sql": "{{ config(materialized='table') }}\n"

@@ -1,4 +1,4 @@
-"""What a Spark build prepares before anything runs, as runner.execute.run does on
+"""What a Spark build prepares before anything runs, as runner.execute.duckdb.run does on
 DuckDB: `--empty`, `--defer` to the `--state` run's tables, the enforced contracts'
 declared types in Spark's names."""
 

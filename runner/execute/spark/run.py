@@ -1,5 +1,5 @@
 """`runner build|run|seed|snapshot|test --target spark`: the pipeline of
-runner.execute.run on a Spark session. The models are compiled as for DuckDB (the
+runner.execute.duckdb.run on a Spark session. The models are compiled as for DuckDB (the
 project's dialect), then transpiled to Spark SQL (runner.engines.spark.transpile; the
 file under target/compiled is the Spark SQL); sources are read with Spark's readers; seeds,
 unit tests, models and data tests run in the graph's order, a node whose parent failed
@@ -108,7 +108,7 @@ def _execute_spark(command: str, target: Target, project_dir: str | Path = ".",
                   exclude_resource_types: list[str] | None = None) -> RunResult:
     from runner.engines.base import connect
     from runner.execute.results import NodeResult
-    from runner.execute.run import publish_configured
+    from runner.execute.duckdb.run import publish_configured
     from runner.execute.spark.materialize import SparkExecutor
     from runner.execute.spark.options import contract_types, defer_relations, prepare_empty
     from runner.execute.spark.sources import load_source

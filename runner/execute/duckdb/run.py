@@ -33,7 +33,7 @@ def execute_duckdb(command: str, project_dir: str | Path = ".",
     None), `memory_limit` and `threads` DuckDB's settings."""
     from runner.jinja.compile import compile_batches, compile_models, compile_test
     from runner.engines.duckdb import connect, restrict
-    from runner.execute.materialize import Executor
+    from runner.execute.duckdb.materialize import Executor
     from runner.execute.results import NodeResult
 
     started = time.perf_counter()

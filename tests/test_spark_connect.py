@@ -285,13 +285,27 @@ LOST_PROJECT = {
 }
 
 
-def test_a_server_killed_mid_build_ends_the_build_within_a_minute(make_project,
-                                                                  tmp_path) -> None:
-    """A server of its own, SIGKILLed while the build runs `slow`: the build exits 1
-    within about a minute of the kill (not pyspark's ten minutes, nor a wait per node
-    left), naming the URL on stderr without a traceback; `slow` failed, every node
-    after it (the models, the data test, on-run-end) skipped with that reason, and
-    run_results.json written."""
+# a unit test of `slow` runs its count over the given rows: as long as the model
+LOST_UNIT_TEST = """
+    unit_tests:
+      - name: slow_counts
+        model: slow
+        given:
+          - input: ref('first')
+            rows: [{n: 1}]
+        expect:
+          rows: [{n: 1, k: 1000003}]
+    """
+
+
+@pytest.mark.parametrize("during", ["model", "unit_test"])
+def test_a_server_killed_mid_build_ends_the_build_within_a_minute(make_project, tmp_path,
+                                                                  during: str) -> None:
+    """A server of its own, SIGKILLed while the build runs `slow` (or `slow`'s unit
+    test, which runs just before it): the build exits 1 within about a minute of the
+    kill (not pyspark's ten minutes, nor a wait per node left), naming the URL on
+    stderr without a traceback; what ran failed, every node after it (the models, the
+    data test, on-run-end) skipped with that reason, and run_results.json written."""
     needs_client()
     if not shutil.which("java"):
         pytest.skip("no Java runtime (apt-get install openjdk-17-jre-headless)")
@@ -302,7 +316,8 @@ def test_a_server_killed_mid_build_ends_the_build_within_a_minute(make_project,
         server.wait_ready()
         from runner.engines.spark import close_remote_sessions, remote_session
         mine = remote_session(server.url)       # this process's, closed after the kill
-        root = make_project(LOST_PROJECT)
+        root = make_project({**LOST_PROJECT, "models/unit.yml": LOST_UNIT_TEST}
+                            if during == "unit_test" else LOST_PROJECT)
         folder = profiles(tmp_path / "profiles", server.url)
         build = subprocess.Popen(
             [sys.executable, "-m", "runner", "build", "--project-dir", str(root),
@@ -349,13 +364,15 @@ def test_a_server_killed_mid_build_ends_the_build_within_a_minute(make_project,
     by_name = {r["unique_id"].split(".")[-1] if r["unique_id"].startswith("model.")
                else r["unique_id"]: r for r in results}
     assert by_name["first"]["status"] == "success"
-    assert by_name["slow"]["status"] == "error"
-    assert by_name["slow"]["message"].startswith(gone + ": "), by_name["slow"]
-    assert "Traceback" not in by_name["slow"]["message"]
+    killed_in = by_name["slow" if during == "model" else "unit_test.lost.slow.slow_counts"]
+    assert killed_in["status"] == "error"
+    assert killed_in["message"].startswith(gone + ": "), killed_in
+    assert "Traceback" not in killed_in["message"]
     later = [r for r in results if r["unique_id"] not in (
-        by_name["first"]["unique_id"], by_name["slow"]["unique_id"])]
+        by_name["first"]["unique_id"], killed_in["unique_id"])]
     kinds = sorted(r["unique_id"].split(".")[0] for r in later)
-    assert kinds == ["model", "model", "model", "operation", "test"], later
+    assert kinds == ["model"] * (3 if during == "model" else 4) + ["operation", "test"], \
+        later
     for result in later:
         assert result["status"] == "skipped", result
         assert gone in result["message"], result

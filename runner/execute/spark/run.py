@@ -187,12 +187,15 @@ def _execute_spark(command: str, target: Target, project_dir: str | Path = ".",
     tester = None
     if unit_tests:
         from runner.execute.spark.unit_tests import SparkUnitTester
-        tester = SparkUnitTester(project, session.renderer, adapter)
+        tester = SparkUnitTester(project, session.renderer, adapter, executor)
 
     def run_unit_tests(model: str | None, skip: str | None = None) -> str | None:
-        return run_for(tester, {u.name: u for u in unit_tests}, [u for u in unit_tests if (
+        failed = run_for(tester, {u.name: u for u in unit_tests}, [u for u in unit_tests if (
             u.model == model if model else u.model not in models)],
             skip or (stop[0] if stop else None), emit) if unit_tests else None
+        if executor.lost and not stop:      # the server went during a unit test
+            stop.append(f"skipped: {executor.lost}")
+        return failed
 
     run_unit_tests(None)
     for name in seeds + models:

@@ -87,7 +87,8 @@ def pytest_args(tests: tuple[str, ...]) -> list[str]:
 def run_tests(project: Path, tests: tuple[str, ...], timeout: float,
               stop_first: bool = True) -> tuple[int | None, str]:
     env = {**os.environ, "PYTHONPATH": str(project), "PYTHONDONTWRITEBYTECODE": "1"}
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+    # -n 0: the mutants already run side by side (--jobs), each in one pytest process
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0",
            *(["-x"] if stop_first else []), *pytest_args(tests)]
     try:
         proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True,

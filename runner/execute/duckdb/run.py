@@ -86,7 +86,7 @@ def execute_duckdb(command: str, project_dir: str | Path = ".",
         raw = resolve_raw_dir(project, raw_dir, result.notes, needed=bool(used_sources),
                        on_note=on_note)
         result.raw_dir = str(raw) if raw else None
-        from runner.execute.source_relations import classify_sources
+        from runner.execute.duckdb.source_relations import classify_sources
         classify_sources(con, project, raw)
         publishing = _publishes(project, vars)
         if publishing:

@@ -87,8 +87,10 @@ def pytest_args(tests: tuple[str, ...]) -> list[str]:
 def run_tests(project: Path, tests: tuple[str, ...], timeout: float,
               stop_first: bool = True) -> tuple[int | None, str]:
     env = {**os.environ, "PYTHONPATH": str(project), "PYTHONDONTWRITEBYTECODE": "1"}
-    # -n 0: the mutants already run side by side (--jobs), each in one pytest process
+    # -n 0: the mutants already run side by side (--jobs), each in one pytest process;
+    # a mutant's files run their `slow` tests too (a mutant's own -m comes after)
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0",
+           "-m", "not spark and not connect and not browser",
            *(["-x"] if stop_first else []), *pytest_args(tests)]
     try:
         proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True,

@@ -99,12 +99,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.sections.append(("Spark Connect server log (last lines)", server.tail()))
 
 
-# The slowest test files (seconds in one process, `pytest --durations=0`, 2026-12-01),
+# The slowest test files of the default run (`pytest -n 0 --durations=0`, 2026-12-01),
 # started first: pytest-xdist's --dist loadfile hands out files in collection order,
 # and a long file handed out last would leave the other workers idle at the end.
-SLOWEST_FILES = ("test_incremental.py", "test_reload.py", "test_faults_kill.py",
-                 "test_data_tests_broken.py", "test_properties.py",
-                 "test_publish_readers.py", "test_artifacts.py", "test_publish.py")
+SLOWEST_FILES = ("test_incremental.py", "test_reload.py", "test_data_tests_broken.py",
+                 "test_publish_readers.py", "test_publish.py", "test_artifacts.py",
+                 "test_examples.py", "test_incremental_bookkeeping.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

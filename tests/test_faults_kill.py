@@ -18,6 +18,10 @@ import pytest
 
 from cpo.sample import generate
 
+# minutes: ten builds killed at varied moments, and the builds that put the previous
+# version back (marker `slow`, run by CI after the default run)
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ["reports.charging_sessions_cpo", "reports.roaming_sessions_cpo",
           "audit.rejected_sessions", "audit.reconciliation", "audit.reconciliation_files"]

@@ -499,6 +499,7 @@ def zone(tmp_path_factory) -> dict[str, Any]:
     return generated_zone(tmp_path_factory.mktemp("incremental"))
 
 
+@pytest.mark.slow        # minutes: each example builds a few drops, then a full refresh
 @settings(max_examples=int(os.environ.get("INCREMENTAL_EXAMPLES", "6")), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(plan=st.data())

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -124,6 +125,7 @@ def check_invariants(db: Path, expected_raw: int) -> None:
         con.close()
 
 
+@pytest.mark.slow        # a minute: twenty generated landing zones, each built
 @settings(max_examples=int(__import__("os").environ.get("PROPERTY_EXAMPLES", "20")),
           deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                 HealthCheck.too_slow])

@@ -98,15 +98,3 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if report.failed and server is not None:
         report.sections.append(("Spark Connect server log (last lines)", server.tail()))
 
-
-# The slowest test files of the default run (`pytest -n 0 --durations=0`, 2026-12-01),
-# started first: pytest-xdist's --dist loadfile hands out files in collection order,
-# and a long file handed out last would leave the other workers idle at the end.
-SLOWEST_FILES = ("test_incremental.py", "test_reload.py", "test_data_tests_broken.py",
-                 "test_publish_readers.py", "test_publish.py", "test_artifacts.py",
-                 "test_examples.py", "test_incremental_bookkeeping.py")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    rank = {name: i for i, name in enumerate(SLOWEST_FILES)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))   # stable: else as collected

@@ -123,6 +123,14 @@ def runnable(project: Any, command: str, order: list[str]) -> tuple[list[str], l
     return models, seeds
 
 
+def publish_configured(project: Any) -> bool:
+    """Whether a model or seed has a `publish` config (serving.table_specs' test): what
+    a successful build then publishes, on DuckDB (runner.execute.duckdb.run) or on Spark
+    (runner.execute.spark.run)."""
+    return any(node.config.get("publish") not in (None, False)
+               for node in list(project.seeds.values()) + list(project.models.values()))
+
+
 def keep_types(project: Any, command: str, kept: frozenset[str], order: list[str],
                data: list, unit: list) -> tuple[list[str], list, list, dict[str, int]]:
     """The nodes, data tests and unit tests of the resource types `kept`, and how many

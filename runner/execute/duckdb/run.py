@@ -249,11 +249,5 @@ def _publishes(project: Any, vars: dict | None) -> bool:
     database, already open to DuckDB, and publishing does nothing; not importing it
     spares the build its modules."""
     merged = {**project.vars, **(vars or {})}
+    from runner.graph.plan import publish_configured
     return any(key in merged for key in PUBLISH_VARS) or publish_configured(project)
-
-
-def publish_configured(project: Any) -> bool:
-    """Whether a model or seed has a `publish` config (serving.table_specs' test): what
-    a successful build then publishes, on DuckDB or on Spark (runner.execute.spark.run)."""
-    return any(node.config.get("publish") not in (None, False)
-               for node in list(project.seeds.values()) + list(project.models.values()))

@@ -108,12 +108,11 @@ def _execute_spark(command: str, target: Target, project_dir: str | Path = ".",
                   exclude_resource_types: list[str] | None = None) -> RunResult:
     from runner.engines.base import connect
     from runner.execute.results import NodeResult
-    from runner.execute.duckdb.run import publish_configured
     from runner.execute.spark.materialize import SparkExecutor
     from runner.execute.spark.options import contract_types, defer_relations, prepare_empty
     from runner.execute.spark.sources import load_source
     from runner.execute.unit_tests import run_for
-    from runner.graph.plan import plan, runnable
+    from runner.graph.plan import plan, publish_configured, runnable
     from runner.jinja.compile import compile_models, compile_test
 
     started = time.perf_counter()

@@ -77,7 +77,7 @@ DBT_MUTANTS = [
       "incremental build",
       ("tests/test_runner_docs.py::test_comments_of_a_kept_table_follow_its_yaml",)),
     M("unit_test_lost_server_unseen", "runner/execute/spark/unit_tests.py",
-      "            result.message = (self.executor and self.executor.lost_server(exc)) or (",
+      "            result.message = self.executor.lost_server(exc) or (",
       "            result.message = None or (",
       "a Spark Connect server lost during a unit test is seen only by the next model's "
       "statement, its retries waited on again",

@@ -22,7 +22,7 @@ from runner.project.unit_tests import Fixture, UnitTest
 
 
 class SparkUnitTester(ModelRendering):
-    def __init__(self, project: Any, renderer: Any, adapter: Any, executor: Any = None):
+    def __init__(self, project: Any, renderer: Any, adapter: Any, executor: Any):
         super().__init__(project, renderer)
         self.adapter = adapter
         # the run's SparkExecutor: a unit test's error that is the Connect server gone
@@ -31,9 +31,8 @@ class SparkUnitTester(ModelRendering):
 
     def run(self, test: UnitTest) -> NodeResult:
         result = NodeResult(test.name, "unit_test", "pass", path=test.rel_path)
-        lost = self.executor.lost if self.executor else None
-        if lost:                        # an earlier unit test of this model lost it
-            result.status, result.message = "skipped", f"skipped: {lost}"
+        if self.executor.lost:          # an earlier unit test of this model lost it
+            result.status, result.message = "skipped", f"skipped: {self.executor.lost}"
             return result
         started = time.perf_counter()
         try:
@@ -49,7 +48,7 @@ class SparkUnitTester(ModelRendering):
         except Exception as exc:
             from runner.execute.spark.materialize import spark_message
             result.status = "error"
-            result.message = (self.executor and self.executor.lost_server(exc)) or (
+            result.message = self.executor.lost_server(exc) or (
                 f"model {test.model} failed over the given rows on Spark: "
                 f"{first_lines(spark_message(exc))}.")
         result.seconds = time.perf_counter() - started

@@ -97,4 +97,3 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     server = getattr(item, "funcargs", {}).get("connect_server")
     if report.failed and server is not None:
         report.sections.append(("Spark Connect server log (last lines)", server.tail()))
-

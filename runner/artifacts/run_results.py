@@ -6,7 +6,7 @@ DuckDB time, failing rows' sample, notes and warnings)."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,7 @@ class RunResult:
                 "seconds": round(self.seconds, 4), "db_seconds": round(self.db_seconds, 4),
                 "ok": self.ok, "db_path": self.db_path, "raw_dir": self.raw_dir,
                 "counts": self.counts(), "notes": self.notes, "warnings": self.warnings,
-                "stopped": self.stopped, "results": [asdict(n) for n in self.nodes]}
+                "stopped": self.stopped, "results": [dict(vars(n)) for n in self.nodes]}
 
 
 RUN_RESULTS_SCHEMA = "https://schemas.getdbt.com/dbt/run-results/v6.json"

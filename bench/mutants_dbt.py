@@ -39,7 +39,7 @@ DBT_MUTANTS = [
       "        elif False:",
       "a contracted column of another data type passes its contract",
       ("tests/test_contracts.py",)),
-    M("unit_test_missing_rows_pass", "runner/execute/unit_tests.py",
+    M("unit_test_missing_rows_pass", "runner/execute/duckdb/unit_tests.py",
       "\"select * from actual)\")",
       "\"select * from actual) where false\")",
       "a unit test passes when the model returns fewer rows than expected",

@@ -96,7 +96,7 @@ def from_spark(project, target, kind: str, orgs: list[str], start: dt.date, end:
     organisation's local days are cut exactly by the same query as on DuckDB), so the
     file is written by the same code, to the cent."""
     from runner.engines.base import connect
-    from runner.execute.sources import sql_literal
+    from runner.jinja.relation import sql_literal
     from runner.jinja.relation import quote_ident
     from runner.publish.readers import copy_tables
     from cpo.report.definitions import (COLUMNS, CURRENCIES, DEFINITIONS, ORGANISATION_COLUMN,

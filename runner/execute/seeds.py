@@ -18,7 +18,8 @@ from typing import Any
 from runner.engines.native import duckdb
 
 from runner.errors import ProjectError
-from runner.execute.sources import sql_literal
+from runner.execute.results import NodeResult
+from runner.jinja.relation import sql_literal
 from runner.project.nodes import Node
 
 SEED_CONFIGS = ("column_types", "delimiter", "quote_columns")
@@ -106,3 +107,14 @@ def ragged_row(node: Node) -> str | None:
                 return (f"seed {node.rel_path} line {reader.line_num} has {len(row)} fields "
                         f"where the header has {len(header)}; fix that row.")
     return None
+
+
+def seed_result(node: Node) -> NodeResult:
+    """A seed's result before it is loaded: already an error when a row of its CSV has
+    another number of fields than the header (ragged_row), which every engine refuses."""
+    result = NodeResult(node.name, "seed", "success", materialized="seed",
+                        path=node.rel_path)
+    ragged = ragged_row(node)
+    if ragged:
+        result.status, result.message = "error", ragged
+    return result

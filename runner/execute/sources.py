@@ -19,7 +19,8 @@ from runner.engines.native import duckdb
 
 from runner.errors import SourceError
 from runner.project.loader import SourceTable
-from runner.jinja.relation import files_view_name, part_view_name, quote_ident, relation_name
+from runner.jinja.relation import (files_view_name, part_view_name, quote_ident, relation_name,
+                                   sql_literal)
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".ndjson": "ndjson", ".jsonl": "ndjson"}
 CHECKS_SCHEMA = "_runner"
@@ -30,10 +31,6 @@ CHECKS_DDL = (f"create table if not exists {CHECKS} (path VARCHAR, size_bytes BI
               "row_count BIGINT)")
 CSV_OPTIONS = "header = true, all_varchar = true, delim = ',', quote = '\"', " \
               "escape = '\"', strict_mode = true, encoding = 'utf-8'"
-
-
-def sql_literal(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _reader(fmt: str, files: list[str], declared: list[str]) -> str:

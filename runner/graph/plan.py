@@ -167,7 +167,7 @@ def checks(project: Any, renderer: Any, models: list[str], unit_tests: list,
     contracts = check_declarations([project.models[n] for n in models], project.root, warn)
     tester = None
     if unit_tests:
-        from runner.execute.unit_tests import UnitTester
+        from runner.execute.duckdb.unit_tests import UnitTester
         tester = UnitTester(project, renderer, existing)
     try:
         prepared = {u.name: tester.prepare(u) for u in unit_tests} if tester else {}

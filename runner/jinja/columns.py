@@ -23,7 +23,7 @@ from runner.engines.native import duckdb
 from runner.errors import ProjectError
 from runner.jinja.compile import Compiled
 from runner.jinja.relation import (SOURCE_PARTS, files_view_name, part_view_name, quote_ident,
-                                   relation_name)
+                                   relation_name, sql_literal)
 from runner.project.nodes import Node, Project
 
 Columns = list[tuple[str, str]]          # (name, DuckDB type)
@@ -228,7 +228,6 @@ class _StandIns:
             self.make(table.schema, part_view_name(table.name, part), columns)
 
     def seed(self, node: Node) -> Columns | None:
-        from runner.execute.sources import sql_literal
         options = f"header = true, delim = {sql_literal(str(node.config.get('delimiter') or ','))}"
         types = node.config.get("column_types") or {}
         if types:

@@ -13,6 +13,11 @@ def quote_ident(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
+def sql_literal(value: str) -> str:
+    """A string literal of SQL (DuckDB's and Spark's alike)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def relation_name(schema: str, name: str) -> str:
     return f"{quote_ident(schema)}.{quote_ident(name)}"
 

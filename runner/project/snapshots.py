@@ -7,7 +7,8 @@ SQL files of `snapshot-paths` (default `snapshots/`), and the YAML form of dbt 1
         config: {unique_key: station_id, strategy: check, check_cols: all}
 
 A snapshot is a node of kind "snapshot", kept among the models (it is rendered, selected
-and ordered like one); runner/execute/snapshots.py materializes it."""
+and ordered like one); runner/execute/snapshots.py holds its rules, and each engine's
+snapshots module (runner/execute/duckdb/, runner/execute/spark/) materializes it."""
 
 from __future__ import annotations
 

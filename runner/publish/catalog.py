@@ -17,8 +17,7 @@ from pathlib import Path
 
 from runner.engines.native import duckdb
 
-from runner.jinja.relation import quote_ident, relation_name
-from runner.execute.sources import sql_literal
+from runner.jinja.relation import quote_ident, relation_name, sql_literal
 
 # The storage format DuckDB 1.0 reads; DuckDB 2.0's default (version 69) opens only in 2.x.
 STORAGE_VERSION = "v1.0.0"

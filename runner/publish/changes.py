@@ -22,8 +22,7 @@ import json
 
 from runner.engines.native import duckdb
 
-from runner.execute.sources import sql_literal
-from runner.jinja.relation import quote_ident, relation_name
+from runner.jinja.relation import quote_ident, relation_name, sql_literal
 from runner.publish.partitions import UNIT, unit_sql
 
 # types whose Parquet statistics (as DuckDB writes them) bound a column exactly

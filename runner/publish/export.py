@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING
 from runner.engines.native import duckdb
 
 from runner.errors import ExportError, RunnerError
-from runner.jinja.relation import quote_ident, relation_name
-from runner.execute.sources import sql_literal
+from runner.jinja.relation import quote_ident, relation_name, sql_literal
 
 if TYPE_CHECKING:
     from runner.publish.export_keys import ExportKey

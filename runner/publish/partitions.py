@@ -17,8 +17,7 @@ from pathlib import Path
 from runner.engines.native import duckdb
 
 from runner.errors import ProjectError
-from runner.execute.sources import sql_literal
-from runner.jinja.relation import quote_ident, relation_name
+from runner.jinja.relation import quote_ident, relation_name, sql_literal
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 UNIT = "__publish_unit"         # the unit's Hive folder in staging, never in a published file

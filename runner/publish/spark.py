@@ -22,8 +22,7 @@ import duckdb
 
 from runner.engines.profiles import Target
 from runner.errors import ExportError, OptionError, RunnerError
-from runner.execute.sources import sql_literal
-from runner.jinja.relation import quote_ident, relation_name
+from runner.jinja.relation import quote_ident, relation_name, sql_literal
 
 
 def spark_table(project_dir: str | Path, model: str, target: Target):

@@ -22,8 +22,8 @@ from runner.jinja.relation import quote_ident, relation_name
 from runner.execute.datatests import FAILURE_SAMPLE, judge
 from runner.execute.results import (NodeResult, first_lines, model_failed, model_result,
                                     not_built)
-from runner.execute.seeds import ragged_row, seed_read, seed_select
-from runner.execute.sources import sql_literal
+from runner.execute.seeds import seed_read, seed_result, seed_select
+from runner.jinja.relation import sql_literal
 
 # A model's pre-hooks and post-hooks, rendered SQL statements.
 Hooks = tuple[Sequence[str], Sequence[str]]
@@ -127,11 +127,8 @@ class Executor:
         return result
 
     def run_seed(self, node: Node) -> NodeResult:
-        result = NodeResult(node.name, "seed", "success", materialized="seed",
-                            path=node.rel_path)
-        ragged = ragged_row(node)
-        if ragged:
-            result.status, result.message = "error", ragged
+        result = seed_result(node)
+        if result.status == "error":
             return result
         read = seed_read(node)
         with self._timing(result):
@@ -156,7 +153,7 @@ class Executor:
                 return self._replace_table(node, sql, hooks, batched=True)
             return self._incremental(node, sql, hooks)
         if kind == "snapshot":
-            from runner.execute.snapshots import run_snapshot
+            from runner.execute.duckdb.snapshots import run_snapshot
             return run_snapshot(self, node, sql, hooks)
         raise ExecutionError(f"cannot run materialization {kind!r}.", node=node.name)
 

@@ -27,7 +27,7 @@ from runner.engines.spark import (ROW_LEVEL_FORMATS, SparkAdapter, file_format, 
                                   partition_columns, server_lost)
 from runner.errors import NotBuilt
 from runner.execute.datatests import FAILURE_SAMPLE, judge
-from runner.execute.seeds import ragged_row, seed_read
+from runner.execute.seeds import seed_read, seed_result
 from runner.execute.results import (NodeResult, first_lines, model_failed, model_result,
                                     not_built)
 from runner.jinja.compile import Compiled
@@ -148,11 +148,8 @@ class SparkExecutor:
 
     def run_seed(self, node: Node) -> NodeResult:
         from runner.execute.spark.sources import seed_frame
-        result = NodeResult(node.name, "seed", "success", materialized="seed",
-                            path=node.rel_path)
-        ragged = ragged_row(node)
-        if ragged:
-            result.status, result.message = "error", ragged
+        result = seed_result(node)
+        if result.status == "error":
             return result
         started = time.perf_counter()
         try:

@@ -14,6 +14,12 @@
    read twice: in a full build make it a `not materialized` CTE, so that no
    copy of every version is stored first. #}
 {% macro latest_versions(versions) -%}
+    {#- the text a value arrived as, where not its own (NULL where it was) #}
+    {%- set text = {} %}
+    {%- for column in ['created_at', 'start_time', 'stop_time', 'meter_start_wh',
+                       'meter_stop_wh', 'price', 'updated_at'] %}
+    {%- do text.update({column: versions ~ "._texts['" ~ column ~ "']"}) %}
+    {%- endfor %}
     select
         {{ versions }}.session_key,
         -- not stored beside session_key: the key where the version had one
@@ -23,20 +29,24 @@
         end as charge_id,
         {{ versions }}.* exclude (
             session_key, version_rowid, _is_tombstone, _file_size_bytes,
-            _file_modified_at, _version_hash, _charge_id_missing
+            _file_modified_at, _version_hash, _charge_id_missing, _texts
         ),
+        {%- for column, arrived_as in text.items() %}
+        {{ arrived_as }} as {{ column }}_text,
+        {%- endfor %}
         ranked.version_count,
         ranked.last_loaded_at,
-        start_time is null and start_time_text is null as is_missing_start_time,
-        start_time_text is not null and start_time is null
+        start_time is null and {{ text.start_time }} is null
+            as is_missing_start_time,
+        {{ text.start_time }} is not null and start_time is null
             as has_unreadable_start_time,
-        stop_time_text is not null and stop_time is null
+        {{ text.stop_time }} is not null and stop_time is null
             as has_unreadable_stop_time,
-        (meter_start_wh_text is not null and meter_start_wh is null)
-        or (meter_stop_wh_text is not null and meter_stop_wh is null)
+        ({{ text.meter_start_wh }} is not null and meter_start_wh is null)
+        or ({{ text.meter_stop_wh }} is not null and meter_stop_wh is null)
             as has_unreadable_meter_value,
-        price_text is not null and price is null as has_unreadable_price,
-        created_at_text is not null and created_at is null
+        {{ text.price }} is not null and price is null as has_unreadable_price,
+        {{ text.created_at }} is not null and created_at is null
             as has_unreadable_created_at,
         counter_charge_of is not null as is_counter_charge,
     from {{ versions }}
@@ -49,8 +59,8 @@
                 updated_at is not null,
                 -- on a tie, the version that knows more: stopped, then billed
                 -- (a value, or a text that did not parse)
-                stop_time is not null or stop_time_text is not null,
-                price is not null or price_text is not null,
+                stop_time is not null or {{ text.stop_time }} is not null,
+                price is not null or {{ text.price }} is not null,
                 -- then the later file, then a hash of the values
                 _source_file,
                 _version_hash

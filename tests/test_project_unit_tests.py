@@ -24,10 +24,10 @@ MISTAKES = [
      "roaming_sessions_cpo_free_usage_at_report_time"),
     ("models/reports/charging_sessions_cpo.sql", "cast(price_rounded - vat_amount",
      "cast(price - vat_amount", "charging_sessions_cpo_net_is_price_less_vat"),
-    (VERSIONS, "stop_time is not null or stop_time_text is not null,\n"
-     "                price is not null or price_text is not null,",
-     "price is not null or price_text is not null,\n"
-     "                stop_time is not null or stop_time_text is not null,",
+    (VERSIONS, "stop_time is not null or {{ text.stop_time }} is not null,\n"
+     "                price is not null or {{ text.price }} is not null,",
+     "price is not null or {{ text.price }} is not null,\n"
+     "                stop_time is not null or {{ text.stop_time }} is not null,",
      "stg_raw__charging_sessions_latest_version_wins"),
     (KEYS, "where _loaded_at > {{ watermark }}",
      "where _loaded_at >= {{ watermark }}",

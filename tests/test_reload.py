@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from conftest_reports import (ROOT, SESSION_COLUMNS, empty_zone, write_csv, write_ndjson,
                               write_parquet)
@@ -230,18 +231,30 @@ def test_reconciliation_flags_tampered_records(tmp_path: Path) -> None:
     assert file_gaps(loaded) == [("sessions_1.csv", 3, 2)]
 
 
-def test_a_versions_table_of_the_previous_shape_asks_for_a_full_refresh(tmp_path: Path
-                                                                        ) -> None:
-    """A database whose session versions still store charge_id beside session_key (built
-    before _charge_id_missing): the next build stops on the versions model with the
-    message to rebuild once with --full-refresh, and builds nothing from it; the full
-    refresh then equals a fresh one."""
+TEXT_COLUMNS = ["created_at", "start_time", "stop_time", "meter_start_wh", "meter_stop_wh",
+                "price", "updated_at"]
+EARLIER_SHAPES = {
+    # charge_id stored beside session_key (before _charge_id_missing)
+    "charge_id": ["alter table {t} drop column _charge_id_missing",
+                  "alter table {t} add column charge_id varchar",
+                  "update {t} set charge_id = session_key where not _is_tombstone"],
+    # each value's text in a column of its own (before _texts)
+    "text_columns": ["alter table {t} drop column _texts"] +
+                    [f"alter table {{t}} add column {c}_text varchar" for c in TEXT_COLUMNS],
+}
+
+
+@pytest.mark.parametrize("shape", sorted(EARLIER_SHAPES))
+def test_a_versions_table_of_an_earlier_shape_asks_for_a_full_refresh(tmp_path: Path,
+                                                                       shape: str) -> None:
+    """A database whose session versions have an earlier shape (charge_id stored beside
+    session_key; each value's text in a column of its own): the next build stops on the
+    versions model with the message to rebuild once with --full-refresh, and builds
+    nothing from it; the full refresh then equals a fresh one."""
     raw, db = landed(tmp_path)
     with duckdb.connect(str(db)) as con:
-        table = "staging.stg_raw__charging_session_versions"
-        con.execute(f"alter table {table} drop column _charge_id_missing")
-        con.execute(f"alter table {table} add column charge_id varchar")
-        con.execute(f"update {table} set charge_id = session_key where not _is_tombstone")
+        for statement in EARLIER_SHAPES[shape]:
+            con.execute(statement.format(t="staging.stg_raw__charging_session_versions"))
     result = build(ROOT, raw_dir=raw, db_path=db, vars=VARS)
     assert failed_nodes(result) == ["stg_raw__charging_session_versions"]
     [failed] = [n for n in result.nodes if n.status == "error"]
@@ -297,7 +310,7 @@ def test_a_price_written_as_prices_are_keeps_no_text_and_rejected_rows_show_it(
     os.replace(f"{path}.tmp", path)
     db = tmp_path / "inc.duckdb"
     build_ok(raw, db)
-    texts = dict(rows(db, "select session_key, price_text "
+    texts = dict(rows(db, "select session_key, _texts['price'] "
                           "from staging.stg_raw__charging_session_versions"))
     assert texts["c1"] is None and texts["r1"] is None          # '12.40', '8.56'
     assert texts["r2"] == "8.5" and texts["r3"] == "8.5600"

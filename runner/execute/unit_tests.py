@@ -152,7 +152,7 @@ def typed_rows(test: UnitTest, fixture: Fixture, columns: Columns, what: str,
     for row in fixture.rows or [{}]:
         given = {k.lower(): v for k, v in row.items()}
         selects.append("select " + ", ".join(
-            f"cast({_literal(given.get(c.lower()), lists)} as {t}) as {quote(c)}"
+            f"cast({_literal(given.get(c.lower()), lists, t)} as {t}) as {quote(c)}"
             for c, t in columns))
     return "\nunion all\n".join(selects) + ("\nlimit 0" if not fixture.rows else "")
 
@@ -165,9 +165,11 @@ def columns_named(fixture: Fixture) -> list[str]:
     return list(seen.values())
 
 
-def _literal(value: Any, lists: str = "") -> str:
-    """A YAML or CSV value as a SQL literal (cast to the column's type by the caller); a
-    list as `lists(...)` where a function is named, else DuckDB's `[...]`."""
+def _literal(value: Any, lists: str = "", data_type: str = "") -> str:
+    """A YAML or CSV value as a SQL literal (cast to the column's type, `data_type`, by
+    the caller); a list as `lists(...)` where a function is named (Spark), else DuckDB's
+    `[...]`; a mapping as DuckDB's `{k: v}` (cast to a MAP or a STRUCT), or on Spark as
+    `map(k, v, ...)` for a map column and `named_struct(k, v, ...)` for a struct."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -180,6 +182,11 @@ def _literal(value: Any, lists: str = "") -> str:
         items = ", ".join(_literal(v, lists) for v in value)
         return f"{lists}({items})" if lists else f"[{items}]"
     if isinstance(value, dict):
+        if lists:
+            pairs = ", ".join(f"{sql_literal(str(k))}, {_literal(v, lists)}"
+                              for k, v in value.items())
+            kind = "map" if data_type.strip().lower().startswith("map") else "named_struct"
+            return f"{kind}({pairs})"
         return "{" + ", ".join(f"{sql_literal(str(k))}: {_literal(v)}"
                                for k, v in value.items()) + "}"
     return sql_literal(str(value))

@@ -80,8 +80,7 @@ class Publisher:
     def floor(self, folder: Path, units: dict[str, set] | None = None) -> None:
         """One COPY per table; `units`: per table, only those (partition, unit) pairs
         (None: every row)."""
-        from runner.jinja.relation import sql_literal
-        from runner.jinja.relation import quote_ident, relation_name
+        from runner.jinja.relation import quote_ident, relation_name, sql_literal
         from runner.publish.partitions import portable, unit_sql
         from runner.publish.serving import _columns
         folder.mkdir(parents=True)

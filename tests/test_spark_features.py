@@ -307,3 +307,31 @@ def test_a_seed_with_a_ragged_row_is_an_error_as_on_duckdb(spark_session,
     assert spark.nodes[0].message == duck.nodes[0].message == \
         "seed seeds/ragged_codes.csv line 3 has 3 fields where the header has 2; fix that row."
     assert spark_rows(spark_session, "select count(*) from main.ragged_codes") == [(2,)]
+
+
+def test_an_incremental_model_that_drops_a_column_stops_as_on_duckdb(spark_session,
+                                                                     tmp_path: Path) -> None:
+    """An incremental model whose query no longer returns a column of its table: the
+    model stops with DuckDB's words (the column, and to rebuild once with --full-refresh),
+    its table keeps its rows, and the full refresh then builds it."""
+    root = tmp_path / "dropped"
+    (root / "models").mkdir(parents=True)
+    (root / "dbt_project.yml").write_text("name: dropped\nversion: '1.0'\n"
+                                          "config-version: 2\n", encoding="utf-8")
+    model = root / "models" / "d_events.sql"
+    config = "{{ config(materialized='incremental', incremental_strategy='append') }}\n"
+    model.write_text(config + "select 1 as id, 'a' as kind, 2.5 as amount\n",
+                     encoding="utf-8")
+    assert build(root, target=SPARK).ok
+    assert build(root, db_path=tmp_path / "dropped.duckdb").ok
+    model.write_text(config + "select 2 as id, 2.5 as amount\n", encoding="utf-8")
+    spark = build(root, target=SPARK)
+    duck = build(root, db_path=tmp_path / "dropped.duckdb")
+    assert statuses(spark) == statuses(duck) == {"d_events": "error"}
+    message = spark.nodes[0].message
+    assert "model d_events no longer returns column kind of its table" in message
+    assert "rebuild it once with --full-refresh" in message
+    assert message.split(" of its table ")[0] == duck.nodes[0].message.split(" of its table ")[0]
+    assert spark_rows(spark_session, "select id, kind from main.d_events") == [(1, "a")]
+    assert build(root, target=SPARK, full_refresh=True).ok
+    assert spark_rows(spark_session, "select id from main.d_events") == [(2,)]

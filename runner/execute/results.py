@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from runner.errors import NotBuilt
+
 if TYPE_CHECKING:
     from runner.jinja.compile import Compiled
     from runner.project.loader import Node
@@ -75,3 +77,19 @@ def first_lines(message: str, n: int = 3) -> str:
     lines = [" ".join(line.split()) for line in message.strip().splitlines()]
     lines = [line for line in lines if line and set(line) != {"^"}]
     return " ".join(lines[:n]).rstrip(".")
+
+
+def refuse_dropped_columns(node: Node, table_columns: list[str], returned: list[str],
+                           relation: str) -> None:
+    """An incremental build inserts by name: a column of the table that the model no
+    longer returns would be NULL in every new row, unsaid. As dbt's incremental models
+    with on_schema_change 'ignore' (whose insert then fails), the model stops (NotBuilt,
+    its table as it was), on every engine, with the same words."""
+    have = {c.lower() for c in returned}
+    gone = [c for c in table_columns if c.lower() not in have]
+    if gone:
+        raise NotBuilt(
+            f"model {node.name} no longer returns column{'s' if len(gone) > 1 else ''} "
+            f"{', '.join(gone)} of its table {relation}, and an incremental build does not "
+            "drop columns (the new rows would hold NULL there). If its columns changed "
+            "since its table was built, rebuild it once with --full-refresh.")

@@ -21,16 +21,12 @@ from runner.project.loader import Node, incremental_plan
 from runner.jinja.relation import quote_ident, relation_name
 from runner.execute.datatests import FAILURE_SAMPLE, judge
 from runner.execute.results import (NodeResult, first_lines, model_failed, model_result,
-                                    not_built)
+                                    not_built, refuse_dropped_columns)
 from runner.execute.seeds import seed_read, seed_result, seed_select
 from runner.jinja.relation import sql_literal
 
 # A model's pre-hooks and post-hooks, rendered SQL statements.
 Hooks = tuple[Sequence[str], Sequence[str]]
-
-
-class DroppedColumns(ExecutionError):
-    """An incremental model's query lacks columns its table has."""
 
 
 class Executor:
@@ -112,10 +108,6 @@ class Executor:
                     result.message = f"{result.rows} rows" + (
                         f", built in {self.batch_count} batches of its keys"
                         if self.batch_count > 1 else "")
-            except DroppedColumns as exc:
-                not_built(result, node, f"{exc.message} If its columns changed since its "
-                                        "table was built, rebuild it once with "
-                                        "--full-refresh.")
             except NotBuilt as exc:
                 not_built(result, node, exc.message)
             except duckdb.Error as exc:
@@ -240,21 +232,13 @@ class Executor:
         return self._transaction(node, body, hooks)
 
     def _refuse_dropped_columns(self, node: Node, staged: str) -> None:
-        """An incremental build inserts by name: a column of the table that the model no
-        longer returns would be NULL in every new row, unsaid. As dbt's incremental models
-        with on_schema_change 'ignore' (whose insert then fails), it stops the model."""
-        returned = {r[0].lower() for r in self._sql(f"describe {staged}").fetchall()}
-        gone = [r[0] for r in self._sql(
+        """The table's columns against the staged rows' (refuse_dropped_columns)."""
+        returned = [r[0] for r in self._sql(f"describe {staged}").fetchall()]
+        table = [r[0] for r in self._sql(
             "select column_name from information_schema.columns where table_catalog = "
             "current_database() and table_schema = ? and table_name = ? order by "
-            "ordinal_position", [node.schema, node.alias]).fetchall()
-            if r[0].lower() not in returned]
-        if gone:
-            raise DroppedColumns(
-                f"model {node.name} no longer returns column{'s' if len(gone) > 1 else ''} "
-                f"{', '.join(gone)} of its table {relation_name(node.schema, node.alias)}, "
-                "and an incremental build does not drop columns (the new rows would hold "
-                "NULL there).")
+            "ordinal_position", [node.schema, node.alias]).fetchall()]
+        refuse_dropped_columns(node, table, returned, relation_name(node.schema, node.alias))
 
     def _comment(self, node: Node) -> None:
         """The YAML descriptions as the relation's and its columns' comments. Only those

@@ -29,7 +29,7 @@ from runner.errors import NotBuilt
 from runner.execute.datatests import FAILURE_SAMPLE, judge
 from runner.execute.seeds import seed_read, seed_result
 from runner.execute.results import (NodeResult, first_lines, model_failed, model_result,
-                                    not_built)
+                                    not_built, refuse_dropped_columns)
 from runner.jinja.compile import Compiled
 from runner.project.loader import Node, incremental_plan
 
@@ -219,8 +219,16 @@ class SparkExecutor:
         fmt = file_format(node.config)
         self._sql(f"create or replace temporary view {staged} as\n"
                   f"{self._contracted(node, sql)}")
+        table_columns = [c for c, _ in a.columns(node.schema, node.alias)]
+        try:
+            # analysed only: no row is read
+            refuse_dropped_columns(node, table_columns, a.spark.sql(
+                f"select * from {staged}").columns, target)
+        except NotBuilt:
+            self._sql(f"drop view if exists {staged}")
+            raise
         self._check_not_null(node, staged)
-        columns = ", ".join(a.quote(c) for c, _ in a.columns(node.schema, node.alias))
+        columns = ", ".join(a.quote(c) for c in table_columns)
         if strategy in ("merge", "delete+insert") and fmt not in ROW_LEVEL_FORMATS:
             rows = self._rewrite_with(node, staged, keys, columns)
             self.rewrote = True

@@ -1,7 +1,8 @@
 """dbt's safety net on Spark, each compared with the same project on DuckDB: unit tests
 (one passing, one failing, which skips its model), enforced contracts (one kept, one
 whose types differ, one whose not_null column has a null), pre- and post-hooks,
---empty, and --defer with state:modified selection."""
+--empty, --defer with state:modified selection, an incremental model that drops a
+column, and a failing model's error said without PySpark's logged stack trace."""
 
 from __future__ import annotations
 
@@ -335,3 +336,26 @@ def test_an_incremental_model_that_drops_a_column_stops_as_on_duckdb(spark_sessi
     assert spark_rows(spark_session, "select id, kind from main.d_events") == [(1, "a")]
     assert build(root, target=SPARK, full_refresh=True).ok
     assert spark_rows(spark_session, "select id from main.d_events") == [(2,)]
+
+
+def test_a_failing_model_on_spark_prints_no_traceback(tmp_path: Path) -> None:
+    """`runner build --target spark` with a model whose SQL Spark refuses: the runner says
+    which model failed and why, and stderr holds no JVM stack trace (PySpark 4 logs one
+    for every SQL error it raises, as JSON, unless told not to)."""
+    import subprocess
+    import sys
+    root = tmp_path / "failing"
+    (root / "models").mkdir(parents=True)
+    (root / "dbt_project.yml").write_text("name: failing\nversion: '1.0'\n"
+                                          "config-version: 2\n", encoding="utf-8")
+    (root / "models" / "f_broken.sql").write_text(
+        "{{ config(materialized='table') }}\nselect no_such_column from range(3)\n",
+        encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "runner", "build", "--target", "spark",
+                           "--project-dir", str(root)], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 1
+    assert "Spark failed running model f_broken" in done.stdout
+    assert "no_such_column" in done.stdout
+    for noise in ("SQLQueryContextLogger", "at org.apache.spark", "Traceback"):
+        assert noise not in done.stderr, done.stderr[-2000:]

@@ -10,6 +10,7 @@ changes it, e.g. delta); a local session keeps them, with a Derby metastore, und
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from pathlib import Path
@@ -32,6 +33,7 @@ def session(target: Target, project_root: Path) -> Any:
         raise OptionError("--target spark needs pyspark, which is not installed.",
                           hint="pip install 'pyspark>=4' (and a Java 17 runtime, e.g. "
                                "Debian's openjdk-17-jre-headless).") from None
+    quiet_query_errors()
     if target.method == "connect":
         return remote_session(str(target.host), target.connect_retries,
                               target.connect_timeout)
@@ -57,6 +59,19 @@ def session(target: Target, project_root: Path) -> Any:
         raise DatabaseError(f"cannot start Spark (session, {target.master}): "
                             f"{_first_line(exc)}",
                             hint="check that Java 17 is installed (java -version).") from None
+
+
+def quiet_query_errors() -> None:
+    """PySpark 4 logs every SQL error it raises to stderr, with the JVM's stack trace
+    (its SQLQueryContextLogger, as JSON). The runner catches the error and says in its
+    own words which model failed and why, so that log is only a traceback for the user:
+    it is kept to CRITICAL, which PySpark does not use."""
+    try:
+        from pyspark.logger import PySparkLogger
+    except ImportError:             # pyspark before 4 logs no such line
+        return
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
 
 
 # The Spark Connect sessions of this process, by URL. pyspark's getOrCreate() would

@@ -16,8 +16,7 @@
 {% macro latest_versions(versions) -%}
     {#- the text a value arrived as, where not its own (NULL where it was) #}
     {%- set text = {} %}
-    {%- for column in ['created_at', 'start_time', 'stop_time', 'meter_start_wh',
-                       'meter_stop_wh', 'price', 'updated_at'] %}
+    {%- for column in session_value_columns() %}
     {%- do text.update({column: versions ~ "._texts['" ~ column ~ "']"}) %}
     {%- endfor %}
     select

@@ -79,3 +79,14 @@
     {%- endfor -%}
     {{ return(types) }}
 {%- endmacro %}
+
+{# The raw session values that are typed from text, and their kinds (macro
+   typed_from_text): staging types them and keeps the text they arrived as
+   where it is not their own (_texts), latest_versions gives that text back
+   as <column>_text, and int_sessions_priced shows it on rejected rows. #}
+{% macro session_value_columns() -%}
+    {{ return({'created_at': 'timestamptz', 'start_time': 'timestamptz',
+               'stop_time': 'timestamptz', 'meter_start_wh': 'meter',
+               'meter_stop_wh': 'meter', 'price': 'price',
+               'updated_at': 'timestamptz'}) }}
+{%- endmacro %}

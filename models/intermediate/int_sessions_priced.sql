@@ -13,10 +13,7 @@
                         'rows_per_batch': var('versions_per_batch', 40000000)},
 ) }}
 {#- the raw values and their kinds, as staging reads them -#}
-{%- set value_columns = {'created_at': 'timestamptz', 'start_time': 'timestamptz',
-                         'stop_time': 'timestamptz', 'meter_start_wh': 'meter',
-                         'meter_stop_wh': 'meter', 'price': 'price',
-                         'updated_at': 'timestamptz'} %}
+{%- set value_columns = session_value_columns() %}
 {%- set columns_read_here = [
     'is_missing_start_time', 'has_unreadable_start_time', 'has_unreadable_stop_time',
     'has_unreadable_meter_value', 'has_unreadable_price', 'has_unreadable_created_at',

@@ -56,10 +56,7 @@ changed_files as (
 {%- set text_columns = ['charge_id', 'station_id', 'charge_method', 'billing_type',
                         'roaming_network', 'operator_id', 'provider_id',
                         'transaction_id', 'counter_charge_of'] %}
-{%- set value_columns = {'created_at': 'timestamptz', 'start_time': 'timestamptz',
-                         'stop_time': 'timestamptz', 'meter_start_wh': 'meter',
-                         'meter_stop_wh': 'meter', 'price': 'price',
-                         'updated_at': 'timestamptz'} %}
+{%- set value_columns = session_value_columns() %}
 
 {%- for part in ['parquet', 'text'] %}
 
